@@ -1,0 +1,59 @@
+"""The probe subprocess: ``python -m core _probe --spec JSON --run-id ID --out FILE``.
+
+Writes exactly one result (ok or failed) to ``--out``; the parent classifies a missing file
+(crash, kill, hang) itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import traceback
+from pathlib import Path
+
+from core.results import failed_result
+from core.spec import ProbeSpec
+
+
+def _limit_memory(limit_bytes: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+
+
+def _write(path: str, data: dict) -> None:
+    tmp = Path(path + ".tmp")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(tmp, path)  # atomic: the parent never reads a half-written result
+
+
+def main(args) -> int:
+    from core.runner import is_out_of_memory
+
+    spec = ProbeSpec.from_dict(json.loads(args.spec))
+    if args.memory_limit_bytes:
+        _limit_memory(args.memory_limit_bytes)
+    device_name, env = None, {}
+    try:
+        from core.devices import discover, find
+        from core.env import fingerprint
+        from core.meters.factory import open_meters
+        from core.probe import run_probe
+
+        device = find(spec.device, discover())
+        device_name, env = device.name, fingerprint(device)
+        with open_meters(device, args.meters) as meters:
+            result = run_probe(spec, device, args.run_id, meters=meters)
+    except BaseException as exc:  # every failure becomes a stored, explained result
+        status = "oom" if is_out_of_memory(exc) else "failed"
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        if status == "oom":
+            detail = f"out of memory: {detail}. Try a smaller --batch-size or size."
+        try:
+            _write(args.out, failed_result(spec, args.run_id, status, detail,
+                                           device_name=device_name, env=env).to_dict())
+        except BaseException:
+            traceback.print_exc()
+        traceback.print_exc()
+        return 1
+    _write(args.out, result.to_dict())
+    return 0

@@ -1,0 +1,33 @@
+"""The error hierarchy. Every message says what was wrong and what to do about it."""
+
+
+class AccelscopeError(Exception):
+    """Base of every error Accelscope raises on purpose."""
+
+
+class UnsupportedSpec(AccelscopeError):
+    """A probe spec that cannot run on the chosen device (refused before anything runs)."""
+
+
+class DeviceUnavailable(AccelscopeError):
+    """The device named in a spec is not on this machine."""
+
+
+class DeviceBusy(AccelscopeError):
+    """Another probe is already measuring this device; running now would corrupt both."""
+
+
+class ProbeError(AccelscopeError):
+    """A probe started but could not produce a measurement."""
+
+
+class StoreError(AccelscopeError):
+    """The results store cannot be opened or written."""
+
+
+class InvalidImport(AccelscopeError):
+    """An import file is malformed; nothing of it was imported."""
+
+
+class InvalidPriceSheet(AccelscopeError):
+    """A price sheet or catalog file breaks the schema; nothing of it is used."""

@@ -1,0 +1,1 @@
+"""Energy meters. A meter measures one window: ``begin()`` then ``end() -> list[EnergyReading]``."""

@@ -1,0 +1,50 @@
+"""A thin, fakeable boundary over NVML (``import pynvml`` from the nvidia-ml-py package)."""
+
+from __future__ import annotations
+
+
+class Nvml:
+    """The NVML calls Accelscope uses. Created once by :func:`open_nvml`, passed in, closed."""
+
+    def __init__(self, module) -> None:
+        self._nvml = module
+
+    def handle_for(self, index: int, uuid: str = ""):
+        if uuid:
+            try:
+                text = uuid if uuid.startswith("GPU-") else f"GPU-{uuid}"
+                return self._nvml.nvmlDeviceGetHandleByUUID(text)
+            except Exception:
+                pass
+        return self._nvml.nvmlDeviceGetHandleByIndex(index)
+
+    def driver_version(self) -> str:
+        version = self._nvml.nvmlSystemGetDriverVersion()
+        return version.decode() if isinstance(version, bytes) else str(version)
+
+    def power_limit_w(self, handle) -> float:
+        return self._nvml.nvmlDeviceGetEnforcedPowerLimit(handle) / 1000.0
+
+    def total_energy_mj(self, handle) -> int:
+        """Energy since driver load in millijoules (Volta and newer)."""
+        return self._nvml.nvmlDeviceGetTotalEnergyConsumption(handle)
+
+    def power_w(self, handle) -> float:
+        return self._nvml.nvmlDeviceGetPowerUsage(handle) / 1000.0
+
+    def close(self) -> None:
+        try:
+            self._nvml.nvmlShutdown()
+        except Exception:
+            pass
+
+
+def open_nvml() -> Nvml | None:
+    """NVML if the library and a driver are present, else None (no GPU, no NVML: fine)."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+    except Exception:
+        return None
+    return Nvml(pynvml)

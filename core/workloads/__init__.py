@@ -1,0 +1,88 @@
+"""The workload catalog: names, size presets and units, with no torch import.
+
+A workload module (``gemm``, ``mlp``, ``cnn``, ``transformer``) imports torch and is loaded only
+inside a probe process, through :func:`load_builder`. A custom workload is named
+``package.module:function``; the function takes ``(params, batch_size, device)`` like the
+built-ins' ``build`` and returns a :class:`core.workloads.base.Workload`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Callable, Mapping
+
+
+@dataclass(frozen=True)
+class WorkloadInfo:
+    name: str
+    description: str
+    unit: str  # what one sample is, for humans: "row", "image", "sequence"
+    sizes: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+
+
+def _frozen(sizes: dict) -> Mapping[str, Mapping[str, object]]:
+    return MappingProxyType({k: MappingProxyType(v) for k, v in sizes.items()})
+
+
+WORKLOADS: Mapping[str, WorkloadInfo] = MappingProxyType({
+    "gemm": WorkloadInfo(
+        "gemm", "one square linear layer: the matrix-multiply ceiling of a device", "row",
+        _frozen({
+            "S": {"n": 512, "batch_size": 512},
+            "M": {"n": 2048, "batch_size": 2048},
+            "L": {"n": 4096, "batch_size": 4096},
+            "XL": {"n": 8192, "batch_size": 8192},
+        })),
+    "mlp": WorkloadInfo(
+        "mlp", "multi-layer perceptron, tabular classification", "row",
+        _frozen({
+            "S": {"features": 64, "hidden": 256, "layers": 3, "classes": 10, "batch_size": 4096},
+            "M": {"features": 256, "hidden": 1024, "layers": 4, "classes": 100, "batch_size": 1024},
+            "L": {"features": 1024, "hidden": 4096, "layers": 6, "classes": 1000, "batch_size": 4096},
+        })),
+    "cnn": WorkloadInfo(
+        "cnn", "ResNet family, image classification", "image",
+        _frozen({
+            "S": {"block": "basic", "layers": (1, 1, 1), "widths": (16, 32, 64), "image": 32,
+                  "classes": 10, "stem": "cifar", "batch_size": 32},
+            "M": {"block": "basic", "layers": (2, 2, 2, 2), "widths": (64, 128, 256, 512), "image": 128,
+                  "classes": 100, "stem": "imagenet", "batch_size": 32},
+            "L": {"block": "bottleneck", "layers": (3, 4, 6, 3), "widths": (64, 128, 256, 512),
+                  "image": 224, "classes": 1000, "stem": "imagenet", "batch_size": 64},
+            "resnet18": {"block": "basic", "layers": (2, 2, 2, 2), "widths": (64, 128, 256, 512),
+                         "image": 224, "classes": 1000, "stem": "imagenet", "batch_size": 64},
+            "resnet50": {"block": "bottleneck", "layers": (3, 4, 6, 3), "widths": (64, 128, 256, 512),
+                         "image": 224, "classes": 1000, "stem": "imagenet", "batch_size": 64},
+        })),
+    "transformer": WorkloadInfo(
+        "transformer", "GPT-style decoder language model", "sequence",
+        _frozen({
+            "S": {"layers": 2, "d_model": 128, "heads": 4, "context": 64, "vocab": 1024, "batch_size": 16},
+            "M": {"layers": 6, "d_model": 384, "heads": 6, "context": 256, "vocab": 8192, "batch_size": 16},
+            "L": {"layers": 12, "d_model": 768, "heads": 12, "context": 1024, "vocab": 50257, "batch_size": 8},
+            "gpt2-small": {"layers": 12, "d_model": 768, "heads": 12, "context": 1024, "vocab": 50257,
+                           "batch_size": 8},
+        })),
+})
+
+
+def is_custom_workload(name: str) -> bool:
+    return ":" in name
+
+
+def load_builder(name: str) -> Callable:
+    """Return the ``build(params, batch_size, device)`` function of a workload (imports torch)."""
+    if is_custom_workload(name):
+        module_name, _, func_name = name.partition(":")
+        module = importlib.import_module(module_name)
+        return getattr(module, func_name)
+    module = importlib.import_module(f"core.workloads.{name}")
+    return module.build
+
+
+def size_params(name: str, size: str) -> dict:
+    if is_custom_workload(name):
+        return {"size": size}
+    return dict(WORKLOADS[name].sizes[size])

@@ -1,0 +1,96 @@
+"""The command line end to end on the CPU, as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def cli(*args, db_url=None, check_rc=None):
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    if db_url:
+        env["ACCELSCOPE_DB"] = db_url
+    proc = subprocess.run([sys.executable, "-m", "core", *args], capture_output=True, text=True,
+                          cwd=REPO, env=env, timeout=300)
+    if check_rc is not None:
+        assert proc.returncode == check_rc, proc.stdout + proc.stderr
+    return proc
+
+
+def test_devices_json_lists_the_cpu():
+    devices = json.loads(cli("devices", "--json", check_rc=0).stdout)
+    cpu = devices[0]
+    assert cpu["id"] == "cpu" and cpu["kind"] == "cpu" and cpu["name"]
+    assert cpu["cores"] >= 1 and "fp32" in cpu["precisions"]
+
+
+def test_probe_json_results_csv_export_import(db_url, tmp_path):
+    out = cli("probe", "--workload", "transformer", "--size", "S", "--precision", "bf16",
+              "--seconds", "0.5", "--batch-size", "4", "--json", "--meters", "none", db_url=db_url, check_rc=0)
+    (line,) = out.stdout.strip().splitlines()
+    result = json.loads(line)
+    for key in ("id", "run_id", "created_at", "status", "error", "workload", "size", "device", "device_name",
+                "precision", "batch_size", "steps", "step_time_s", "step_time_cv", "samples_per_s",
+                "flops_per_step", "achieved_tflops", "params", "loss_first", "loss_last",
+                "peak_memory_bytes", "env", "energy"):
+        assert key in result
+    assert result["status"] == "ok" and result["tokens_per_s"] > 0
+
+    csv_text = cli("results", "--format", "csv", db_url=db_url, check_rc=0).stdout
+    header, row = csv_text.strip().splitlines()
+    assert header.startswith("id,run_id,created_at,status") and result["id"] in row
+
+    bundle = tmp_path / "results.json"
+    cli("export", str(bundle), db_url=db_url, check_rc=0)
+    other_db = f"sqlite:///{tmp_path / 'other.db'}"
+    assert "imported 1 result" in cli("import", str(bundle), db_url=other_db, check_rc=0).stdout
+    assert "already present" in cli("import", str(bundle), db_url=other_db, check_rc=0).stdout
+    imported = [json.loads(line) for line in cli("results", "--json", db_url=other_db).stdout.splitlines()]
+    assert imported == [result]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--workload", "cnn", "--precision", "fp16"], "fp16 training on CPU is not supported"),
+    (["--workload", "mlp", "--precision", "tf32"], "tf32 is a CUDA tensor-core mode"),
+    (["--workload", "nope"], "unknown workload 'nope'"),
+    (["--workload", "mlp", "--size", "XXL"], "unknown size 'XXL'"),
+    (["--workload", "mlp", "--device", "cuda:7"], "no device 'cuda:7'"),
+    (["--workload", "mlp", "--batch-size", "0"], "batch size must be a positive integer"),
+])
+def test_bad_usage_exits_2_and_stores_nothing(args, message, db_url):
+    proc = cli("probe", *args, db_url=db_url)
+    assert proc.returncode == 2 and message in proc.stderr
+    assert cli("results", "--json", db_url=db_url).stdout == ""
+
+
+def test_a_failed_probe_exits_1_and_is_stored(db_url):
+    proc = cli("probe", "--workload", "tests.core.faulty_workloads:raises", "--json", "--meters", "none",
+               db_url=db_url)
+    assert proc.returncode == 1
+    stored = json.loads(cli("results", "--json", db_url=db_url).stdout)
+    assert stored["status"] == "failed" and "planted failure" in stored["error"]
+
+
+def test_bad_import_exits_2_and_changes_nothing(db_url, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "accelscope-results", "version": 1, "results": [{"id": 1}]}')
+    proc = cli("import", str(bad), db_url=db_url)
+    assert proc.returncode == 2 and "record 1" in proc.stderr
+    assert cli("results", "--json", db_url=db_url).stdout == ""
+
+
+def test_quick_suite_runs_every_probe_and_prints_a_table(db_url):
+    proc = cli("suite", "--quick", "--seconds", "0.3", "--meters", "none", db_url=db_url, check_rc=0)
+    assert "6 result(s)" in proc.stdout
+    for workload in ("mlp", "cnn", "transformer"):
+        assert workload in proc.stdout
+    rows = [json.loads(line) for line in cli("results", "--json", db_url=db_url).stdout.splitlines()]
+    assert sorted((r["workload"], r["precision"]) for r in rows) == sorted(
+        (w, p) for w in ("mlp", "cnn", "transformer") for p in ("fp32", "bf16"))
+    assert all(r["status"] == "ok" for r in rows)
+    assert len({r["run_id"] for r in rows}) == 1

@@ -1,0 +1,58 @@
+"""Every probe runs in its own process: failures become stored results and the plan goes on."""
+
+import pytest
+
+from core.errors import DeviceBusy
+from core.runner import device_locks, run_isolated, run_plan
+from core.spec import ProbeSpec
+from core.store import Store
+
+FAULTY = "tests.core.faulty_workloads"
+
+
+def spec(workload, **kwargs):
+    return ProbeSpec(workload=workload, size="S", seconds=0.3, **kwargs)
+
+
+def test_a_plan_survives_raise_hang_oom_and_kill(db_url):
+    store = Store(db_url)
+    good = spec(f"{FAULTY}:tiny_mlp", batch_size=32)
+    store.add(run_isolated(good, "earlier"))  # something already stored must survive the plan
+    plan = [
+        spec(f"{FAULTY}:raises"),
+        spec(f"{FAULTY}:hangs"),
+        # A real workload whose batch needs ~8 GB, in a child capped at 3 GiB of address space.
+        spec("gemm", batch_size=4_000_000),
+        spec(f"{FAULTY}:killed"),
+        good,
+    ]
+    events = []
+    results = run_plan(plan, store, run_id="plan", timeout_s=20, memory_limit_bytes=3 * 2**30,
+                       meters="none", on_event=events.append)
+    statuses = [r.status for r in results]
+    assert statuses == ["failed", "timeout", "oom", "failed", "ok"]
+    assert "planted failure" in results[0].error
+    assert "20 s" in results[1].error and "killed" in results[1].error
+    assert "out of memory" in results[2].error and "batch-size" in results[2].error
+    assert "SIGKILL" in results[3].error
+    assert results[1].wall_time_s < 40
+    stored = store.results()
+    assert len(stored) == 6
+    assert {r.status for r in store.results(run_id="earlier")} == {"ok"}
+    assert [r.status for r in store.results(run_id="plan")] == statuses
+    assert [(e.kind, e.index) for e in events][:2] == [("start", 0), ("done", 0)]
+    assert len(events) == 10
+
+
+def test_isolated_probe_result_has_the_fingerprint():
+    result = run_isolated(spec(f"{FAULTY}:tiny_mlp", batch_size=32), "r", meters="none")
+    assert result.ok, result.error
+    assert result.env["malloc_tuning"]  # the child ran with the allocator tuning it records
+    assert result.loss_last < result.loss_first
+
+
+def test_a_busy_device_is_refused_with_a_clear_message(db_url):
+    with device_locks(["cpu"]):
+        with pytest.raises(DeviceBusy, match="cpu is being measured by another probe run"):
+            run_plan([spec("mlp")], Store(db_url))
+    assert Store(db_url).count() == 0

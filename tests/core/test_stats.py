@@ -1,0 +1,88 @@
+import pytest
+
+from core.stats import LoopPolicy, StepStats, measure_loop, percentile
+
+
+class FakeClock:
+    """Advances only when a scripted step runs: no test sleeps."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def scripted_step(clock, durations):
+    it = iter(durations)
+
+    def step():
+        clock.now += next(it)
+    return step
+
+
+def test_percentile_interpolates():
+    assert percentile([1, 2, 3, 4, 5], 50) == 3
+    assert percentile([1, 2, 3, 4], 50) == 2.5
+    assert percentile([10, 20], 10) == pytest.approx(11)
+
+
+def test_step_stats():
+    stats = StepStats.of([1.0, 1.0, 1.0, 1.0])
+    assert stats.cv == 0 and stats.median_s == 1.0
+    stats = StepStats.of([1.0, 3.0])
+    assert stats.mean_s == 2.0 and stats.cv == pytest.approx(1.41421356 / 2)
+
+
+def test_warmup_runs_until_step_times_settle_then_times_the_window():
+    clock = FakeClock()
+    # 3 slow warm-up steps, then steady 0.125 s steps (exact in binary floating point).
+    durations = [2.0, 1.0, 0.5] + [0.125] * 1000
+    policy = LoopPolicy(seconds=1.0, settle_window=5, settle_tolerance=0.1, max_warmup_s=100)
+    times = measure_loop(scripted_step(clock, durations), lambda: None, policy, clock)
+    assert times.settled
+    assert times.warmup_s[:3] == (2.0, 1.0, 0.5)
+    assert len(times.warmup_s) == 8  # the slow three, then five steady ones to confirm
+    assert all(t == 0.125 for t in times.steps_s)
+    assert len(times.steps_s) == 8  # 1 s window of 0.125 s steps
+    assert times.stats.median_s == 0.125
+
+
+def test_warmup_is_bounded_when_times_never_settle():
+    clock = FakeClock()
+    durations = [0.1, 0.3] * 1000
+    policy = LoopPolicy(seconds=0.5, max_warmup_s=2.0, min_steps=3)
+    times = measure_loop(scripted_step(clock, durations), lambda: None, policy, clock)
+    assert not times.settled
+    assert sum(times.warmup_s) == pytest.approx(2.0, abs=0.31)
+    assert len(times.steps_s) >= 3
+
+
+def test_min_steps_even_when_one_step_outlasts_the_window():
+    clock = FakeClock()
+    policy = LoopPolicy(seconds=1.0, min_steps=5, max_warmup_s=0.0, min_warmup_steps=1)
+    times = measure_loop(scripted_step(clock, [3.0] * 100), lambda: None, policy, clock)
+    assert len(times.steps_s) == 5
+
+
+def test_window_callbacks_bracket_only_the_timed_steps():
+    clock = FakeClock()
+    marks = []
+    policy = LoopPolicy(seconds=0.3, min_warmup_steps=1, settle_window=1, min_steps=1)
+    measure_loop(scripted_step(clock, [0.1] * 100), lambda: None, policy, clock,
+                 on_window_start=lambda: marks.append(("start", clock.now)),
+                 on_window_end=lambda: marks.append(("end", clock.now)))
+    assert marks[0] == ("start", pytest.approx(0.1))
+    assert marks[1][0] == "end" and marks[1][1] == pytest.approx(0.4)
+
+
+def test_sync_is_called_before_each_end_time():
+    clock = FakeClock()
+    calls = []
+    policy = LoopPolicy(seconds=0.2, min_warmup_steps=1, settle_window=1, min_steps=1)
+
+    def sync():
+        calls.append(clock.now)
+        clock.now += 0.05  # device work finishing only at sync
+    times = measure_loop(scripted_step(clock, [0.05] * 100), sync, policy, clock)
+    assert all(t == pytest.approx(0.1) for t in times.steps_s)

@@ -1,0 +1,60 @@
+import sqlalchemy as sa
+import pytest
+
+from core.errors import StoreError
+from core.results import ProbeResult
+from core.store import Store
+from tests.core.factories import make_result
+
+
+def test_round_trip_keeps_every_field(db_url):
+    result = make_result(energy={"total_j": 12.5, "components": []}, step_times_s=(0.01, 0.02, 0.03))
+    with Store(db_url) as store:
+        store.add(result)
+    with Store(db_url) as store:
+        (loaded,) = store.results()
+    assert loaded == result
+    assert ProbeResult.from_dict(result.to_dict()) == result
+
+
+def test_sqlite_store_uses_wal(db_url):
+    store = Store(db_url)
+    with store._engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_filters_runs_and_delete(db_url):
+    store = Store(db_url)
+    store.add(make_result(run_id="a", workload="mlp"))
+    store.add(make_result(run_id="a", workload="cnn", device="cuda:0"))
+    store.add(make_result(run_id="b", workload="cnn", status="oom", step_time_s=None))
+    assert store.count() == 3
+    assert len(store.results(workload="cnn")) == 2
+    assert len(store.results(device="cuda:0")) == 1
+    assert [r["run_id"] for r in store.runs()] == ["a", "b"]
+    assert store.delete_run("a") == 2
+    assert [r.run_id for r in store.results()] == ["b"]
+
+
+def test_add_many_is_one_transaction_and_skips_known_ids(db_url):
+    store = Store(db_url)
+    first = make_result()
+    store.add(first)
+    assert store.add_many([first, make_result(), make_result()]) == 2
+    assert store.count() == 3
+
+
+def test_a_newer_schema_is_refused_and_left_unchanged(db_url):
+    Store(db_url).add(make_result())
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE accelscope_meta SET value='99' WHERE key='schema_version'")
+    with pytest.raises(StoreError, match="schema version 99, newer than this Accelscope"):
+        Store(db_url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM results").scalar() == 1
+
+
+def test_bad_url_says_what_to_do():
+    with pytest.raises(StoreError, match="SQLAlchemy URL"):
+        Store("not a url")
