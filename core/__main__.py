@@ -88,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     child.add_argument("--out", required=True)
     child.add_argument("--meters", default="auto")
     child.add_argument("--memory-limit-bytes", type=int)
+    child.add_argument("--idle-w", help="JSON: idle power per component, measured before the plan")
+
+    idle = sub.add_parser("_idle", help=argparse.SUPPRESS)
+    idle.add_argument("--device", required=True)
+    idle.add_argument("--seconds", type=float, default=3.0)
     return parser
 
 
@@ -96,6 +101,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, help="seconds before a probe is killed (default: generous)")
     parser.add_argument("--meters", choices=("auto", "none"), default="auto",
                         help="energy meters: auto (NVML, RAPL, CodeCarbon as available) or none")
+    parser.add_argument("--idle-seconds", type=float, default=3.0,
+                        help="measure each device's idle power this long before the plan (0: skip)")
     _add_db(parser)
 
 
@@ -146,7 +153,8 @@ def _run(specs, args, *, show_progress: bool) -> int:
                 if event.kind == "done" and args.json:
                     print(json.dumps(event.result.to_dict()), flush=True)
 
-            results = run_plan(specs, store, timeout_s=args.timeout, meters=args.meters, on_event=on_event)
+            results = run_plan(specs, store, timeout_s=args.timeout, meters=args.meters, on_event=on_event,
+                               idle_seconds=args.idle_seconds)
     finally:
         if events_file:
             events_file.close()
@@ -292,10 +300,16 @@ def cmd_child_probe(args) -> int:
     return child_main(args)
 
 
+def cmd_child_idle(args) -> int:
+    from core.childprobe import idle_main
+
+    return idle_main(args)
+
+
 COMMANDS = {
     "devices": cmd_devices, "probe": cmd_probe, "suite": cmd_suite, "results": cmd_results,
     "export": cmd_export, "import": cmd_import, "delete-run": cmd_delete_run, "prices": cmd_prices,
-    "_probe": cmd_child_probe,
+    "_probe": cmd_child_probe, "_idle": cmd_child_idle,
 }
 
 

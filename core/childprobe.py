@@ -42,7 +42,8 @@ def main(args) -> int:
         device = find(spec.device, discover())
         device_name, env = device.name, fingerprint(device)
         with open_meters(device, args.meters) as meters:
-            result = run_probe(spec, device, args.run_id, meters=meters)
+            idle_w = json.loads(args.idle_w) if args.idle_w else None
+            result = run_probe(spec, device, args.run_id, meters=meters, idle_w=idle_w)
     except BaseException as exc:  # every failure becomes a stored, explained result
         status = "oom" if is_out_of_memory(exc) else "failed"
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
@@ -56,4 +57,16 @@ def main(args) -> int:
         traceback.print_exc()
         return 1
     _write(args.out, result.to_dict())
+    return 0
+
+
+def idle_main(args) -> int:
+    """``python -m core _idle --device ID --seconds S``: print the idle power of each component."""
+    from core.devices import discover, find
+    from core.meters.factory import measure_idle, open_meters
+
+    device = find(args.device, discover())
+    with open_meters(device, "auto") as meters:
+        idle_w = measure_idle(meters, args.seconds)
+    print(json.dumps({"device": device.id, "idle_w": idle_w}))
     return 0

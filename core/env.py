@@ -32,6 +32,7 @@ def fingerprint(device=None) -> dict:
         "gpu": device.name if device is not None and device.kind != "cpu" else None,
         "power_limit_w": getattr(device, "power_limit_w", None),
         "threads": torch.get_num_threads(),
+        "logical_cpus": os.cpu_count(),
         "malloc_tuning": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")} or None,
         "accelscope": core.__version__,
     }

@@ -76,7 +76,7 @@ def default_batch_size(spec: ProbeSpec) -> int:
 
 def run_probe(spec: ProbeSpec, device: Device, run_id: str, *, meters: Sequence = (),
               clock: Callable[[], float] = time.perf_counter,
-              policy: LoopPolicy | None = None) -> ProbeResult:
+              policy: LoopPolicy | None = None, idle_w: dict | None = None) -> ProbeResult:
     """Measure one probe in this process. Raises on failure (the caller classifies it)."""
     check_spec_on_device(spec, device)
     started = clock()
@@ -120,7 +120,9 @@ def run_probe(spec: ProbeSpec, device: Device, run_id: str, *, meters: Sequence 
         sync()
         compile_time_s = clock() - t0
 
-    policy = policy or LoopPolicy(seconds=spec.seconds, max_warmup_s=max(2.0, spec.seconds))
+    # A window shorter than a meter can resolve is extended, never reported as 0 J.
+    window_s = max([spec.seconds, *(m.min_window_s for m in meters)])
+    policy = policy or LoopPolicy(seconds=window_s, max_warmup_s=max(2.0, spec.seconds))
     step_count = {"n": 0}
 
     def timed_step() -> None:
@@ -153,7 +155,8 @@ def run_probe(spec: ProbeSpec, device: Device, run_id: str, *, meters: Sequence 
         from core.meters.energy import energy_record
 
         energy = energy_record(readings, samples=workload.samples_per_step * len(times.steps_s),
-                               flops=(flops_per_step or 0) * len(times.steps_s))
+                               flops=(flops_per_step or 0) * len(times.steps_s), idle_w=idle_w,
+                               window_s=sum(times.steps_s))
     return ProbeResult(
         id=new_id(), run_id=run_id, created_at=utc_now_iso(), status="ok",
         workload=spec.workload, size=spec.size, device=spec.device, precision=spec.precision,

@@ -80,7 +80,8 @@ def _child_env() -> dict:
 
 
 def run_isolated(spec: ProbeSpec, run_id: str, *, timeout_s: float | None = None,
-                 memory_limit_bytes: int | None = None, meters: str = "auto") -> ProbeResult:
+                 memory_limit_bytes: int | None = None, meters: str = "auto",
+                 idle_w: dict | None = None) -> ProbeResult:
     """Run one probe in a fresh ``python -m core _probe`` process; always return a result."""
     timeout_s = timeout_s or default_timeout_s(spec)
     started = time.monotonic()
@@ -91,6 +92,8 @@ def run_isolated(spec: ProbeSpec, run_id: str, *, timeout_s: float | None = None
                    "--run-id", run_id, "--out", str(out_path), "--meters", meters]
         if memory_limit_bytes:
             command += ["--memory-limit-bytes", str(memory_limit_bytes)]
+        if idle_w:
+            command += ["--idle-w", json.dumps(idle_w)]
         with open(err_path, "wb") as err:
             process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err,
                                        stdin=subprocess.DEVNULL, env=_child_env(),
@@ -169,19 +172,36 @@ def device_locks(device_ids: Sequence[str]) -> Iterator[None]:
             handle.close()
 
 
+def measure_idle_isolated(device_id: str, seconds: float) -> dict[str, float]:
+    """Idle power per component of one device, measured in its own process; {} if it failed
+    (results then carry gross energy only, and say so with a null above-idle figure)."""
+    command = [sys.executable, "-m", "core", "_idle", "--device", device_id, "--seconds", str(seconds)]
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, env=_child_env(),
+                              timeout=seconds + 120, stdin=subprocess.DEVNULL)
+        return json.loads(proc.stdout.strip().splitlines()[-1])["idle_w"] if proc.returncode == 0 else {}
+    except (subprocess.TimeoutExpired, ValueError, IndexError, KeyError):
+        return {}
+
+
 def run_plan(specs: Sequence[ProbeSpec], store, *, run_id: str | None = None,
              timeout_s: float | None = None, memory_limit_bytes: int | None = None,
              meters: str = "auto", on_event: Callable[[ProbeEvent], None] = lambda e: None,
-             clock: Callable[[], float] = time.monotonic) -> list[ProbeResult]:
-    """Run each spec in its own process, store each result as it lands, return them all."""
+             idle_seconds: float = 3.0, clock: Callable[[], float] = time.monotonic) -> list[ProbeResult]:
+    """Run each spec in its own process, store each result as it lands, return them all.
+    With meters on, each device's idle power is measured first (``idle_seconds``)."""
     run_id = run_id or new_id()
     results: list[ProbeResult] = []
     started = clock()
     with device_locks([s.device for s in specs]):
+        idle_by_device: dict[str, dict] = {}
+        if meters != "none" and idle_seconds > 0:
+            for device_id in dict.fromkeys(s.device for s in specs):
+                idle_by_device[device_id] = measure_idle_isolated(device_id, idle_seconds)
         for index, spec in enumerate(specs):
             on_event(ProbeEvent("start", index, len(specs), spec, clock() - started))
-            result = run_isolated(spec, run_id, timeout_s=timeout_s,
-                                  memory_limit_bytes=memory_limit_bytes, meters=meters)
+            result = run_isolated(spec, run_id, timeout_s=timeout_s, memory_limit_bytes=memory_limit_bytes,
+                                  meters=meters, idle_w=idle_by_device.get(spec.device))
             store.add(result)
             results.append(result)
             on_event(ProbeEvent("done", index, len(specs), spec, clock() - started, result))

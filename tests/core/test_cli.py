@@ -94,3 +94,42 @@ def test_quick_suite_runs_every_probe_and_prints_a_table(db_url):
         (w, p) for w in ("mlp", "cnn", "transformer") for p in ("fp32", "bf16"))
     assert all(r["status"] == "ok" for r in rows)
     assert len({r["run_id"] for r in rows}) == 1
+
+
+def test_probe_with_meters_records_labelled_energy(db_url):
+    out = cli("probe", "--workload", "mlp", "--batch-size", "512", "--seconds", "1", "--idle-seconds", "1",
+              "--json", db_url=db_url, check_rc=0)
+    energy = json.loads(out.stdout)["energy"]
+    assert energy["total_j"] > 0 and energy["samples"] > 0 and energy["j_per_sample"] > 0
+    for component in energy["components"]:
+        assert component["kind"] in ("measured", "estimated", "unavailable")
+        assert (component["energy_j"] is None) == (component["kind"] == "unavailable")
+        if component["energy_j"] is not None:
+            assert component["method"] and component["uncertainty"] and component["idle_w"] is not None
+    assert energy["window_s"] >= 1.0
+
+
+def test_prices_list_and_validate(tmp_path):
+    sheets = json.loads(cli("prices", "--json", check_rc=0).stdout)
+    assert {"aws", "gcp", "azure", "lambda", "runpod"} <= {s["name"] for s in sheets}
+    bad = tmp_path / "mine.csv"
+    bad.write_text("provider,instance_type\naws,x\n")
+    proc = cli("prices", "--validate", str(bad))
+    assert proc.returncode == 2 and "mine.csv: missing column(s)" in proc.stderr
+
+
+def test_results_show_cost_and_co2_for_a_sheet_and_region(db_url):
+    from core.store import Store
+    from tests.core.factories import make_result
+
+    Store(db_url).add(make_result(env={"host": "h", "logical_cpus": 2},
+                                  energy={"j_per_sample": 0.001, "total_j": 10.0, "total_kind": "estimated"}))
+    row = json.loads(cli("results", "--json", "--price-sheet", "aws", "--region", "FRA", db_url=db_url,
+                         check_rc=0).stdout)
+    cost = row["cost"]
+    assert cost["cloud"] and all(line["usd_per_1m_samples"] > 0 for line in cost["cloud"])
+    assert cost["g_co2_per_1m_samples"] > 0 and cost["grid_region"] == "FRA"
+    table = cli("results", "--price-sheet", "aws", "--region", "FRA", db_url=db_url, check_rc=0).stdout
+    assert "$ / 1M samples" in table
+    proc = cli("results", "--price-sheet", "nope", db_url=db_url)
+    assert proc.returncode == 2 and "unknown price sheet 'nope'" in proc.stderr

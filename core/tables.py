@@ -1,0 +1,141 @@
+"""Strict CSV schemas shared by the bundled data and the files a user uploads.
+
+A file that breaks the schema raises InvalidPriceSheet naming the file, row and column; nothing
+of it is used.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from datetime import date
+from typing import Callable
+
+from core.errors import InvalidPriceSheet
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # text | number | integer | date | choice | url
+    required: bool = True
+    choices: tuple[str, ...] = ()
+
+
+def _number(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return value
+
+
+def _convert(column: Column, text: str):
+    if column.kind == "text":
+        return text
+    if column.kind == "number":
+        try:
+            value = _number(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a number") from None
+        if value < 0:
+            raise ValueError(f"{text!r} is negative")
+        return value
+    if column.kind == "integer":
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a whole number") from None
+        if value < 0:
+            raise ValueError(f"{text!r} is negative")
+        return value
+    if column.kind == "date":
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            raise ValueError(f"{text!r} is not a date as YYYY-MM-DD") from None
+    if column.kind == "choice":
+        if text not in column.choices:
+            raise ValueError(f"{text!r} is not one of {', '.join(column.choices)}")
+        return text
+    if column.kind == "url":
+        if not text.startswith(("https://", "http://")):
+            raise ValueError(f"{text!r} is not an http(s) URL")
+        return text
+    raise AssertionError(column.kind)
+
+
+def parse_csv(raw: bytes | str, name: str, columns: tuple[Column, ...], *,
+              key: tuple[str, ...] = (), row_check: Callable[[dict], None] | None = None) -> list[dict]:
+    """Parse and validate a whole CSV file; raise InvalidPriceSheet at the first problem."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InvalidPriceSheet(f"{name}: not UTF-8 text (byte {exc.start}); save it as CSV UTF-8") from None
+    if not raw.strip():
+        raise InvalidPriceSheet(f"{name}: the file is empty; it needs a header row and at least one row")
+    reader = csv.reader(io.StringIO(raw))
+    try:
+        header = [h.strip() for h in next(reader)]
+        records = list(reader)
+    except csv.Error as exc:
+        raise InvalidPriceSheet(f"{name}: not a readable CSV file ({exc})") from None
+    expected = [c.name for c in columns]
+    missing = [c for c in expected if c not in header]
+    if missing:
+        raise InvalidPriceSheet(f"{name}: missing column(s) {', '.join(missing)}; the header must have "
+                                f"{', '.join(expected)}")
+    unknown = [h for h in header if h not in expected]
+    if unknown:
+        raise InvalidPriceSheet(f"{name}: unknown column(s) {', '.join(unknown)}; allowed: {', '.join(expected)}")
+    rows, seen = [], {}
+    for number, record in enumerate(records, start=1):
+        if not any(cell.strip() for cell in record):
+            continue
+        where = f"{name}: row {number} (line {number + 1})"
+        if len(record) != len(header):
+            raise InvalidPriceSheet(f"{where}: has {len(record)} cells, the header has {len(header)}")
+        cells = dict(zip(header, (cell.strip() for cell in record)))
+        row = {}
+        for column in columns:
+            text = cells[column.name]
+            if text.startswith(FORMULA_PREFIXES) and not _is_plain_negative_number(text):
+                raise InvalidPriceSheet(f"{where}, column '{column.name}': {text[:40]!r} looks like a "
+                                        "spreadsheet formula; only plain values are accepted")
+            if not text:
+                if column.required:
+                    raise InvalidPriceSheet(f"{where}, column '{column.name}': empty, but required")
+                row[column.name] = None
+                continue
+            try:
+                row[column.name] = _convert(column, text)
+            except ValueError as exc:
+                raise InvalidPriceSheet(f"{where}, column '{column.name}': {exc}") from None
+        if row_check:
+            try:
+                row_check(row)
+            except ValueError as exc:
+                raise InvalidPriceSheet(f"{where}: {exc}") from None
+        if key:
+            identity = tuple(row[k] for k in key)
+            if identity in seen:
+                raise InvalidPriceSheet(f"{where}: duplicate of row {seen[identity]} "
+                                        f"(same {', '.join(key)})")
+            seen[identity] = number
+        rows.append(row)
+    if not rows:
+        raise InvalidPriceSheet(f"{name}: no data rows under the header")
+    return rows
+
+
+def _is_plain_negative_number(text: str) -> bool:
+    """'-1.5' is a (negative) number the type check will reject with a clearer message."""
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
