@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     suite.add_argument("--precisions", nargs="+", choices=PRECISIONS, default=["fp32", "bf16"])
     suite.add_argument("--devices", nargs="+", help="device ids (default: all found)")
     suite.add_argument("--seconds", type=float, default=2.0, help="timed window per probe (default 2)")
+    suite.add_argument("--plan", help="a JSON file with a list of probe specs (as `ProbeSpec.to_dict`)")
     suite.add_argument("--events", help="append one JSON line per progress event to this file")
     _add_run_options(suite)
 
@@ -187,7 +188,9 @@ def cmd_suite(args) -> int:
     devices = discover()
     if args.devices:
         devices = [find(d, devices) for d in args.devices]
-    if args.workloads:
+    if args.plan:
+        specs = _read_plan(args.plan)
+    elif args.workloads:
         specs = [ProbeSpec(workload=w, size=s, device=d.id, precision=p, seconds=args.seconds)
                  for d in devices for w in args.workloads for s in args.sizes for p in args.precisions
                  if p in d.precisions]
@@ -197,6 +200,26 @@ def cmd_suite(args) -> int:
         raise AccelscopeError("the plan is empty: no device supports the chosen precisions")
     _check_plan(specs, devices)
     return _run(specs, args, show_progress=True)
+
+
+def _read_plan(path: str) -> list:
+    from core.errors import UnsupportedSpec
+    from core.spec import ProbeSpec
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            entries = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise UnsupportedSpec(f"cannot read plan {path}: {exc}") from None
+    if not isinstance(entries, list) or not entries:
+        raise UnsupportedSpec(f"plan {path} must be a non-empty JSON list of probe specs")
+    specs = []
+    for number, entry in enumerate(entries, start=1):
+        try:
+            specs.append(ProbeSpec.from_dict(entry))
+        except (UnsupportedSpec, TypeError) as exc:
+            raise UnsupportedSpec(f"plan {path}, probe {number}: {exc}") from None
+    return specs
 
 
 def cmd_results(args) -> int:

@@ -1,0 +1,1 @@
+"""Accelscope's Streamlit dashboard. Imports core, never torch."""

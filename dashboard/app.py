@@ -1,0 +1,25 @@
+"""Accelscope dashboard entry point: page config and the router, nothing else."""
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` from anywhere, and on Community Cloud
+    sys.path.insert(0, str(ROOT))
+
+from dashboard import state  # noqa: E402
+
+st.set_page_config(page_title="Accelscope", page_icon="⚡", layout="wide")
+state.init()
+state.load_query_params()
+
+VIEWS = Path(__file__).resolve().parent / "views"
+st.navigation([
+    st.Page(VIEWS / "explore.py", title="Explore", icon="📊", default=True),
+    st.Page(VIEWS / "run.py", title="Run probes", icon="▶️"),
+    st.Page(VIEWS / "hardware.py", title="Hardware & prices", icon="🏷️"),
+    st.Page(VIEWS / "results.py", title="Results", icon="🗂️"),
+    st.Page(VIEWS / "present.py", title="Present", icon="🖥️"),
+]).run()

@@ -1,0 +1,189 @@
+"""Pure chart functions: DataFrame in, plotly Figure out. No streamlit here.
+
+Estimated numbers are hatched (pattern "/") and say so in the legend; missing ones are named in
+an annotation with the reason; an empty selection gives a figure that says what to do.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboard.frames import pareto_mask
+
+ESTIMATED_PATTERN = "/"
+PRECISION_COLORS = {"fp32": "#4C78A8", "tf32": "#72B7B2", "bf16": "#F58518", "fp16": "#E45756"}
+KIND_COLORS = {"on-demand": "#4C78A8", "spot": "#54A24B", "own": "#B279A2"}
+HOVER_FIELDS = [("config", "workload"), ("device_label", "device"), ("precision", "precision"),
+                ("samples_per_s", "samples/s"), ("tokens_per_s", "tokens/s"), ("achieved_tflops", "TFLOP/s"),
+                ("step_time_cv", "step CV"), ("repeats", "repeats"), ("host", "host"), ("torch", "torch"),
+                ("cpu", "CPU"), ("gpu", "GPU"), ("driver", "driver"), ("latest_id", "result")]
+
+
+def empty_figure(message: str, title: str = "") -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                       font={"size": 16})
+    fig.update_layout(title=title, xaxis={"visible": False}, yaxis={"visible": False}, height=320)
+    return fig
+
+
+def _hover(frame: pd.DataFrame) -> tuple[list, str]:
+    fields = [(c, label) for c, label in HOVER_FIELDS if c in frame.columns]
+    custom = frame[[c for c, _ in fields]].astype(object).where(frame[[c for c, _ in fields]].notna(), "–")
+    template = "<br>".join(f"{label}: %{{customdata[{i}]}}" for i, (_, label) in enumerate(fields))
+    return custom.values.tolist(), template + "<extra></extra>"
+
+
+def _style(fig: go.Figure, big: bool, height: int = 460) -> go.Figure:
+    fig.update_layout(template="plotly_white", height=int(height * (1.35 if big else 1)),
+                      font={"size": 22 if big else 13}, legend={"orientation": "h", "y": -0.2},
+                      margin={"t": 70, "l": 60, "r": 20, "b": 60})
+    return fig
+
+
+def _patterns(frame: pd.DataFrame) -> list[str]:
+    return [ESTIMATED_PATTERN if kind == "estimated" else "" for kind in frame.get("energy_kind", [])]
+
+
+def speed_chart(agg: pd.DataFrame, big: bool = False) -> go.Figure:
+    """Throughput per device and precision, one panel per workload."""
+    if agg.empty:
+        return empty_figure("No successful results match the filters. Widen them, or run probes.", "Speed")
+    configs = sorted(agg["config"].unique())
+    fig = make_subplots(rows=1, cols=len(configs), subplot_titles=configs, shared_yaxes=False)
+    for col, config in enumerate(configs, start=1):
+        part = agg[agg["config"] == config]
+        for precision, group in part.groupby("precision", sort=False):
+            custom, template = _hover(group)
+            fig.add_bar(x=group["device_label"], y=group["samples_per_s"], name=precision,
+                        marker_color=PRECISION_COLORS.get(precision), legendgroup=precision,
+                        showlegend=col == 1, customdata=custom, hovertemplate=template, row=1, col=col)
+    fig.update_yaxes(title_text="samples / s (measured)", col=1)
+    fig.update_layout(title="Speed: training throughput", barmode="group")
+    return _style(fig, big)
+
+
+def speedup_chart(agg: pd.DataFrame, big: bool = False) -> go.Figure:
+    """Speed-up over the CPU baseline for the same workload and host (log scale)."""
+    have = agg.dropna(subset=["speedup_vs_cpu"]) if "speedup_vs_cpu" in agg else agg.iloc[0:0]
+    if have.empty:
+        return empty_figure("No CPU baseline in the selection: include a CPU result for the same workload.",
+                            "Speed-up over the CPU")
+    fig = go.Figure()
+    for precision, group in have.groupby("precision", sort=False):
+        labels = group["config"] + " · " + group["device_label"]
+        custom, template = _hover(group)
+        fig.add_bar(x=labels, y=group["speedup_vs_cpu"], name=precision, marker_color=PRECISION_COLORS.get(precision),
+                    text=[f"{v:,.1f}×" for v in group["speedup_vs_cpu"]], textposition="outside",
+                    customdata=custom, hovertemplate=template)
+    fig.update_yaxes(type="log", title_text="× the CPU (fp32) throughput, log scale")
+    fig.add_hline(y=1, line_dash="dot", annotation_text="CPU baseline")
+    fig.update_layout(title="Speed-up over the CPU, same workload and host (measured)", barmode="group")
+    return _style(fig, big)
+
+
+def efficiency_chart(agg: pd.DataFrame, big: bool = False) -> go.Figure:
+    """Energy per 1k samples, samples per kJ and average power; estimated energy is hatched."""
+    have = agg.dropna(subset=["j_per_sample"]) if not agg.empty else agg
+    if have.empty:
+        reason = "" if agg.empty else f" ({agg['energy_missing'].dropna().iloc[0]})" if agg["energy_missing"].notna().any() else ""
+        return empty_figure(f"No energy readings in the selection{reason}.", "Efficiency")
+    fig = make_subplots(rows=1, cols=3, subplot_titles=["J per 1k samples (lower is better)",
+                                                        "samples per kJ (higher is better)", "average power (W)"])
+    labels = have["config"] + " · " + have["device_label"]
+    for precision, group in have.groupby("precision", sort=False):
+        idx = group.index
+        custom, template = _hover(group)
+        for col, column in enumerate(("j_per_1k_samples", "samples_per_kj", "avg_power_w"), start=1):
+            fig.add_bar(x=labels[idx], y=group[column], name=precision, legendgroup=precision, showlegend=col == 1,
+                        marker_color=PRECISION_COLORS.get(precision),
+                        marker_pattern_shape=_patterns(group), customdata=custom,
+                        hovertemplate=f"{column}: %{{y:.4g}}<br>" + template, row=1, col=col)
+    _legend_estimated(fig, have)
+    missing = agg[agg["j_per_sample"].isna()] if not agg.empty else agg
+    if not missing.empty:
+        names = ", ".join(sorted(set(missing["config"] + " · " + missing["device_label"])))[:160]
+        fig.add_annotation(text=f"No energy for: {names}", x=0, y=1.18, xref="paper", yref="paper",
+                           showarrow=False, align="left")
+    fig.update_layout(title="Efficiency: energy per unit of work", barmode="group")
+    return _style(fig, big)
+
+
+def _legend_estimated(fig: go.Figure, frame: pd.DataFrame) -> None:
+    kinds = set(frame["energy_kind"].dropna())
+    if "estimated" in kinds:
+        fig.add_bar(x=[None], y=[None], name="hatched = estimated energy (model, not a meter)",
+                    marker_color="white", marker_line_color="#555", marker_line_width=1,
+                    marker_pattern_shape=ESTIMATED_PATTERN, showlegend=True)
+    if "measured" in kinds:
+        fig.add_bar(x=[None], y=[None], name="solid = measured energy (NVML/RAPL)", marker_color="#999",
+                    showlegend=True)
+
+
+def cost_chart(costs: pd.DataFrame, missing: pd.DataFrame | None = None, big: bool = False) -> go.Figure:
+    """$ per 1M samples on each matching cloud instance and on own hardware."""
+    if costs.empty:
+        reason = "; ".join(sorted(set(missing["reason"])))[:200] if missing is not None and not missing.empty else ""
+        return empty_figure(f"No price for the selection. {reason}", "Cost")
+    ordered = costs.sort_values("usd_per_1m_samples", ascending=False)
+    labels = ordered["option"] + " · " + ordered["precision"] + " · " + ordered["config"]
+    fig = go.Figure()
+    for kind, group in ordered.groupby("kind", sort=False):
+        fig.add_bar(y=labels[group.index], x=group["usd_per_1m_samples"], orientation="h", name=kind,
+                    marker_color=KIND_COLORS.get(kind), marker_pattern_shape=_patterns(group) if kind == "own" else None,
+                    customdata=group[["basis", "retrieved_on", "device_label"]].astype(str).values,
+                    hovertemplate="$%{x:.4g} per 1M samples<br>%{customdata[0]}<br>device: %{customdata[2]}"
+                                  "<br>price retrieved: %{customdata[1]}<extra></extra>")
+    fig.update_xaxes(title_text="$ per 1M samples (log scale)", type="log")
+    fig.update_layout(title="Cost: $ per 1M training samples, from measured throughput",
+                      height=max(420, 26 * len(ordered) + 160))
+    return _style(fig, big, height=max(420, 26 * len(ordered) + 160))
+
+
+def tradeoff_chart(costs: pd.DataFrame, big: bool = False) -> go.Figure:
+    """Time vs cost per 1M samples; bubble size = energy per sample; the Pareto frontier drawn and named."""
+    if costs.empty:
+        return empty_figure("No priced results to trade off: pick a price sheet with the selected devices.",
+                            "Trade-off")
+    frame = costs.reset_index(drop=True)
+    frame["front"] = pareto_mask(frame["seconds_per_1m_samples"], frame["usd_per_1m_samples"])
+    energy = frame["j_per_sample"].fillna(frame["j_per_sample"].min() if frame["j_per_sample"].notna().any() else 1)
+    size = 12 + 38 * (energy / energy.max()) ** 0.5 if energy.max() > 0 else 20
+    fig = go.Figure()
+    for device, group in frame.groupby("device_label", sort=False):
+        fig.add_scatter(x=group["seconds_per_1m_samples"], y=group["usd_per_1m_samples"], mode="markers",
+                        name=device, marker={"size": size[group.index], "opacity": 0.75, "line": {"width": 1}},
+                        customdata=group[["option", "precision", "config", "j_per_sample", "energy_kind"]].astype(str).values,
+                        hovertemplate="%{customdata[0]} · %{customdata[1]} · %{customdata[2]}<br>"
+                                      "%{x:.4g} s and $%{y:.4g} per 1M samples<br>"
+                                      "%{customdata[3]} J/sample (%{customdata[4]})<extra></extra>")
+    front = frame[frame["front"]].sort_values("seconds_per_1m_samples")
+    fig.add_scatter(x=front["seconds_per_1m_samples"], y=front["usd_per_1m_samples"], mode="lines+markers+text",
+                    name="Pareto frontier: no option is both faster and cheaper", line={"dash": "dash", "color": "black"},
+                    text=front["option"], textposition="top right", marker={"symbol": "x", "size": 8, "color": "black"},
+                    hoverinfo="skip")
+    fig.update_xaxes(title_text="seconds per 1M samples (log, lower is faster)", type="log")
+    fig.update_yaxes(title_text="$ per 1M samples (log)", type="log")
+    fig.update_layout(title="Trade-off: time vs cost (bubble = energy per sample)")
+    return _style(fig, big, height=520)
+
+
+def carbon_chart(carbon_rows: pd.DataFrame, big: bool = False) -> go.Figure:
+    """g CO2e per 1M samples by grid region; estimated energy hatched."""
+    if carbon_rows.empty:
+        return empty_figure("No energy readings in the selection, so no CO2 figure.", "Carbon")
+    fig = go.Figure()
+    carbon_rows = carbon_rows.assign(series=carbon_rows["device_label"] + " · " + carbon_rows["precision"]
+                                     + " · " + carbon_rows["config"])
+    for series, group in carbon_rows.groupby("series", sort=False):
+        fig.add_bar(x=group["region"], y=group["g_co2_per_1m_samples"], name=series,
+                    marker_pattern_shape=_patterns(group),
+                    customdata=group[["g_co2_per_kwh", "energy_kind"]].astype(str).values,
+                    hovertemplate="%{y:.4g} g CO2e per 1M samples<br>grid: %{customdata[0]} g/kWh<br>"
+                                  "energy: %{customdata[1]}<extra></extra>")
+    _legend_estimated(fig, carbon_rows)
+    fig.update_yaxes(title_text="g CO2e per 1M samples")
+    fig.update_layout(title="Carbon: g CO2e per 1M samples by grid region", barmode="group")
+    return _style(fig, big)

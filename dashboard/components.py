@@ -1,0 +1,120 @@
+"""Reusable widgets: filters, pricing pickers, metric cards, and the cached analysis behind them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data, frames, state
+
+FILTER_LABELS = {"workload": "Workload", "size": "Size", "precision": "Precision", "device_label": "Device",
+                 "host": "Host", "run_id": "Run"}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def filter_options(url: str, stamp: tuple, sample_stamp: tuple) -> dict[str, list]:
+    frame = data.load_frame(url, stamp, sample_stamp)
+    return {key: sorted(frame[key].dropna().astype(str).unique().tolist()) for key in state.FILTER_KEYS}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def analysis(url: str, stamp: tuple, sample_stamp: tuple, filters: tuple) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """(aggregated configurations with speed-up, failed results, number of matching results)."""
+    frame = data.load_frame(url, stamp, sample_stamp)
+    chosen = frames.apply_filters(frame, dict(filters))
+    agg = frames.with_speedup(frames.aggregate(chosen))
+    failed = chosen[chosen["status"] != "ok"][["workload", "size", "precision", "device_label", "status", "error",
+                                                "created_at"]]
+    return agg, failed, len(chosen)
+
+
+def current_analysis() -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    url = data.db_url()
+    filters = tuple((key, tuple(st.session_state.get(f"filter_{key}") or ())) for key in state.FILTER_KEYS)
+    return analysis(url, data.store_stamp(url), data.samples_stamp(), filters)
+
+
+def sidebar_filters() -> None:
+    url = data.db_url()
+    options = filter_options(url, data.store_stamp(url), data.samples_stamp())
+    st.sidebar.header("Filters")
+    for key, label in FILTER_LABELS.items():
+        key_name = f"filter_{key}"
+        if key_name in st.session_state:  # drop values that no longer exist (a deleted run)
+            st.session_state[key_name] = [v for v in st.session_state[key_name] if v in options[key]]
+        st.sidebar.multiselect(label, options[key], key=key_name, placeholder="all")
+
+
+def pricing_controls() -> None:
+    sheets = data.all_sheets()
+    names = list(sheets)
+    if st.session_state.get("sheet") not in names:
+        st.session_state["sheet"] = names[0]
+    st.sidebar.header("Pricing and grid")
+    st.sidebar.selectbox("Price sheet", names, key="sheet",
+                         help="Bundled cloud price sheets, plus any you uploaded or edited on Hardware & prices")
+    regions = {r.key: r.label for r in data.grid_regions()}
+    if st.session_state.get("region") not in regions:
+        st.session_state["region"] = "USA"
+    st.sidebar.selectbox("Grid region (CO2)", list(regions), key="region", format_func=lambda k: regions[k])
+    st.sidebar.toggle("Spot prices", key="spot", help="Spot/preemptible instead of on-demand rates")
+
+
+def cost_settings() -> frames.CostSettings:
+    price = st.session_state.get("purchase_price_usd") or None
+    return frames.CostSettings(spot=bool(st.session_state.get("spot")),
+                               electricity_usd_per_kwh=float(st.session_state["electricity_usd_per_kwh"]),
+                               lifetime_years=float(st.session_state["lifetime_years"]),
+                               hours_per_year=float(st.session_state["hours_per_year"]),
+                               purchase_price_usd=float(price) if price else None)
+
+
+def grid_intensity() -> tuple[float, str]:
+    override = float(st.session_state.get("intensity_override") or 0)
+    region = next(r for r in data.grid_regions() if r.key == st.session_state["region"])
+    if override > 0:
+        return override, f"{override:g} g/kWh (your override)"
+    return region.g_co2_per_kwh, f"{region.label}: {region.g_co2_per_kwh:g} g/kWh ({region.source})"
+
+
+def costs_for(agg: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    sheet = data.all_sheets()[st.session_state["sheet"]]
+    return frames.cost_frame(agg, sheet.rows, cost_settings(), data.accelerators())
+
+
+def metric_cards(agg: pd.DataFrame, costs: pd.DataFrame) -> None:
+    """Fastest, cheapest and most efficient configuration of the selection, as big numbers."""
+    col1, col2, col3 = st.columns(3)
+    if agg.empty:
+        col1.metric("Fastest", "–")
+        col2.metric("Cheapest", "–")
+        col3.metric("Most efficient", "–")
+        return
+    fastest = agg.sort_values("samples_per_s").iloc[-1]
+    col1.metric("Fastest", f"{fastest['samples_per_s']:,.0f} samples/s",
+                f"{fastest['device_label']} · {fastest['precision']} · {fastest['config']}", delta_color="off")
+    if costs.empty:
+        col2.metric("Cheapest", "no price", "the sheet has no matching instance", delta_color="off")
+    else:
+        cheapest = costs.sort_values("usd_per_1m_samples").iloc[0]
+        col2.metric("Cheapest", f"${cheapest['usd_per_1m_samples']:,.4g} per 1M samples",
+                    f"{cheapest['option']} · {cheapest['precision']} · {cheapest['config']}", delta_color="off")
+    with_energy = agg.dropna(subset=["samples_per_kj"])
+    if with_energy.empty:
+        col3.metric("Most efficient", "no energy reading", delta_color="off")
+    else:
+        best = with_energy.sort_values("samples_per_kj").iloc[-1]
+        tag = " (estimated)" if best["energy_kind"] == "estimated" else ""
+        col3.metric("Most efficient", f"{best['samples_per_kj']:,.0f} samples/kJ{tag}",
+                    f"{best['device_label']} · {best['precision']} · {best['config']}", delta_color="off")
+
+
+def focus_picker(agg: pd.DataFrame, label: str = "Workload for cost, trade-off and carbon") -> pd.DataFrame:
+    """Cost-type charts compare one workload at a time: samples of different workloads differ."""
+    configs = sorted(agg["config"].unique()) if not agg.empty else []
+    if not configs:
+        return agg
+    if st.session_state.get("focus") not in configs:
+        st.session_state["focus"] = configs[0]
+    st.selectbox(label, configs, key="focus")
+    return agg[agg["config"] == st.session_state["focus"]]

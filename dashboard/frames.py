@@ -1,0 +1,238 @@
+"""Pure DataFrame work for the dashboard: flatten results, aggregate repeats, price, plan a job.
+
+No streamlit and no torch here, so everything is testable on plain DataFrames.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import pandas as pd
+
+from core import carbon, catalog, pricing
+from core.results import ProbeResult
+
+CONFIG_KEYS = ["workload", "size", "precision", "device_label", "host", "batch_size", "compile", "channels_last"]
+
+
+def short_device(device: str, device_name: str | None) -> str:
+    name = (device_name or device).replace("NVIDIA ", "").replace("(R)", "").replace("(TM)", "")
+    return f"{name.strip()} [{device}]"
+
+
+def result_rows(results: Iterable[ProbeResult], source: str) -> list[dict]:
+    rows = []
+    for r in results:
+        energy = r.energy or {}
+        env = r.env or {}
+        missing = "; ".join(f"{m['component']}: {m['reason']}" for m in energy.get("missing", []))
+        rows.append({
+            "id": r.id, "run_id": r.run_id, "created_at": r.created_at, "status": r.status, "error": r.error,
+            "workload": r.workload, "size": r.size, "device": r.device, "device_name": r.device_name,
+            "device_kind": r.device.split(":")[0], "device_label": short_device(r.device, r.device_name),
+            "precision": r.precision, "batch_size": r.batch_size, "compile": r.compile,
+            "channels_last": r.channels_last, "steps": r.steps, "step_time_s": r.step_time_s,
+            "step_time_cv": r.step_time_cv, "samples_per_s": r.samples_per_s, "tokens_per_s": r.tokens_per_s,
+            "achieved_tflops": r.achieved_tflops, "flops_per_step": r.flops_per_step, "params": r.params,
+            "loss_first": r.loss_first, "loss_last": r.loss_last, "peak_memory_bytes": r.peak_memory_bytes,
+            "host": env.get("host"), "torch": env.get("torch"), "cuda": env.get("cuda"), "os": env.get("os"),
+            "cpu": env.get("cpu"), "gpu": env.get("gpu"), "driver": env.get("driver"),
+            "logical_cpus": env.get("logical_cpus") or env.get("threads"),
+            "energy_j": energy.get("total_j"), "energy_kind": energy.get("total_kind"),
+            "energy_method": ", ".join(energy.get("total_methods", [])) or None,
+            "energy_missing": (missing or ("no energy meters in this probe" if not r.energy else None))
+            if energy.get("total_j") is None else (missing or None),
+            "j_per_sample": energy.get("j_per_sample"), "samples_per_kj": energy.get("samples_per_kj"),
+            "avg_power_w": energy.get("avg_power_w"), "energy_above_idle_j": energy.get("total_above_idle_j"),
+            "source": source,
+        })
+    return rows
+
+
+FRAME_COLUMNS = list(result_rows([ProbeResult("x", "x", "2026-01-01T00:00:00", "ok", "w", "S", "cpu", "fp32")], "x")[0])
+
+
+def results_frame(results: Iterable[ProbeResult], source: str = "store") -> pd.DataFrame:
+    frame = pd.DataFrame(result_rows(results, source), columns=FRAME_COLUMNS)
+    return frame
+
+
+def apply_filters(frame: pd.DataFrame, filters: dict[str, Sequence]) -> pd.DataFrame:
+    """Keep rows whose column value is in the chosen list; an empty list means no filter."""
+    mask = pd.Series(True, index=frame.index)
+    for column, chosen in filters.items():
+        if chosen:
+            mask &= frame[column].isin(list(chosen))
+    return frame[mask]
+
+
+def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per configuration (repeats collapsed to their median), successful results only."""
+    ok = frame[frame["status"] == "ok"]
+    if ok.empty:
+        return pd.DataFrame(columns=[*CONFIG_KEYS, "samples_per_s", "repeats"])
+    grouped = ok.groupby(CONFIG_KEYS, dropna=False, sort=True)
+    agg = grouped.agg(
+        samples_per_s=("samples_per_s", "median"), tokens_per_s=("tokens_per_s", "median"),
+        step_time_s=("step_time_s", "median"), step_time_cv=("step_time_cv", "median"),
+        achieved_tflops=("achieved_tflops", "median"), j_per_sample=("j_per_sample", "median"),
+        samples_per_kj=("samples_per_kj", "median"), avg_power_w=("avg_power_w", "median"),
+        repeats=("id", "size"), latest_id=("id", "last"), device=("device", "last"),
+        device_name=("device_name", "last"), device_kind=("device_kind", "last"),
+        energy_kind=("energy_kind", lambda s: "estimated" if (s == "estimated").any() else
+                     ("measured" if (s == "measured").any() else None)),
+        energy_method=("energy_method", "last"), energy_missing=("energy_missing", "last"),
+        logical_cpus=("logical_cpus", "last"), torch=("torch", "last"), cpu=("cpu", "last"),
+        gpu=("gpu", "last"), driver=("driver", "last"), params=("params", "last"),
+    ).reset_index()
+    agg["config"] = agg["workload"] + "/" + agg["size"]
+    agg["j_per_1k_samples"] = agg["j_per_sample"] * 1000
+    agg["seconds_per_1m_samples"] = 1e6 / agg["samples_per_s"]
+    return agg
+
+
+def with_speedup(agg: pd.DataFrame) -> pd.DataFrame:
+    """Speed-up over the CPU for the same workload, size and host: the CPU fp32 result (else the
+    fastest CPU result). Rows without a CPU baseline get NaN."""
+    keys = ["workload", "size", "host"]
+    cpu = agg[agg["device_kind"] == "cpu"].assign(_fp32=lambda f: f["precision"] == "fp32")
+    base = (cpu.sort_values(["_fp32", "samples_per_s"]).groupby(keys, dropna=False).tail(1)
+            .assign(baseline=lambda f: f["device_label"] + " " + f["precision"])
+            [[*keys, "samples_per_s", "baseline"]].rename(columns={"samples_per_s": "_base_sps"}))
+    out = agg.drop(columns=["speedup_vs_cpu", "baseline"], errors="ignore").merge(base, on=keys, how="left")
+    out["speedup_vs_cpu"] = out["samples_per_s"] / out["_base_sps"]
+    return out.drop(columns="_base_sps")
+
+
+@dataclass(frozen=True)
+class CostSettings:
+    spot: bool = False
+    electricity_usd_per_kwh: float = 0.15
+    lifetime_years: float = 4.0
+    hours_per_year: float = 4380.0
+    purchase_price_usd: float | None = None  # None: the catalog's typical price
+
+    @property
+    def own(self) -> pricing.OwnHardware:
+        return pricing.OwnHardware(self.purchase_price_usd, self.lifetime_years, self.hours_per_year,
+                                   self.electricity_usd_per_kwh)
+
+
+COST_COLUMNS = ["config", "workload", "size", "precision", "device_label", "device_kind", "option", "kind",
+                "usd_per_h", "usd_per_1m_samples", "seconds_per_1m_samples", "j_per_sample", "energy_kind",
+                "basis", "source_url", "retrieved_on", "samples_per_s"]
+
+
+def cost_frame(agg: pd.DataFrame, rows: Sequence[pricing.PriceRow], settings: CostSettings,
+               cat: Sequence[catalog.Accelerator]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cost per 1M samples of each configuration on each matching instance and on own hardware.
+    Returns (costs, missing): ``missing`` says per configuration why an option has no price."""
+    lines, missing = [], []
+    cat = tuple(cat)
+    for row in agg.itertuples(index=False):
+        common = {"config": row.config, "workload": row.workload, "size": row.size, "precision": row.precision,
+                  "device_label": row.device_label, "device_kind": row.device_kind,
+                  "seconds_per_1m_samples": 1e6 / row.samples_per_s, "j_per_sample": row.j_per_sample,
+                  "energy_kind": row.energy_kind, "samples_per_s": row.samples_per_s}
+        outcome = pricing.cloud_costs(device_kind=row.device_kind, device_name=row.device_name,
+                                      samples_per_s=row.samples_per_s, vcpus_used=_int(row.logical_cpus),
+                                      rows=rows, catalog=cat, spot=settings.spot)
+        if isinstance(outcome, pricing.NoPrice):
+            missing.append({"device_label": row.device_label, "config": row.config, "option": "cloud",
+                            "reason": outcome.reason})
+        else:
+            for line in outcome:
+                lines.append({**common, "option": line.option, "kind": line.kind, "usd_per_h": line.usd_per_h,
+                              "usd_per_1m_samples": line.usd_per_1m_samples, "basis": line.basis,
+                              "source_url": line.source_url, "retrieved_on": line.retrieved_on})
+        model = catalog.match(row.device_name, cat)
+        own = pricing.own_hardware_cost(samples_per_s=row.samples_per_s, j_per_sample=_num(row.j_per_sample),
+                                        purchase_price_usd=model.purchase_price_usd if model else None,
+                                        own=settings.own)
+        if own.usd_per_1m_samples is None:
+            missing.append({"device_label": row.device_label, "config": row.config, "option": "own hardware",
+                            "reason": "; ".join(own.missing)})
+        else:
+            lines.append({**common, "option": f"own {row.device_label}", "kind": "own",
+                          "usd_per_h": own.usd_per_1m_samples / (1e6 / row.samples_per_s) * 3600,
+                          "usd_per_1m_samples": own.usd_per_1m_samples, "basis": own.basis,
+                          "source_url": model.source_url if model else None, "retrieved_on": None})
+    return (pd.DataFrame(lines, columns=COST_COLUMNS),
+            pd.DataFrame(missing, columns=["device_label", "config", "option", "reason"]).drop_duplicates())
+
+
+def _num(value) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def _int(value) -> int | None:
+    number = _num(value)
+    return None if number is None else int(number)
+
+
+def pareto_mask(x: Sequence[float], y: Sequence[float]) -> list[bool]:
+    """True for points no other point beats on both axes (lower is better on both)."""
+    points = list(zip(x, y))
+    mask = []
+    for i, (xi, yi) in enumerate(points):
+        dominated = any((xj <= xi and yj <= yi) and (xj < xi or yj < yi) for j, (xj, yj) in enumerate(points) if j != i)
+        mask.append(not dominated)
+    return mask
+
+
+def carbon_frame(agg: pd.DataFrame, region_keys: Sequence[str], override_g_per_kwh: float | None = None) -> pd.DataFrame:
+    """g CO2e per 1M samples of each configuration in each grid region (estimated energy stays marked)."""
+    regions = carbon.load_regions()
+    chosen = [carbon.find_region(k, regions) for k in region_keys]
+    rows = []
+    for row in agg.itertuples(index=False):
+        if _num(row.j_per_sample) is None:
+            continue
+        for region in chosen:
+            intensity = override_g_per_kwh if override_g_per_kwh is not None else region.g_co2_per_kwh
+            rows.append({"config": row.config, "device_label": row.device_label, "precision": row.precision,
+                         "region": region.label, "g_co2_per_kwh": intensity, "energy_kind": row.energy_kind,
+                         "g_co2_per_1m_samples": carbon.g_co2_per_1m_samples(row.j_per_sample, intensity)})
+    return pd.DataFrame(rows, columns=["config", "device_label", "precision", "region", "g_co2_per_kwh",
+                                       "energy_kind", "g_co2_per_1m_samples"])
+
+
+def plan_job(agg: pd.DataFrame, costs: pd.DataFrame, total_samples: float, g_co2_per_kwh: float,
+             settings: CostSettings) -> pd.DataFrame:
+    """Wall time, energy, cost and CO2 of a training job of ``total_samples`` on each measured
+    configuration and each priced option, all derived from measured throughput and energy.
+    ``break_even_h``: hours of use after which buying the device beats renting that option."""
+    rows = []
+    for row in agg.itertuples(index=False):
+        hours = total_samples / row.samples_per_s / 3600
+        j_per_sample = _num(row.j_per_sample)
+        energy_kwh = j_per_sample * total_samples / 3.6e6 if j_per_sample is not None else None
+        base = {"device": row.device_label, "precision": row.precision, "workload": row.config,
+                "wall_time_h": hours, "energy_kwh": energy_kwh,
+                "co2_kg": energy_kwh * g_co2_per_kwh / 1000 if energy_kwh is not None else None,
+                "energy_kind": row.energy_kind or "not measured"}
+        options = costs[(costs["config"] == row.config) & (costs["device_label"] == row.device_label)
+                        & (costs["precision"] == row.precision)]
+        if options.empty:
+            rows.append({**base, "option": "no price for this device", "cost_usd": None, "break_even_h": None})
+            continue
+        price = _own_price(row, settings)
+        electricity_usd_per_h = (j_per_sample * row.samples_per_s * 3600 / 3.6e6 * settings.electricity_usd_per_kwh
+                                 if j_per_sample is not None else None)
+        for option in options.itertuples(index=False):
+            break_even = None
+            if option.kind != "own" and price and electricity_usd_per_h is not None:
+                break_even = pricing.break_even_hours(price, option.usd_per_h, electricity_usd_per_h)
+            rows.append({**base, "option": option.option,
+                         "cost_usd": option.usd_per_1m_samples * total_samples / 1e6, "break_even_h": break_even})
+    return pd.DataFrame(rows, columns=["device", "precision", "workload", "option", "wall_time_h", "energy_kwh",
+                                       "cost_usd", "co2_kg", "energy_kind", "break_even_h"])
+
+
+def _own_price(row, settings: CostSettings) -> float | None:
+    if settings.purchase_price_usd is not None:
+        return settings.purchase_price_usd
+    model = catalog.match(row.device_name, catalog.load_catalog())
+    return model.purchase_price_usd if model else None

@@ -1,0 +1,68 @@
+"""Present: one chart per slide, large type, prev/next, exports; the slide is in the URL."""
+
+import streamlit as st
+
+from dashboard import charts, components, export, frames, state
+
+st.markdown("""<style>
+h1 {font-size: 3rem !important;}
+[data-testid="stMetricValue"] {font-size: 2.6rem;}
+[data-testid="stMetricLabel"] p {font-size: 1.3rem;}
+</style>""", unsafe_allow_html=True)
+
+components.sidebar_filters()
+components.pricing_controls()
+
+agg, _, matching = components.current_analysis()
+if matching == 0:
+    st.info("No results match the filters: clear a filter in the sidebar, or run probes first.")
+    st.stop()
+costs, missing = components.costs_for(agg)
+focus_config = st.session_state.get("focus")
+if focus_config not in set(agg["config"]):
+    focus_config = st.session_state["focus"] = sorted(agg["config"].unique())[0]
+focus = agg[agg["config"] == focus_config]
+focus_costs = costs[costs["config"] == focus_config] if not costs.empty else costs
+comparison = list(dict.fromkeys([st.session_state["region"], "FRA", "SWE", "USA", "DEU", "IND", "CHN"]))
+
+SLIDES = [
+    ("How fast does it train?", lambda: charts.speed_chart(agg, big=True)),
+    ("How much faster than a CPU?", lambda: charts.speedup_chart(agg, big=True)),
+    ("How much energy per unit of work?", lambda: charts.efficiency_chart(agg, big=True)),
+    (f"What does 1M samples cost? ({focus_config})", lambda: charts.cost_chart(focus_costs, missing, big=True)),
+    (f"Time vs cost ({focus_config})", lambda: charts.tradeoff_chart(focus_costs, big=True)),
+    (f"CO2 by grid region ({focus_config})", lambda: charts.carbon_chart(frames.carbon_frame(focus, comparison), big=True)),
+]
+
+slide = min(max(int(st.session_state.get("slide", 0)), 0), len(SLIDES) - 1)
+prev_col, title_col, next_col = st.columns([1, 8, 1])
+if prev_col.button("◀ Prev", disabled=slide == 0, use_container_width=True):
+    st.session_state["slide"] = slide - 1
+    st.rerun()
+if next_col.button("Next ▶", disabled=slide == len(SLIDES) - 1, use_container_width=True):
+    st.session_state["slide"] = slide + 1
+    st.rerun()
+st.session_state["slide"] = slide
+state.save_query_params()
+
+heading, make_figure = SLIDES[slide]
+title_col.title(heading)
+st.caption(f"Slide {slide + 1} of {len(SLIDES)} · the URL holds this view: copy it to reopen it.")
+components.metric_cards(agg, costs)
+figure = make_figure()
+st.plotly_chart(figure, key=f"slide_{slide}")
+
+with st.expander("Export"):
+    left, middle, right = st.columns(3)
+    for column, fmt in ((left, "png"), (middle, "svg")):
+        if column.button(f"Prepare {fmt.upper()}", key=f"prepare_{fmt}"):
+            try:
+                st.session_state[f"export_{fmt}"] = (slide, export.figure_image(figure, fmt))
+            except export.ExportUnavailable as exc:
+                column.error(str(exc))
+        prepared = st.session_state.get(f"export_{fmt}")
+        if prepared and prepared[0] == slide:
+            column.download_button(f"Download {fmt.upper()}", prepared[1], f"accelscope-slide-{slide + 1}.{fmt}",
+                                   f"image/{'svg+xml' if fmt == 'svg' else 'png'}", key=f"download_{fmt}")
+    right.download_button("Download the deck (HTML)", export.deck_html([(h, make()) for h, make in SLIDES]),
+                          "accelscope-deck.html", "text/html")

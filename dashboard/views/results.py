@@ -1,0 +1,60 @@
+"""Results: the stored results; import (all or nothing), export, delete a run."""
+
+import pandas as pd
+import streamlit as st
+
+from core.bundle import parse_bundle, to_bundle
+from core.errors import InvalidImport
+from dashboard import data
+
+import json
+
+st.title("Results")
+store = data.store_handle(data.db_url())
+frame = data.current_frame()
+
+st.caption(f"Store: `{store.safe_url}` · {int((frame['source'] == 'store').sum()):,} stored results, "
+           f"{int((frame['source'] != 'store').sum()):,} bundled sample results (read-only).")
+statuses = st.multiselect("Status", ["ok", "failed", "oom", "timeout"], placeholder="all")
+shown = frame[frame["status"].isin(statuses)] if statuses else frame
+st.dataframe(shown.sort_values("created_at", ascending=False).head(5000), hide_index=True, column_config={
+    "samples_per_s": st.column_config.NumberColumn("samples/s", format="%,.0f"),
+    "step_time_cv": st.column_config.NumberColumn("step CV", format="%.3f"),
+})
+if len(shown) > 5000:
+    st.caption(f"Showing the newest 5,000 of {len(shown):,}; export for all.")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Import")
+    upload = st.file_uploader("Exported bundle (.json from `python -m core export`)", type=["json"])
+    if upload is not None and st.session_state.get("imported_file") != (upload.name, upload.size):
+        try:
+            results = parse_bundle(upload.getvalue(), upload.name)
+        except InvalidImport as exc:
+            st.error(f"Nothing imported. {exc}")
+        else:
+            added = store.add_many(results)
+            st.session_state["imported_file"] = (upload.name, upload.size)
+            st.success(f"Imported {added} result(s)" + (f"; {len(results) - added} were already stored."
+                                                          if added < len(results) else "."))
+with right:
+    st.subheader("Export")
+    stored = store.results()
+    st.download_button("Download JSON bundle", json.dumps(to_bundle(stored)), "accelscope-results.json",
+                       "application/json", disabled=not stored)
+    csv = frame[frame["source"] == "store"].to_csv(index=False)
+    st.download_button("Download CSV", csv, "accelscope-results.csv", "text/csv", disabled=not stored)
+
+st.subheader("Delete a run")
+runs = store.runs()
+if not runs:
+    st.caption("No stored runs (bundled samples cannot be deleted).")
+else:
+    labels = {r["run_id"]: f"{r['started_at']} · {r['results']} result(s) · {r['run_id'][:8]}" for r in runs}
+    run_id = st.selectbox("Run", list(labels), format_func=labels.get)
+    confirm = st.checkbox("Yes, delete every result of this run")
+    if st.button("Delete run", disabled=not confirm, type="primary"):
+        deleted = store.delete_run(run_id)
+        st.success(f"Deleted {deleted} result(s).")
+        st.rerun()

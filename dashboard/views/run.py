@@ -1,0 +1,113 @@
+"""Run probes: pick a plan, start it in the background, follow it live, cancel it."""
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from core.workloads import WORKLOADS
+from dashboard import data, runs
+
+st.title("Run probes")
+
+if not data.torch_installed():
+    st.info(
+        "**Probes run where the hardware is.** This app is a viewer: torch is not installed here (as on "
+        "Streamlit Community Cloud), so it cannot measure anything itself.\n\n"
+        "On the machine you want to measure:\n\n"
+        "```\npip install -r requirements.txt\npython -m core suite --quick\npython -m core export results.json\n```\n"
+        "Then import `results.json` on the **Results** page, or point both at one team store with "
+        "`--db postgresql+psycopg2://…` and the `ACCELSCOPE_DB` secret.")
+    st.stop()
+
+
+@st.cache_data(ttl=300, show_spinner="Looking for devices…")
+def devices() -> tuple[list[dict], str | None]:
+    return runs.discover_devices()
+
+
+found, problem = devices()
+if problem:
+    st.error(f"Could not list the devices: {problem}")
+    st.stop()
+by_id = {d["id"]: d for d in found}
+
+with st.form("plan"):
+    st.subheader("Plan")
+    left, right = st.columns(2)
+    chosen_devices = left.multiselect("Devices", list(by_id), default=list(by_id),
+                                      format_func=lambda i: f"{i} — {by_id[i]['name']}")
+    precisions = left.multiselect("Precisions", ["fp32", "tf32", "bf16", "fp16"], default=["fp32", "bf16"],
+                                  help="Combinations a device cannot run are left out of the plan")
+    seconds = left.slider("Timed window per probe (s)", 0.5, 30.0, 2.0, 0.5)
+    meters = left.toggle("Measure energy (NVML, RAPL, CodeCarbon)", value=True)
+    sizes = {}
+    for name, info in WORKLOADS.items():
+        default = ["S"] if name != "gemm" else []
+        sizes[name] = right.multiselect(f"{name} — {info.description}", list(info.sizes), default=default)
+    submitted = st.form_submit_button("Start", type="primary")
+
+run: runs.PlanRun | None = st.session_state.get("plan_run")
+
+if submitted:
+    if run is not None and run.running:
+        st.warning("A plan is already running in this session; cancel it or wait.")
+    else:
+        specs = [{"workload": w, "size": s, "device": d, "precision": p, "seconds": float(seconds)}
+                 for d in chosen_devices for w, chosen in sizes.items() for s in chosen for p in precisions
+                 if p in by_id[d]["precisions"]]
+        skipped = [f"{p} on {d}" for d in chosen_devices for p in precisions if p not in by_id[d]["precisions"]]
+        if skipped:
+            st.caption("Left out (the device cannot run them): " + ", ".join(sorted(set(skipped))))
+        if not specs:
+            st.error("The plan is empty: choose at least one device, workload size and a precision it supports.")
+        else:
+            st.session_state["plan_run"] = run = runs.start_plan(specs, data.db_url(),
+                                                                 meters="auto" if meters else "none")
+
+
+@st.fragment(run_every=1.0)
+def progress() -> None:
+    run: runs.PlanRun | None = st.session_state.get("plan_run")
+    if run is None:
+        st.caption("No plan started in this session yet.")
+        return
+    events = run.events()
+    done = [e for e in events if e["event"] == "done"]
+    started = [e for e in events if e["event"] == "start"]
+    elapsed = time.time() - run.started_at
+    st.progress(len(done) / run.total, text=f"{len(done)} of {run.total} probes · {elapsed:,.0f} s elapsed")
+    if run.running:
+        if len(started) > len(done):
+            current = started[-1]
+            probe_elapsed = elapsed - current["elapsed_s"]
+            expected = current["spec"]["seconds"] + 8.0
+            st.progress(min(probe_elapsed / expected, 0.99),
+                        text=f"now: {current['label']} · {probe_elapsed:,.0f} s (about {expected:.0f} s expected)")
+        else:
+            st.caption("Measuring idle power before the plan…" if not events else "Starting…")
+        if st.button("Cancel", type="secondary"):
+            run.cancel()
+            st.rerun()
+    else:
+        code = run.returncode
+        if code == 0:
+            st.success(f"Done: {len(done)} probe(s) stored. See them on **Explore**.")
+        elif code == 1:
+            st.warning("Done, but some probes failed (their reasons are below; they are stored too).")
+        elif code == 2:
+            st.error(run.stderr().strip().removeprefix("error: ") or "The plan was refused.")
+        else:
+            st.warning(f"Stopped (cancelled) after {len(done)} of {run.total} probes; what finished is stored.")
+    if done:
+        rows = [{"probe": e["label"], "status": e["result"]["status"],
+                 "samples/s": e["result"]["samples_per_s"], "step ms": (e["result"]["step_time_s"] or 0) * 1e3 or None,
+                 "energy J": (e["result"].get("energy") or {}).get("total_j"),
+                 "reason": e["result"]["error"]} for e in done]
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        for e in done:
+            if e["result"]["status"] != "ok":
+                st.error(f"**{e['label']}** — {e['result']['status']}: {e['result']['error']}")
+
+
+progress()
