@@ -11,15 +11,15 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` from anywhere,
 
 from dashboard import state  # noqa: E402
 
-st.set_page_config(page_title="Accelscope", page_icon="⚡", layout="wide")
+st.set_page_config(page_title="Accelscope", page_icon=":material/speed:", layout="wide")
 state.init()
 state.load_query_params()
 
 VIEWS = Path(__file__).resolve().parent / "views"
 st.navigation([
-    st.Page(VIEWS / "explore.py", title="Explore", icon="📊", default=True),
-    st.Page(VIEWS / "run.py", title="Run probes", icon="▶️"),
-    st.Page(VIEWS / "hardware.py", title="Hardware & prices", icon="🏷️"),
-    st.Page(VIEWS / "results.py", title="Results", icon="🗂️"),
-    st.Page(VIEWS / "present.py", title="Present", icon="🖥️"),
+    st.Page(VIEWS / "explore.py", title="Explore", icon=":material/monitoring:", default=True),
+    st.Page(VIEWS / "run.py", title="Run probes", icon=":material/play_arrow:"),
+    st.Page(VIEWS / "hardware.py", title="Hardware & prices", icon=":material/sell:"),
+    st.Page(VIEWS / "results.py", title="Results", icon=":material/table_rows:"),
+    st.Page(VIEWS / "present.py", title="Present", icon=":material/slideshow:"),
 ]).run()

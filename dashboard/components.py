@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import streamlit as st
 
@@ -82,31 +84,50 @@ def costs_for(agg: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return frames.cost_frame(agg, sheet.rows, cost_settings(), data.accelerators())
 
 
+def compact(value: float) -> str:
+    """12,345,678 -> 12.3M; 328,972 -> 329k; 41.23 -> 41.2; 0.0000689 -> 6.89e-05."""
+    for threshold, divisor, suffix in ((1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
+        if abs(value) >= threshold:
+            return f"{value / divisor:.3g}{suffix}"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def usd(value: float) -> str:
+    """Dollars with enough decimals to show three significant digits of small amounts."""
+    if value >= 0.01 or value <= 0:
+        return f"${value:,.2f}"
+    decimals = -math.floor(math.log10(value)) + 2
+    return f"${value:.{decimals}f}"
+
+
 def metric_cards(agg: pd.DataFrame, costs: pd.DataFrame) -> None:
     """Fastest, cheapest and most efficient configuration of the selection, as big numbers."""
-    col1, col2, col3 = st.columns(3)
+    cards = st.columns(3)
     if agg.empty:
-        col1.metric("Fastest", "–")
-        col2.metric("Cheapest", "–")
-        col3.metric("Most efficient", "–")
+        for card, label in zip(cards, ("Fastest", "Cheapest", "Most efficient")):
+            card.metric(label, "–")
         return
     fastest = agg.sort_values("samples_per_s").iloc[-1]
-    col1.metric("Fastest", f"{fastest['samples_per_s']:,.0f} samples/s",
-                f"{fastest['device_label']} · {fastest['precision']} · {fastest['config']}", delta_color="off")
+    cards[0].metric("Fastest · samples/s", compact(fastest["samples_per_s"]))
+    cards[0].caption(f"{fastest['device_label']} · {fastest['precision']} · {fastest['config']}")
     if costs.empty:
-        col2.metric("Cheapest", "no price", "the sheet has no matching instance", delta_color="off")
+        cards[1].metric("Cheapest · $ per 1M samples", "no price")
+        cards[1].caption("the price sheet has no instance with these devices")
     else:
         cheapest = costs.sort_values("usd_per_1m_samples").iloc[0]
-        col2.metric("Cheapest", f"${cheapest['usd_per_1m_samples']:,.4g} per 1M samples",
-                    f"{cheapest['option']} · {cheapest['precision']} · {cheapest['config']}", delta_color="off")
+        cards[1].metric("Cheapest · $ per 1M samples", usd(cheapest["usd_per_1m_samples"]))
+        cards[1].caption(f"{cheapest['option']} · {cheapest['precision']} · {cheapest['config']}")
     with_energy = agg.dropna(subset=["samples_per_kj"])
     if with_energy.empty:
-        col3.metric("Most efficient", "no energy reading", delta_color="off")
+        cards[2].metric("Most efficient · samples/kJ", "no energy reading")
     else:
         best = with_energy.sort_values("samples_per_kj").iloc[-1]
-        tag = " (estimated)" if best["energy_kind"] == "estimated" else ""
-        col3.metric("Most efficient", f"{best['samples_per_kj']:,.0f} samples/kJ{tag}",
-                    f"{best['device_label']} · {best['precision']} · {best['config']}", delta_color="off")
+        estimated = best["energy_kind"] == "estimated"
+        cards[2].metric("Most efficient · samples/kJ" + (" (estimated)" if estimated else ""),
+                        compact(best["samples_per_kj"]))
+        cards[2].caption(f"{best['device_label']} · {best['precision']} · {best['config']}")
 
 
 def focus_picker(agg: pd.DataFrame, label: str = "Workload for cost, trade-off and carbon") -> pd.DataFrame:

@@ -1,0 +1,140 @@
+"""Every page under streamlit's AppTest: runs cleanly, reacts to filters, rejects bad files."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.store import Store
+from tests.core.factories import make_result
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+PAGES = ["explore", "run", "hardware", "results", "present"]
+
+
+@pytest.fixture
+def store_url(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'ui.db'}"
+    monkeypatch.setenv("ACCELSCOPE_DB", url)
+    return url
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.run()
+    if page != "explore":
+        at.switch_page(f"views/{page}.py").run()
+    return at
+
+
+def chart_specs(at: AppTest) -> list[dict]:
+    return [json.loads(element.proto.spec) for element in at.get("plotly_chart")]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_without_an_exception(page, store_url):
+    at = open_page(page)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.title, "every page has a title"
+
+
+def test_explore_shows_cards_and_charts_from_the_bundled_samples(store_url):
+    at = open_page("explore")
+    labels = [m.label for m in at.metric]
+    assert any(label.startswith("Fastest") for label in labels)
+    assert len(chart_specs(at)) >= 5
+
+
+def test_a_filter_change_changes_the_figures(store_url):
+    at = open_page("explore")
+    before = chart_specs(at)[0]
+    at.multiselect(key="filter_workload").set_value(["mlp"]).run()
+    after = chart_specs(at)[0]
+    assert not at.exception
+    titles = lambda spec: {a.get("text") for a in spec["layout"].get("annotations", [])}  # noqa: E731
+    assert titles(after) == {"mlp/M", "mlp/S"} and len(titles(before)) > 2
+    assert at.query_params["workload"] in ("mlp", ["mlp"])  # the view is in the URL
+
+
+def test_new_store_results_appear_without_a_restart(store_url):
+    at = open_page("explore")
+    Store(store_url).add(make_result(workload="gemm", size="S", samples_per_s=1e6))
+    at.run()
+    assert any("17 results" in c.value for c in at.caption)
+
+
+def test_a_bad_price_sheet_upload_shows_the_error_and_is_not_used(store_url):
+    at = open_page("hardware")
+    bad = b"provider,instance_type,region\naws,x,us-east-1\n"
+    at.get("file_uploader")[0].set_value(("mine.csv", bad, "text/csv"))
+    at.run()
+    assert any("mine.csv: missing column(s)" in e.value for e in at.error)
+    assert at.session_state["custom_sheets"] == {}
+
+
+def test_a_good_price_sheet_upload_becomes_pickable(store_url):
+    at = open_page("hardware")
+    good = Path("data/price_sheets/lambda.csv").read_bytes()
+    at.get("file_uploader")[0].set_value(("mine.csv", good, "text/csv"))
+    at.run()
+    assert "mine" in at.session_state["custom_sheets"]
+    assert not at.error
+
+
+def test_a_bad_import_leaves_the_store_unchanged(store_url):
+    Store(store_url).add(make_result())
+    at = open_page("results")
+    bundle = {"format": "accelscope-results", "version": 1,
+              "results": [make_result().to_dict(), {**make_result().to_dict(), "steps": "many"}]}
+    at.get("file_uploader")[0].set_value(("bad.json", json.dumps(bundle).encode(), "application/json"))
+    at.run()
+    assert any("Nothing imported" in e.value and "record 2" in e.value for e in at.error)
+    assert Store(store_url).count() == 1
+
+
+def test_a_good_import_adds_everything(store_url):
+    at = open_page("results")
+    bundle = {"format": "accelscope-results", "version": 1, "results": [make_result().to_dict() for _ in range(3)]}
+    at.get("file_uploader")[0].set_value(("good.json", json.dumps(bundle).encode(), "application/json"))
+    at.run()
+    assert any("Imported 3" in s.value for s in at.success)
+    assert Store(store_url).count() == 3
+
+
+def test_run_page_explains_itself_where_torch_is_missing(store_url, monkeypatch):
+    monkeypatch.setattr("dashboard.data.torch_installed", lambda: False)
+    at = open_page("run")
+    assert any("Probes run where the hardware is" in i.value for i in at.info)
+
+
+def test_present_steps_through_slides_and_keeps_the_slide_in_the_url(store_url):
+    at = open_page("present")
+    first = at.title[0].value
+    next_button = [b for b in at.button if "Next" in b.label][0]
+    next_button.click().run()
+    assert at.title[0].value != first
+    assert at.query_params["slide"] in ("1", ["1"])
+    assert not at.exception
+
+
+def test_the_dashboard_never_imports_torch(tmp_path):
+    code = f"""
+import sys, os
+os.environ["ACCELSCOPE_DB"] = "sqlite:///{tmp_path / 'ui.db'}"
+from streamlit.testing.v1 import AppTest
+for page in {PAGES!r}:
+    at = AppTest.from_file({APP!r}, default_timeout=90)
+    at.run()
+    if page != "explore":
+        at.switch_page(f"views/{{page}}.py").run()
+    assert not at.exception, (page, [e.value for e in at.exception])
+assert "torch" not in sys.modules, "the dashboard imported torch"
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         cwd=Path(APP).parents[1])
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]

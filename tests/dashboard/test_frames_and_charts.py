@@ -1,0 +1,162 @@
+"""Pure dashboard functions on DataFrames: aggregation, speed-up, cost, Pareto, job plans, charts."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from core import catalog, pricing
+from dashboard import charts, frames
+from tests.core.factories import make_result
+
+H100 = "NVIDIA H100 80GB HBM3"
+SHEET = pricing.parse_sheet(
+    "provider,instance_type,region,accelerator,accelerator_type,accelerator_count,vcpus,memory_gb,"
+    "on_demand_usd_per_h,spot_usd_per_h,currency,source_url,retrieved_on,note\n"
+    "aws,p5.48xlarge,us-east-1,H100,GPU,8,192,2048,98.32,40,USD,https://aws.amazon.com/ec2/pricing/,2025-05-01,\n"
+    "aws,c7i.xlarge,us-east-1,,CPU,0,4,8,0.1785,,USD,https://aws.amazon.com/ec2/pricing/,2025-05-01,\n",
+    "test.csv")
+
+
+def gpu(**kw):
+    energy = {"total_j": 700.0, "total_kind": "measured", "j_per_sample": 0.35, "samples_per_kj": 1e3 / 0.35,
+              "avg_power_w": 700.0, "total_methods": ["nvml-total-energy-counter"], "missing": []}
+    values = dict(device="cuda:0", device_name=H100, samples_per_s=2000.0, energy=energy,
+                  env={"host": "h1", "gpu": H100})
+    values.update(kw)
+    return make_result(**values)
+
+
+def cpu(**kw):
+    energy = {"total_j": 50.0, "total_kind": "estimated", "j_per_sample": 0.5, "samples_per_kj": 2000.0,
+              "avg_power_w": 50.0, "total_methods": ["codecarbon"], "missing": []}
+    values = dict(device="cpu", device_name="AMD EPYC", samples_per_s=100.0, energy=energy,
+                  env={"host": "h1", "logical_cpus": 2})
+    values.update(kw)
+    return make_result(**values)
+
+
+@pytest.fixture
+def agg():
+    results = [cpu(), cpu(samples_per_s=120.0), gpu(), gpu(precision="bf16", samples_per_s=5000.0),
+               cpu(status="oom", samples_per_s=None, error="out of memory")]
+    return frames.with_speedup(frames.aggregate(frames.results_frame(results)))
+
+
+def test_aggregate_takes_the_median_of_repeats_and_drops_failures(agg):
+    cpu_row = agg[agg["device_kind"] == "cpu"].iloc[0]
+    assert cpu_row["samples_per_s"] == 110.0 and cpu_row["repeats"] == 2
+    assert len(agg) == 3
+
+
+def test_speedup_over_the_cpu_fp32_baseline(agg):
+    speedups = dict(zip(agg["precision"] + "/" + agg["device_kind"], agg["speedup_vs_cpu"]))
+    assert speedups["fp32/cpu"] == 1.0
+    assert speedups["fp32/cuda"] == pytest.approx(2000 / 110)
+    assert speedups["bf16/cuda"] == pytest.approx(5000 / 110)
+
+
+def test_filters_keep_only_the_chosen_values():
+    frame = frames.results_frame([cpu(), gpu()])
+    assert len(frames.apply_filters(frame, {"device": ["cpu"]})) == 1
+    assert len(frames.apply_filters(frame, {"device": []})) == 2
+
+
+def test_cost_frame_prices_gpu_per_accelerator_and_cpu_per_vcpu(agg):
+    costs, missing = frames.cost_frame(agg, SHEET.rows, frames.CostSettings(), catalog.load_catalog())
+    # NVIDIA publishes no H100 price: own hardware needs the user's, and says so.
+    assert costs[costs["kind"] == "own"].empty
+    assert "no purchase price" in missing[missing["option"] == "own hardware"]["reason"].iloc[0]
+    costs, missing = frames.cost_frame(agg, SHEET.rows, frames.CostSettings(purchase_price_usd=30_000),
+                                       catalog.load_catalog())
+    h100 = costs[(costs["device_kind"] == "cuda") & (costs["precision"] == "fp32") & (costs["kind"] == "on-demand")]
+    assert h100["usd_per_1m_samples"].iloc[0] == pytest.approx(98.32 / 8 / 3600 / 2000 * 1e6)
+    cpu_cost = costs[(costs["device_kind"] == "cpu") & (costs["kind"] == "on-demand")]
+    assert cpu_cost["usd_per_1m_samples"].iloc[0] == pytest.approx(0.1785 / 4 * 2 / 3600 / 110 * 1e6)
+    # Own hardware: the entered price amortized (4 y × 4380 h) plus electricity at 0.15 $/kWh.
+    own = costs[(costs["device_kind"] == "cuda") & (costs["kind"] == "own") & (costs["precision"] == "fp32")]
+    expected = 30_000 / (4 * 4380) / 3600 / 2000 * 1e6 + 0.35 * 1e6 / 3.6e6 * 0.15
+    assert own["usd_per_1m_samples"].iloc[0] == pytest.approx(expected)
+
+
+def test_pareto_mask():
+    assert frames.pareto_mask([1, 2, 3, 2], [3, 2, 1, 3]) == [True, True, True, False]
+    assert frames.pareto_mask([1, 1], [1, 1]) == [True, True]
+
+
+def test_plan_job_derives_time_energy_cost_and_break_even(agg):
+    settings = frames.CostSettings(purchase_price_usd=30_000)
+    costs, _ = frames.cost_frame(agg, SHEET.rows, settings, catalog.load_catalog())
+    gpu_fp32 = agg[(agg["device_kind"] == "cuda") & (agg["precision"] == "fp32")]
+    table = frames.plan_job(gpu_fp32, costs, total_samples=7.2e6, g_co2_per_kwh=400, settings=settings)
+    rented = table[table["option"].str.startswith("aws p5")].iloc[0]
+    assert rented["wall_time_h"] == pytest.approx(1.0)  # 7.2M samples at 2000/s
+    assert rented["energy_kwh"] == pytest.approx(0.35 * 7.2e6 / 3.6e6)
+    assert rented["co2_kg"] == pytest.approx(0.7 * 0.4)
+    assert rented["cost_usd"] == pytest.approx(98.32 / 8)
+    electricity_per_h = 700 * 3600 / 3.6e6 * 0.15
+    assert rented["break_even_h"] == pytest.approx(30_000 / (98.32 / 8 - electricity_per_h))
+
+
+def test_carbon_frame(agg):
+    rows = frames.carbon_frame(agg, ["FRA", "USA"])
+    assert set(rows["region"].str.extract(r"\((\w+)\)")[0]) == {"FRA", "USA"}
+    first = rows.iloc[0]
+    assert first["g_co2_per_1m_samples"] == pytest.approx(
+        agg[agg["config"] == first["config"]]["j_per_sample"].iloc[0] * 1e6 / 3.6e6 * first["g_co2_per_kwh"])
+
+
+def test_speed_chart_has_a_trace_per_precision_and_panel(agg):
+    fig = charts.speed_chart(agg)
+    assert {t.name for t in fig.data} == {"fp32", "bf16"}
+    assert sum(len(t.y) for t in fig.data) == 3
+    assert "samples / s" in fig.layout.yaxis.title.text
+
+
+def test_speedup_chart_is_log_scale_with_labels(agg):
+    fig = charts.speedup_chart(agg)
+    assert fig.layout.yaxis.type == "log"
+    assert any("18.2×" in text for t in fig.data for text in t.text)
+
+
+def test_efficiency_chart_marks_estimates(agg):
+    fig = charts.efficiency_chart(agg)
+    fp32 = [t for t in fig.data if t.name == "fp32"][0]
+    patterns = dict(zip(fp32.x, fp32.marker.pattern.shape))
+    assert patterns[next(x for x in patterns if "cpu" in x)] == "/"
+    assert patterns[next(x for x in patterns if "cuda" in x)] == ""
+    assert any("estimated" in (t.name or "") for t in fig.data)
+
+
+def test_efficiency_chart_names_missing_energy():
+    results = [cpu(), cpu(precision="bf16", energy=None)]
+    agg = frames.aggregate(frames.results_frame(results))
+    fig = charts.efficiency_chart(agg)
+    assert any("No energy for" in a.text for a in fig.layout.annotations)
+
+
+def test_tradeoff_chart_draws_and_names_the_pareto_frontier(agg):
+    costs, _ = frames.cost_frame(agg, SHEET.rows, frames.CostSettings(), catalog.load_catalog())
+    fig = charts.tradeoff_chart(costs)
+    (front,) = [t for t in fig.data if t.name.startswith("Pareto frontier")]
+    mask = frames.pareto_mask(costs["seconds_per_1m_samples"], costs["usd_per_1m_samples"])
+    assert len(front.x) == sum(mask) and list(front.x) == sorted(front.x)
+    assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
+
+
+def test_empty_selection_gives_an_explaining_figure():
+    empty = frames.aggregate(frames.results_frame([]))
+    for fig in (charts.speed_chart(empty), charts.efficiency_chart(empty), charts.speedup_chart(empty),
+                charts.cost_chart(pd.DataFrame(columns=frames.COST_COLUMNS)),
+                charts.tradeoff_chart(pd.DataFrame(columns=frames.COST_COLUMNS)),
+                charts.carbon_chart(frames.carbon_frame(empty, ["USA"]))):
+        assert fig.layout.annotations and fig.layout.annotations[0].text
+        assert not fig.data
+
+
+def test_cost_chart_is_log_and_sorted(agg):
+    costs, missing = frames.cost_frame(agg, SHEET.rows, frames.CostSettings(spot=True), catalog.load_catalog())
+    fig = charts.cost_chart(costs, missing)
+    assert fig.layout.xaxis.type == "log"
+    values = [v for t in fig.data for v in t.x]
+    assert all(v > 0 and not math.isnan(v) for v in values)
