@@ -174,3 +174,40 @@ def to_frame(results):
     import pandas as pd
 
     return pd.DataFrame(to_rows(results), columns=[*FRAME_COLUMNS, "host", "torch", "gpu", "cpu"])
+
+
+def _device_label(device: str, device_name: str | None) -> str:
+    name = (device_name or device).replace("NVIDIA ", "").replace("(R)", "").replace("(TM)", "")
+    return f"{name.strip()} [{device}]"
+
+
+def summary_row(result: ProbeResult) -> dict:
+    """The flat fields the dashboard shows (no step-time list), energy and fingerprint included.
+    Stored beside the full payload so large stores load fast."""
+    r = result
+    energy = r.energy or {}
+    env = r.env or {}
+    missing = "; ".join(f"{m['component']}: {m['reason']}" for m in energy.get("missing", []))
+    if energy.get("total_j") is None:
+        missing = missing or ("no energy meters in this probe" if not r.energy else "")
+    return {
+        "id": r.id, "run_id": r.run_id, "created_at": r.created_at, "status": r.status, "error": r.error,
+        "workload": r.workload, "size": r.size, "device": r.device, "device_name": r.device_name,
+        "device_kind": r.device.split(":")[0], "device_label": _device_label(r.device, r.device_name),
+        "precision": r.precision, "batch_size": r.batch_size, "compile": r.compile,
+        "channels_last": r.channels_last, "steps": r.steps, "step_time_s": r.step_time_s,
+        "step_time_cv": r.step_time_cv, "samples_per_s": r.samples_per_s, "tokens_per_s": r.tokens_per_s,
+        "achieved_tflops": r.achieved_tflops, "flops_per_step": r.flops_per_step, "params": r.params,
+        "loss_first": r.loss_first, "loss_last": r.loss_last, "peak_memory_bytes": r.peak_memory_bytes,
+        "host": env.get("host"), "torch": env.get("torch"), "cuda": env.get("cuda"), "os": env.get("os"),
+        "cpu": env.get("cpu"), "gpu": env.get("gpu"), "driver": env.get("driver"),
+        "logical_cpus": env.get("logical_cpus") or env.get("threads"),
+        "energy_j": energy.get("total_j"), "energy_kind": energy.get("total_kind"),
+        "energy_method": ", ".join(energy.get("total_methods", [])) or None,
+        "energy_missing": missing or None,
+        "j_per_sample": energy.get("j_per_sample"), "samples_per_kj": energy.get("samples_per_kj"),
+        "avg_power_w": energy.get("avg_power_w"), "energy_above_idle_j": energy.get("total_above_idle_j"),
+    }
+
+
+SUMMARY_COLUMNS = tuple(summary_row(ProbeResult("x", "x", "2026-01-01T00:00:00", "ok", "w", "S", "cpu", "fp32")))

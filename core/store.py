@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 import sqlalchemy as sa
 
 from core.errors import StoreError
-from core.results import ProbeResult
+from core.results import ProbeResult, summary_row
 
 SCHEMA_VERSION = 1
 DB_ENV_VAR = "ACCELSCOPE_DB"
@@ -33,6 +33,7 @@ results_table = sa.Table(
     sa.Column("precision", sa.String(16), nullable=False),
     sa.Column("host", sa.String(64)),
     sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),  # flat fields for fast dashboards (no step times)
 )
 meta_table = sa.Table(
     "accelscope_meta", _metadata,
@@ -100,6 +101,7 @@ class Store:
             "device": result.device, "precision": result.precision,
             "host": (result.env or {}).get("host"),
             "payload": json.dumps(result.to_dict(), separators=(",", ":")),
+            "summary": json.dumps(summary_row(result), separators=(",", ":")),
         }
 
     def add(self, result: ProbeResult) -> None:
@@ -137,6 +139,14 @@ class Store:
         with self._engine.connect() as conn:
             payloads = conn.execute(query).scalars().all()
         return [ProbeResult.from_dict(json.loads(p)) for p in payloads]
+
+    def summaries(self) -> list[dict]:
+        """Every result's flat summary (see core.results.summary_row), oldest first: what a
+        dashboard needs, without parsing step-time lists."""
+        query = sa.select(results_table.c.summary).order_by(results_table.c.created_at, results_table.c.id)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).scalars().all()
+        return [json.loads(row) for row in rows]
 
     def count(self) -> int:
         with self._engine.connect() as conn:

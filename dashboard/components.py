@@ -30,10 +30,13 @@ def analysis(url: str, stamp: tuple, sample_stamp: tuple, filters: tuple) -> tup
     return agg, failed, len(chosen)
 
 
+def current_filters() -> tuple:
+    return tuple((key, tuple(st.session_state.get(f"filter_{key}") or ())) for key in state.FILTER_KEYS)
+
+
 def current_analysis() -> tuple[pd.DataFrame, pd.DataFrame, int]:
     url = data.db_url()
-    filters = tuple((key, tuple(st.session_state.get(f"filter_{key}") or ())) for key in state.FILTER_KEYS)
-    return analysis(url, data.store_stamp(url), data.samples_stamp(), filters)
+    return analysis(url, data.store_stamp(url), data.samples_stamp(), current_filters())
 
 
 def sidebar_filters() -> None:
@@ -79,9 +82,18 @@ def grid_intensity() -> tuple[float, str]:
     return region.g_co2_per_kwh, f"{region.label}: {region.g_co2_per_kwh:g} g/kWh ({region.source})"
 
 
-def costs_for(agg: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+@st.cache_data(show_spinner=False, max_entries=64)
+def _priced(url: str, stamp: tuple, sample_stamp: tuple, filters: tuple, rows: tuple,
+            settings: frames.CostSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    agg = analysis(url, stamp, sample_stamp, filters)[0]
+    return frames.cost_frame(agg, rows, settings, data.accelerators())
+
+
+def current_costs() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cost of the current selection on the chosen sheet, cached on filters, sheet and settings."""
+    url = data.db_url()
     sheet = data.all_sheets()[st.session_state["sheet"]]
-    return frames.cost_frame(agg, sheet.rows, cost_settings(), data.accelerators())
+    return _priced(url, data.store_stamp(url), data.samples_stamp(), current_filters(), sheet.rows, cost_settings())
 
 
 def compact(value: float) -> str:

@@ -12,50 +12,19 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from core import carbon, catalog, pricing
-from core.results import ProbeResult
+from core.results import SUMMARY_COLUMNS, ProbeResult, summary_row
 
 CONFIG_KEYS = ["workload", "size", "precision", "device_label", "host", "batch_size", "compile", "channels_last"]
 
 
-def short_device(device: str, device_name: str | None) -> str:
-    name = (device_name or device).replace("NVIDIA ", "").replace("(R)", "").replace("(TM)", "")
-    return f"{name.strip()} [{device}]"
-
-
-def result_rows(results: Iterable[ProbeResult], source: str) -> list[dict]:
-    rows = []
-    for r in results:
-        energy = r.energy or {}
-        env = r.env or {}
-        missing = "; ".join(f"{m['component']}: {m['reason']}" for m in energy.get("missing", []))
-        rows.append({
-            "id": r.id, "run_id": r.run_id, "created_at": r.created_at, "status": r.status, "error": r.error,
-            "workload": r.workload, "size": r.size, "device": r.device, "device_name": r.device_name,
-            "device_kind": r.device.split(":")[0], "device_label": short_device(r.device, r.device_name),
-            "precision": r.precision, "batch_size": r.batch_size, "compile": r.compile,
-            "channels_last": r.channels_last, "steps": r.steps, "step_time_s": r.step_time_s,
-            "step_time_cv": r.step_time_cv, "samples_per_s": r.samples_per_s, "tokens_per_s": r.tokens_per_s,
-            "achieved_tflops": r.achieved_tflops, "flops_per_step": r.flops_per_step, "params": r.params,
-            "loss_first": r.loss_first, "loss_last": r.loss_last, "peak_memory_bytes": r.peak_memory_bytes,
-            "host": env.get("host"), "torch": env.get("torch"), "cuda": env.get("cuda"), "os": env.get("os"),
-            "cpu": env.get("cpu"), "gpu": env.get("gpu"), "driver": env.get("driver"),
-            "logical_cpus": env.get("logical_cpus") or env.get("threads"),
-            "energy_j": energy.get("total_j"), "energy_kind": energy.get("total_kind"),
-            "energy_method": ", ".join(energy.get("total_methods", [])) or None,
-            "energy_missing": (missing or ("no energy meters in this probe" if not r.energy else None))
-            if energy.get("total_j") is None else (missing or None),
-            "j_per_sample": energy.get("j_per_sample"), "samples_per_kj": energy.get("samples_per_kj"),
-            "avg_power_w": energy.get("avg_power_w"), "energy_above_idle_j": energy.get("total_above_idle_j"),
-            "source": source,
-        })
-    return rows
-
-
-FRAME_COLUMNS = list(result_rows([ProbeResult("x", "x", "2026-01-01T00:00:00", "ok", "w", "S", "cpu", "fp32")], "x")[0])
-
-
 def results_frame(results: Iterable[ProbeResult], source: str = "store") -> pd.DataFrame:
-    frame = pd.DataFrame(result_rows(results, source), columns=FRAME_COLUMNS)
+    return summaries_frame([summary_row(r) for r in results], source)
+
+
+def summaries_frame(summaries: Sequence[dict], source: str = "store") -> pd.DataFrame:
+    """One row per result from stored summaries (core.results.summary_row)."""
+    frame = pd.DataFrame.from_records(list(summaries), columns=list(SUMMARY_COLUMNS))
+    frame["source"] = source
     return frame
 
 
@@ -182,16 +151,20 @@ def pareto_mask(x: Sequence[float], y: Sequence[float]) -> list[bool]:
     return mask
 
 
-def carbon_frame(agg: pd.DataFrame, region_keys: Sequence[str], override_g_per_kwh: float | None = None) -> pd.DataFrame:
-    """g CO2e per 1M samples of each configuration in each grid region (estimated energy stays marked)."""
+def carbon_frame(agg: pd.DataFrame, region_keys: Sequence[str],
+                 custom: tuple[str, float] | None = None) -> pd.DataFrame:
+    """g CO2e per 1M samples of each configuration in each grid region (estimated energy stays
+    marked); ``custom`` adds the user's own (label, g/kWh)."""
     regions = carbon.load_regions()
     chosen = [carbon.find_region(k, regions) for k in region_keys]
+    if custom is not None:
+        chosen.insert(0, carbon.GridRegion("custom", custom[0], custom[1], "your override"))
     rows = []
     for row in agg.itertuples(index=False):
         if _num(row.j_per_sample) is None:
             continue
         for region in chosen:
-            intensity = override_g_per_kwh if override_g_per_kwh is not None else region.g_co2_per_kwh
+            intensity = region.g_co2_per_kwh
             rows.append({"config": row.config, "device_label": row.device_label, "precision": row.precision,
                          "region": region.label, "g_co2_per_kwh": intensity, "energy_kind": row.energy_kind,
                          "g_co2_per_1m_samples": carbon.g_co2_per_1m_samples(row.j_per_sample, intensity)})

@@ -19,7 +19,7 @@ DEFAULTS = {
 
 # Filters shared by Explore and Present, mirrored in the URL so a link reopens the view.
 FILTER_KEYS = ("workload", "size", "precision", "device_label", "host", "run_id")
-URL_KEYS = (*FILTER_KEYS, "sheet", "region", "spot", "slide", "focus")
+URL_KEYS = (*FILTER_KEYS, "sheet", "region", "spot", "slide", "focus", "view")
 
 
 def init() -> None:
@@ -37,7 +37,7 @@ def load_query_params() -> None:
     for key in FILTER_KEYS:
         if key in params:
             st.session_state[f"filter_{key}"] = params.get_all(key)
-    for key in ("sheet", "region", "focus"):
+    for key in ("sheet", "region", "focus", "view"):
         if key in params:
             st.session_state[key] = params[key]
     if "spot" in params:
@@ -53,7 +53,7 @@ def save_query_params() -> None:
         chosen = st.session_state.get(f"filter_{key}") or []
         if chosen:
             values[key] = [str(v) for v in chosen]
-    for key in ("sheet", "region", "focus"):
+    for key in ("sheet", "region", "focus", "view"):
         if st.session_state.get(key):
             values[key] = str(st.session_state[key])
     values["spot"] = "1" if st.session_state.get("spot") else "0"

@@ -7,58 +7,69 @@ from dashboard import charts, components, frames, state
 st.title("Explore the trade-offs")
 components.sidebar_filters()
 components.pricing_controls()
-state.save_query_params()
 
 agg, failed, matching = components.current_analysis()
 if matching == 0:
     st.info("No results match the filters. Clear a filter in the sidebar, or run probes on **Run probes**.")
     st.stop()
 
-costs, missing = components.costs_for(agg)
+costs, missing = components.current_costs()
 components.metric_cards(agg, costs)
 st.caption(f"{matching:,} results, {len(agg):,} configurations (repeats shown as their median). "
            "Every figure derives from measured throughput and energy; cost and CO2 are computed now from "
            f"the **{st.session_state['sheet']}** price sheet ({'spot' if st.session_state['spot'] else 'on-demand'}) "
            f"and the grid intensity you picked.")
 
-speed, efficiency, cost, tradeoff, carbon_tab, plan = st.tabs(
-    ["Speed", "Efficiency", "Cost", "Trade-off", "Carbon", "Plan a job"])
+VIEWS = ["Speed", "Speed-up", "Efficiency", "Cost", "Trade-off", "Carbon", "Plan a job"]
+if st.session_state.get("view") not in VIEWS:
+    st.session_state["view"] = VIEWS[0]
+view = st.segmented_control("View", VIEWS, key="view", label_visibility="collapsed") or VIEWS[0]
+state.save_query_params()
 
-with speed:
+if view in ("Cost", "Trade-off", "Carbon", "Plan a job"):
+    focus = components.focus_picker(agg, "Workload (samples of different workloads are not comparable)")
+    focus_config = st.session_state.get("focus")
+    focus_costs = costs[costs["config"] == focus_config] if not costs.empty else costs
+    focus_missing = missing[missing["config"] == focus_config] if not missing.empty else missing
+
+if view == "Speed":
     st.plotly_chart(charts.speed_chart(agg), key="speed_chart")
-    st.plotly_chart(charts.speedup_chart(agg), key="speedup_chart")
     if not failed.empty:
         with st.expander(f"{len(failed)} failed probe(s) in the selection"):
             st.dataframe(failed, hide_index=True)
 
-with efficiency:
+elif view == "Speed-up":
+    st.plotly_chart(charts.speedup_chart(agg), key="speedup_chart")
+    st.caption("Each device's throughput ÷ the CPU's (fp32, else its fastest precision) for the same workload, "
+               "size and host: the “GPUs are 10–100× faster” claim, measured on your workloads.")
+
+elif view == "Efficiency":
     st.plotly_chart(charts.efficiency_chart(agg), key="efficiency_chart")
     st.caption("Energy covers the timed window of each probe, all components read (GPU, CPU package, DRAM/RAM). "
                "Hatched bars are estimates (CodeCarbon's TDP × load model, or sampled power); solid are meter "
                "readings (NVML energy counter, RAPL).")
 
-focus = agg
-with cost:
-    focus = components.focus_picker(agg)
-    focus_costs = costs[costs["config"] == st.session_state.get("focus")] if not costs.empty else costs
-    st.plotly_chart(charts.cost_chart(focus_costs, missing), key="cost_chart")
-    if not missing.empty:
+elif view == "Cost":
+    st.plotly_chart(charts.cost_chart(focus_costs, focus_missing), key="cost_chart")
+    if not focus_missing.empty:
         with st.expander("Options without a price, and why"):
-            st.dataframe(missing[missing["config"] == st.session_state.get("focus")], hide_index=True)
+            st.dataframe(focus_missing, hide_index=True)
 
-with tradeoff:
-    focus_costs = costs[costs["config"] == st.session_state.get("focus")] if not costs.empty else costs
-    st.caption(f"Workload: **{st.session_state.get('focus')}** (change it on the Cost tab).")
+elif view == "Trade-off":
     st.plotly_chart(charts.tradeoff_chart(focus_costs), key="tradeoff_chart")
+    st.caption("Lower left is better. The dashed line joins the options no other option beats on both time and "
+               "cost (the Pareto frontier); bubble size is energy per sample.")
 
-with carbon_tab:
+elif view == "Carbon":
     intensity, intensity_label = components.grid_intensity()
     comparison = list(dict.fromkeys([st.session_state["region"], "FRA", "SWE", "USA", "DEU", "POL", "IND", "CHN"]))
-    carbon_rows = frames.carbon_frame(focus, comparison)
+    override = float(st.session_state.get("intensity_override") or 0)
+    custom = ("your grid (override)", override) if override > 0 else None
+    st.plotly_chart(charts.carbon_chart(frames.carbon_frame(focus, comparison, custom)), key="carbon_chart")
     st.caption(f"Your grid: {intensity_label}. Other regions for comparison, from CodeCarbon's bundled data.")
-    st.plotly_chart(charts.carbon_chart(carbon_rows), key="carbon_chart")
 
-with plan:
+else:
+    intensity, _ = components.grid_intensity()
     st.subheader("Plan a training job")
     st.caption("“Hours on a CPU, minutes on a GPU”: state your job and pick the measured workload closest to "
                "it. Every figure below is your job size ÷ measured throughput (and × measured energy).")
@@ -70,16 +81,15 @@ with plan:
         total_samples = float(samples * epochs)
     else:
         tokens = left.number_input("Total tokens", min_value=1, value=10_000_000_000, step=1_000_000_000)
-        transformer_configs = focus[focus["workload"] == "transformer"]
-        context = 0
-        if transformer_configs.empty:
-            left.warning("Pick a transformer workload on the Cost tab to plan by tokens.")
+        with_tokens = focus.dropna(subset=["tokens_per_s"])
+        if with_tokens.empty:
+            left.warning("Pick a transformer workload above to plan by tokens.")
+            total_samples = 0.0
         else:
-            row = transformer_configs.iloc[0]
-            context = row["tokens_per_s"] / row["samples_per_s"] if row["samples_per_s"] else 0
-        total_samples = float(tokens / context) if context else 0.0
-    right.metric("Job", f"{total_samples:,.0f} samples", f"workload {st.session_state.get('focus')}",
-                 delta_color="off")
+            row = with_tokens.iloc[0]
+            total_samples = float(tokens / (row["tokens_per_s"] / row["samples_per_s"]))
+    right.metric("Job", f"{components.compact(total_samples)} samples")
+    right.caption(f"as workload {st.session_state.get('focus')}")
     if total_samples > 0 and not focus.empty:
         table = frames.plan_job(focus, focus_costs, total_samples, intensity, components.cost_settings())
         st.dataframe(table, hide_index=True, column_config={

@@ -17,7 +17,7 @@ agg, _, matching = components.current_analysis()
 if matching == 0:
     st.info("No results match the filters: clear a filter in the sidebar, or run probes first.")
     st.stop()
-costs, missing = components.costs_for(agg)
+costs, missing = components.current_costs()
 focus_config = st.session_state.get("focus")
 if focus_config not in set(agg["config"]):
     focus_config = st.session_state["focus"] = sorted(agg["config"].unique())[0]

@@ -42,11 +42,19 @@ def test_every_page_runs_without_an_exception(page, store_url):
     assert at.title, "every page has a title"
 
 
-def test_explore_shows_cards_and_charts_from_the_bundled_samples(store_url):
+@pytest.mark.parametrize("view", ["Speed", "Speed-up", "Efficiency", "Cost", "Trade-off", "Carbon", "Plan a job"])
+def test_every_explore_view_renders_from_the_bundled_samples(view, store_url):
     at = open_page("explore")
-    labels = [m.label for m in at.metric]
-    assert any(label.startswith("Fastest") for label in labels)
-    assert len(chart_specs(at)) >= 5
+    assert any(m.label.startswith("Fastest") for m in at.metric)
+    at.session_state["view"] = view
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    if view == "Plan a job":
+        assert at.dataframe, "the job plan table"
+    else:
+        (spec,) = chart_specs(at)
+        assert spec["data"], f"{view} chart has data"
+    assert at.query_params["view"] in (view, [view])
 
 
 def test_a_filter_change_changes_the_figures(store_url):

@@ -1,0 +1,243 @@
+"""What a person sees: every dashboard page in headless Chromium, its tabs, and a probe run end to end.
+
+The server is ``streamlit run dashboard/app.py`` on a fresh temporary store (see conftest.py).
+Full-page screenshots land in ``artifacts/browser/`` (git-ignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytest.importorskip("playwright.sync_api", reason="the `playwright` package is not installed")
+from playwright.sync_api import Locator, Page, expect  # noqa: E402
+
+from tests.browser.conftest import VIEWPORT  # noqa: E402
+
+pytestmark = pytest.mark.timeout(150)
+
+IDLE_TIMEOUT_MS = 60_000  # first visits import pandas/plotly and, on Run, list devices in a subprocess
+PROBE_TIMEOUT_MS = 120_000
+CHART = ".js-plotly-plot .main-svg"
+
+# (screenshot name, URL path Streamlit derives from the page file, nav link label, must show a chart)
+PAGES = [
+    ("explore", "/", "Explore", True),
+    ("run", "/run", "Run probes", False),
+    ("hardware", "/hardware", "Hardware & prices", False),
+    ("results", "/results", "Results", False),
+    ("present", "/present", "Present", True),
+]
+EXPLORE_TABS = ["Speed", "Efficiency", "Cost", "Trade-off", "Carbon", "Plan a job"]
+HARDWARE_TABS = ["Accelerator catalog", "Price sheets", "Cost & carbon settings"]
+
+_IDLE_JS = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+    if (app.getAttribute('data-test-connection-state') !== 'CONNECTED') return false;
+    return !document.querySelector('[data-testid="stStatusWidget"]');
+}"""
+
+
+def wait_idle(page: Page, timeout_ms: int = IDLE_TIMEOUT_MS) -> None:
+    """Until the script has run to its end and the "Running..." widget is gone."""
+    page.wait_for_function(_IDLE_JS, timeout=timeout_ms)
+
+
+def open_page(page: Page, path: str, nav_label: str) -> None:
+    page.goto(path)
+    wait_idle(page)
+    active = page.locator('[data-testid="stSidebarNavLink"][aria-current="page"]')
+    expect(active, f"{path} did not open the page {nav_label!r}").to_contain_text(nav_label)
+
+
+def assert_clean(page: Page, where: str) -> None:
+    """No Python exception box, no error alert, no uncaught JavaScript error."""
+    exceptions = page.get_by_test_id("stException").all_inner_texts()
+    assert not exceptions, f"{where}: exception shown:\n" + "\n---\n".join(exceptions)
+    errors = page.get_by_test_id("stAlertContentError").all_inner_texts()
+    assert not errors, f"{where}: error alert shown:\n" + "\n---\n".join(errors)
+    assert not page.js_errors, f"{where}: JavaScript errors: {page.js_errors}"
+
+
+def screenshot(page: Page, artifacts_dir, name: str) -> None:
+    """The whole page: Streamlit scrolls inside stMain, so grow the viewport to its content first."""
+    height = page.evaluate("""() => Math.max(window.innerHeight, ...['stMain', 'stSidebarContent'].map(id => {
+        const element = document.querySelector(`[data-testid="${id}"]`);
+        return element ? element.scrollHeight : 0;
+    }))""")
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": min(int(height) + 40, 12_000)})
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    page.screenshot(path=str(artifacts_dir / f"{name}.png"), full_page=True)
+    page.set_viewport_size(VIEWPORT)
+
+
+def result_count(page: Page) -> int:
+    """N from Explore's caption "N results, M configurations ..."."""
+    caption = page.get_by_text(re.compile(r"^[\d,]+ results?, [\d,]+ configurations")).first
+    expect(caption).to_be_visible()
+    return int(re.match(r"([\d,]+) result", caption.inner_text()).group(1).replace(",", ""))
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Every page opens cleanly
+
+
+@pytest.mark.parametrize(("name", "path", "nav_label", "has_chart"), PAGES, ids=[p[0] for p in PAGES])
+def test_page_renders_without_errors(page, artifacts_dir, name, path, nav_label, has_chart):
+    open_page(page, path, nav_label)
+    if has_chart:
+        expect(page.locator(CHART).first).to_be_visible()
+    assert_clean(page, name)
+    screenshot(page, artifacts_dir, name)
+
+
+def test_sidebar_links_reach_every_page(page, artifacts_dir):
+    """A person navigates by the sidebar, not by typing URLs."""
+    open_page(page, "/", "Explore")
+    for _, path, nav_label, _ in PAGES[1:] + PAGES[:1]:
+        page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=nav_label).click()
+        expect(page.locator('[data-testid="stSidebarNavLink"][aria-current="page"]')).to_contain_text(nav_label)
+        wait_idle(page)
+        assert_clean(page, f"{nav_label} (via sidebar)")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Tabs
+
+
+def _click_tab(page: Page, label: str) -> Locator:
+    tab = page.get_by_role("tab", name=label, exact=True)
+    tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true")
+    wait_idle(page)
+    return page.get_by_role("tabpanel").locator("visible=true")
+
+
+def test_explore_tabs(page, artifacts_dir):
+    open_page(page, "/", "Explore")
+    for label in EXPLORE_TABS:
+        panel = _click_tab(page, label)
+        if label == "Plan a job":
+            expect(panel.get_by_test_id("stDataFrame").first).to_be_visible()
+        else:
+            expect(panel.locator(CHART).first).to_be_visible()
+        assert_clean(page, f"Explore › {label}")
+        screenshot(page, artifacts_dir, f"explore-tab-{slug(label)}")
+
+
+def test_hardware_tabs(page, artifacts_dir):
+    open_page(page, "/hardware", "Hardware & prices")
+    for label in HARDWARE_TABS:
+        _click_tab(page, label)
+        assert_clean(page, f"Hardware & prices › {label}")
+        screenshot(page, artifacts_dir, f"hardware-tab-{slug(label)}")
+
+
+def test_present_steps_through_every_slide(page, artifacts_dir):
+    open_page(page, "/present", "Present")
+    caption = page.get_by_text(re.compile(r"^Slide \d+ of \d+")).first
+    expect(caption).to_be_visible()
+    total = int(re.search(r"of (\d+)", caption.inner_text()).group(1))
+    assert total >= 2, caption.inner_text()
+    for number in range(1, total + 1):
+        expect(page.get_by_text(re.compile(rf"^Slide {number} of {total}\b")).first).to_be_visible()
+        expect(page.locator(CHART).first).to_be_visible()
+        assert_clean(page, f"Present › slide {number}")
+        screenshot(page, artifacts_dir, f"present-slide-{number}")
+        next_button = page.get_by_role("button", name=re.compile(r"^Next"))
+        if number < total:
+            next_button.click()
+        else:
+            expect(next_button).to_be_disabled()
+
+
+# ---------------------------------------------------------------------------------------------------
+# A probe run from the Run page, end to end
+
+
+def _multiselect(scope: Locator, label: re.Pattern) -> Locator:
+    widget = scope.get_by_test_id("stMultiSelect").filter(
+        has=scope.page.get_by_test_id("stWidgetLabel").filter(has_text=label))
+    expect(widget).to_have_count(1)
+    return widget
+
+
+def _chips(widget: Locator) -> list[str]:
+    buttons = widget.get_by_role("button", name=re.compile(r"^Remove ")).locator("visible=true").all()
+    return [b.get_attribute("aria-label").removeprefix("Remove ") for b in buttons]
+
+
+def _keep_only(widget: Locator, keep, add: re.Pattern | None = None) -> list[str]:
+    """Remove every chosen value for which ``keep(value)`` is false; choose ``add`` if nothing is left."""
+    for value in _chips(widget):
+        if not keep(value):
+            widget.get_by_role("button", name=f"Remove {value}", exact=True).locator("visible=true").click()
+            expect(widget.get_by_role("button", name=f"Remove {value}", exact=True)).to_have_count(0)
+    if add is not None and not _chips(widget):
+        widget.get_by_role("combobox").click()
+        widget.page.get_by_role("option", name=add).first.click()
+        widget.page.keyboard.press("Escape")
+    return _chips(widget)
+
+
+@pytest.mark.timeout(240)
+def test_cpu_probe_from_run_page_shows_up_on_explore(page, artifacts_dir):
+    open_page(page, "/", "Explore")
+    before = result_count(page)
+
+    open_page(page, "/run", "Run probes")
+    assert_clean(page, "Run probes")
+    form = page.get_by_test_id("stForm")
+    expect(form).to_be_visible()
+
+    devices = _keep_only(_multiselect(form, re.compile(r"^Devices")), lambda v: v.split(" — ")[0] == "cpu",
+                         add=re.compile(r"^cpu\b"))
+    assert [d.split(" — ")[0] for d in devices] == ["cpu"], devices
+    precisions = _keep_only(_multiselect(form, re.compile(r"^Precisions")), lambda v: v == "fp32",
+                            add=re.compile(r"^fp32$"))
+    assert precisions == ["fp32"], precisions
+    workloads = form.get_by_test_id("stWidgetLabel").filter(has_text=re.compile(r"^\w+ — ")).all_inner_texts()
+    names = sorted({text.split(" — ")[0].strip() for text in workloads})
+    assert "mlp" in names, names
+    for name in names:
+        widget = _multiselect(form, re.compile(rf"^{name} — "))
+        if name == "mlp":
+            assert _keep_only(widget, lambda v: v == "S", add=re.compile(r"^S$")) == ["S"]
+        else:
+            assert _keep_only(widget, lambda v: False) == []
+
+    window = form.get_by_role("slider", name="Timed window per probe (s)")
+    window.focus()
+    window.press("Home")
+    assert float(window.input_value()) <= 1.0, window.input_value()
+
+    energy = form.get_by_role("switch", name=re.compile(r"^Measure energy"))
+    if energy.is_checked():
+        form.get_by_text(re.compile(r"^Measure energy")).click()
+    expect(energy).not_to_be_checked()
+    screenshot(page, artifacts_dir, "run-plan")
+
+    form.get_by_role("button", name="Start").click()
+    done = page.get_by_text(re.compile(r"^Done"))
+    try:
+        expect(done.first).to_be_visible(timeout=PROBE_TIMEOUT_MS)
+    finally:
+        screenshot(page, artifacts_dir, "run-done")
+    assert_clean(page, "Run probes after the plan")
+    expect(page.get_by_text(re.compile(r"^Done: 1 probe\(s\) stored"))).to_be_visible()
+
+    open_page(page, "/", "Explore")
+    assert result_count(page) == before + 1
+    assert_clean(page, "Explore after the run")
+    screenshot(page, artifacts_dir, "explore-after-run")
+
+    open_page(page, "/results", "Results")
+    expect(page.get_by_text(re.compile(r"\b1 stored results?\b")).first).to_be_visible()
+    assert_clean(page, "Results after the run")
+    screenshot(page, artifacts_dir, "results-after-run")
