@@ -45,6 +45,16 @@ def devices_table(devices) -> Table:
     return table
 
 
+NOISY_CV = 0.05
+
+
+def _cv_cell(cv) -> str:
+    if cv is None:
+        return "–"
+    text = f"{cv * 100:.1f}"
+    return f"[yellow]{text}[/yellow]" if cv > NOISY_CV else text
+
+
 def print_results_table(results, costing=None) -> None:
     table = Table(title=f"{len(results)} result(s)")
     columns = ["workload", "size", "device", "prec", "status", "batch", "steps", "step ms", "cv %",
@@ -57,7 +67,7 @@ def print_results_table(results, costing=None) -> None:
         energy = (r.energy or {}).get("total_j") if r.energy else None
         row = [r.workload, r.size, r.device, r.precision,
                r.status if r.ok else f"[red]{r.status}[/red]", _fmt(r.batch_size, "d"), _fmt(r.steps, "d"),
-               _fmt(r.step_time_s and r.step_time_s * 1e3, ".1f"), _fmt(r.step_time_cv and r.step_time_cv * 100, ".1f"),
+               _fmt(r.step_time_s and r.step_time_s * 1e3, ".1f"), _cv_cell(r.step_time_cv),
                _fmt(r.samples_per_s, ",.0f"), _fmt(r.tokens_per_s, ",.0f"), _fmt(r.achieved_tflops, ".3f"),
                "–" if r.loss_first is None else f"{r.loss_first:.3f}→{r.loss_last:.3f}",
                _bytes(r.peak_memory_bytes), _fmt(energy, ".1f")]
@@ -66,6 +76,13 @@ def print_results_table(results, costing=None) -> None:
             row += [_fmt(view.get("cost_usd_per_1m_samples"), ".4g"), _fmt(view.get("g_co2_per_1m_samples"), ".4g")]
         table.add_row(*row)
     console().print(table)
+    if any(r.step_time_cv and r.step_time_cv > NOISY_CV for r in results):
+        console().print("[yellow]cv % over 5[/yellow]: step times were noisy (another program competing for the "
+                        "device?); close it, or lengthen --seconds, and compare medians.")
+    estimated = [r for r in results if (r.energy or {}).get("total_kind") == "estimated"]
+    if estimated:
+        console().print("energy J: estimated where no meter could read a component "
+                        "(see each result's energy.components for the method).")
 
 
 def prices_table(sheets) -> Table:

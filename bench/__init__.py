@@ -1,0 +1,1 @@
+"""Benchmarks of Accelscope itself: `python -m bench --help`. Figures go to BENCHMARKS.md."""

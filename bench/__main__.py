@@ -1,0 +1,26 @@
+"""python -m bench [overhead|ceiling|meters|stability|scaling|dashboard|all] — prints Markdown tables."""
+
+import argparse
+
+from bench import dashboard_latency, probes
+
+BENCHES = {
+    "overhead": probes.overhead, "ceiling": probes.ceiling, "meters": probes.meters,
+    "stability": probes.stability, "scaling": probes.scaling, "dashboard": dashboard_latency.run,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("which", nargs="*", default=["all"], choices=[*BENCHES, "all"])
+    parser.add_argument("--sizes", type=int, nargs="+", help="stored-result counts for the dashboard benchmark")
+    args = parser.parse_args()
+    for name in (list(BENCHES) if "all" in args.which else args.which):
+        if name == "dashboard" and args.sizes:
+            dashboard_latency.run(tuple(args.sizes))
+        else:
+            BENCHES[name]()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""Dashboard latency in a real headless Chromium against `streamlit run`, and store timings.
+
+Cold start: from launching `streamlit run` to the first plotly chart visible, for the dashboard and
+for a trivial one-chart app started the same way. Filter change: from selecting a workload in the
+sidebar filter to the re-rendered chart, with N stored results (synthetic copies of the bundled
+sample results, in a temporary store: load data, never shipped).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from bench.common import header, table
+
+REPO = Path(__file__).resolve().parent.parent
+TRIVIAL_APP = '''
+import plotly.graph_objects as go
+import streamlit as st
+st.title("Trivial")
+st.plotly_chart(go.Figure(go.Bar(x=["a", "b"], y=[1, 2])))
+'''
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(app: Path, env: dict) -> tuple[subprocess.Popen, int]:
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
+                                "--server.address", "127.0.0.1", "--server.headless", "true",
+                                "--browser.gatherUsageStats", "false"],
+                               cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    return process, port
+
+
+def _stop(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def _wait_http(port: int, deadline: float) -> None:
+    while time.perf_counter() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError("streamlit did not start")
+
+
+def _browser(playwright):
+    chromium = os.environ.get("BROWSER_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        raise SystemExit("the dashboard benchmark needs Chromium: apt-get install chromium")
+    return playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+
+
+def cold_start(app: Path, env: dict, playwright) -> float:
+    """Seconds from launching `streamlit run` to a rendered plotly chart in the browser."""
+    start = time.perf_counter()
+    process, port = _start(app, env)
+    try:
+        _wait_http(port, start + 120)
+        browser = _browser(playwright)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=120_000)
+        elapsed = time.perf_counter() - start
+        browser.close()
+        return elapsed
+    finally:
+        _stop(process)
+
+
+def filter_change_ms(env: dict, playwright, repeats: int = 5) -> tuple[float, list[float], float]:
+    """(cold start s, filter-change times in ms, first-load s) for the dashboard on env's store."""
+    start = time.perf_counter()
+    process, port = _start(REPO / "dashboard" / "app.py", env)
+    try:
+        _wait_http(port, start + 300)
+        browser = _browser(playwright)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=600_000)
+        first_load = time.perf_counter() - start
+        _settle(page)
+        times = []
+        for i in range(repeats * 2):
+            choose = i % 2 == 0  # select "mlp", then clear it again
+            t0 = time.perf_counter()
+            if choose:
+                page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first.click()
+                page.get_by_role("option", name="mlp", exact=True).click()
+                page.wait_for_function("() => { const t = document.querySelector('.js-plotly-plot').textContent;"
+                                       " return t.includes('mlp/S') && !t.includes('cnn/S'); }", timeout=60_000)
+            else:
+                page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first \
+                    .get_by_role("button", name="Clear all").click()
+                page.wait_for_function("() => document.querySelector('.js-plotly-plot').textContent.includes('cnn/S')",
+                                       timeout=60_000)
+            times.append((time.perf_counter() - t0) * 1000)
+            page.keyboard.press("Escape")
+            _settle(page)
+        browser.close()
+        return first_load, times, first_load
+    finally:
+        _stop(process)
+
+
+def _settle(page) -> None:
+    try:
+        page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=30_000)
+    except Exception:
+        pass
+    time.sleep(0.3)
+
+
+def fill_store(url: str, count: int) -> tuple[float, float]:
+    """Insert ``count`` synthetic copies of the sample results; return (insert s, summaries query s)."""
+    from core.bundle import read_bundle
+    from core.results import new_id
+    from core.store import Store
+
+    base = read_bundle(next((REPO / "data" / "samples").glob("*.json")))
+    store = Store(url)
+    start = time.perf_counter()
+    batch = []
+    for i in range(count):
+        r = base[i % len(base)]
+        batch.append(dataclasses.replace(r, id=new_id(), run_id=f"load-{i // 100}",
+                                         env={**r.env, "host": f"load-host-{i % 7}"}))
+        if len(batch) == 10_000:
+            store.add_many(batch)
+            batch = []
+    if batch:
+        store.add_many(batch)
+    insert_s = time.perf_counter() - start
+    start = time.perf_counter()
+    store.summaries()
+    query_s = time.perf_counter() - start
+    store.close()
+    return insert_s, query_s
+
+
+def run(sizes=(10_000, 100_000)) -> None:
+    from playwright.sync_api import sync_playwright
+
+    header("Dashboard latency: headless Chromium against `streamlit run`")
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
+        tmp = Path(tmp)
+        trivial = tmp / "trivial_app.py"
+        trivial.write_text(TRIVIAL_APP)
+        env = dict(os.environ, ACCELSCOPE_DB=f"sqlite:///{tmp / 'empty.db'}", PYTHONPATH=str(REPO))
+        trivial_s, dashboard_s = [], []
+        for _ in range(3):  # interleaved
+            trivial_s.append(cold_start(trivial, env, playwright))
+            dashboard_s.append(cold_start(REPO / "dashboard" / "app.py", env, playwright))
+        ratio = statistics.median(dashboard_s) / statistics.median(trivial_s)
+        table([{"app": "trivial one-chart app", "cold start to first chart (s, median of 3)": statistics.median(trivial_s)},
+               {"app": "Accelscope dashboard (bundled samples)", "cold start to first chart (s, median of 3)":
+                statistics.median(dashboard_s)}])
+        print(f"dashboard ÷ trivial: {ratio:.2f} (target ≤ 1.5: {'met' if ratio <= 1.5 else 'NOT met'})\n")
+        rows = []
+        for count in sizes:
+            url = f"sqlite:///{tmp / f'load-{count}.db'}"
+            insert_s, query_s = fill_store(url, count)
+            first_load_s, times, _ = filter_change_ms(dict(env, ACCELSCOPE_DB=url), playwright)
+            rows.append({"stored results": count, "insert s": insert_s, "summaries query s": query_s,
+                         "start to first chart s": first_load_s, "filter change ms (median)": statistics.median(times),
+                         "filter change ms (max)": max(times),
+                         "≤300 ms": "met" if statistics.median(times) <= 300 else "NOT met"})
+        table(rows)

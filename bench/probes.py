@@ -1,0 +1,191 @@
+"""Harness overhead, the GEMM ceiling, meter overhead, stability and probe-cost scaling."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import cv, header, table
+
+ROUNDS = 3
+
+
+def _bare_loop_samples_per_s(workload: str, size: str, precision: str, seconds: float) -> float:
+    """A plain hand-written PyTorch training loop over the same model, data and precision."""
+    import torch
+
+    from core.probe import build_workload, default_batch_size
+    from core.devices import cpu_device
+    from core.spec import ProbeSpec
+
+    spec = ProbeSpec(workload=workload, size=size, precision=precision)
+    device = cpu_device()
+    batch = default_batch_size(spec)
+    w = build_workload(spec, device, batch)
+    model = w.model.to("cpu")
+    model.train()
+    optimizer = w.make_optimizer(model.parameters())
+    dtype = torch.bfloat16 if precision == "bf16" else None
+
+    def step(i: int) -> None:
+        x, y = w.batches[i % len(w.batches)]
+        with torch.autocast("cpu", dtype=dtype, enabled=dtype is not None):
+            loss = w.loss_fn(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    for i in range(5):
+        step(i)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        step(steps)
+        steps += 1
+    return w.samples_per_step * steps / (time.perf_counter() - start)
+
+
+def _probe_samples_per_s(workload: str, size: str, precision: str, seconds: float) -> float:
+    from core.devices import cpu_device
+    from core.probe import run_probe
+    from core.spec import ProbeSpec
+
+    spec = ProbeSpec(workload=workload, size=size, precision=precision, seconds=seconds)
+    return run_probe(spec, cpu_device(), "bench").samples_per_s
+
+
+def overhead(seconds: float = 3.0) -> None:
+    """Bare loop vs Accelscope probe, interleaved A/B/A/B in one process."""
+    header("Harness overhead: probe vs bare PyTorch loop (A/B interleaved, CPU)")
+    rows = []
+    for workload in ("mlp", "cnn", "transformer"):
+        for precision in ("fp32", "bf16"):
+            bare, probe = [], []
+            for _ in range(ROUNDS):
+                bare.append(_bare_loop_samples_per_s(workload, "S", precision, seconds))
+                probe.append(_probe_samples_per_s(workload, "S", precision, seconds))
+            ratio = statistics.median(probe) / statistics.median(bare)
+            rows.append({"workload": f"{workload}/S", "precision": precision,
+                         "bare samples/s (median)": statistics.median(bare),
+                         "probe samples/s (median)": statistics.median(probe),
+                         "probe ÷ bare": ratio, "target ≥0.98": "met" if ratio >= 0.98 else "NOT met"})
+    table(rows)
+
+
+def ceiling(seconds: float = 3.0) -> None:
+    """gemm probe TFLOP/s vs a tight torch.mm loop of the same two matmuls, and vs the catalog peak."""
+    import torch
+
+    from core import catalog
+    from core.devices import cpu_device, cpu_model_name
+    from core.probe import run_probe
+    from core.spec import ProbeSpec
+    from core.workloads import WORKLOADS
+
+    header("GEMM ceiling: gemm probe vs tight torch.mm loop (CPU)")
+    rows = []
+    device = cpu_device()
+    peak_entry = catalog.match(cpu_model_name(), catalog.load_catalog())
+    for size in ("M", "L"):
+        n = WORKLOADS["gemm"].sizes[size]["n"]
+        for precision, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+            x = torch.randn(n, n, dtype=dtype)
+            w = torch.randn(n, n, dtype=dtype)
+            g = torch.randn(n, n, dtype=dtype)
+            for _ in range(2):
+                torch.mm(x, w.T)
+                torch.mm(g.T, x)
+            tight = []
+            probe = []
+            for _ in range(ROUNDS):
+                iterations, start = 0, time.perf_counter()
+                while time.perf_counter() - start < seconds:
+                    torch.mm(x, w.T)  # forward
+                    torch.mm(g.T, x)  # weight gradient
+                    iterations += 1
+                tight.append(4 * n**3 * iterations / (time.perf_counter() - start) / 1e12)
+                result = run_probe(ProbeSpec(workload="gemm", size=size, precision=precision, seconds=seconds),
+                                   device, "bench")
+                probe.append(result.achieved_tflops)
+            ratio = statistics.median(probe) / statistics.median(tight)
+            peak = peak_entry.peak_tflops(precision) if peak_entry else None
+            rows.append({"gemm size": f"{size} (n={n})", "precision": precision,
+                         "tight mm TFLOP/s": statistics.median(tight), "probe TFLOP/s": statistics.median(probe),
+                         "probe ÷ tight": ratio, "target ≥0.95": "met" if ratio >= 0.95 else "NOT met",
+                         "catalog dense peak": peak if peak else f"none for {cpu_model_name()!r}"})
+    table(rows)
+
+
+def meters(seconds: float = 3.0) -> None:
+    """Throughput with energy meters on vs off, each probe in its own process, interleaved."""
+    from core.runner import run_isolated
+    from core.spec import ProbeSpec
+
+    header("Meter overhead: throughput with meters on vs off (CPU, isolated probes)")
+    rows = []
+    for workload in ("mlp", "transformer"):
+        spec = ProbeSpec(workload=workload, size="S", seconds=seconds)
+        on, off, methods = [], [], set()
+        for _ in range(ROUNDS):
+            off.append(run_isolated(spec, "bench", meters="none").samples_per_s)
+            result = run_isolated(spec, "bench", meters="auto")
+            on.append(result.samples_per_s)
+            methods.update((result.energy or {}).get("total_methods", []))
+        ratio = statistics.median(on) / statistics.median(off)
+        rows.append({"workload": f"{workload}/S", "off samples/s": statistics.median(off),
+                     "on samples/s": statistics.median(on), "on ÷ off": ratio,
+                     "target ≥0.99": "met" if ratio >= 0.99 else "NOT met", "meters": "; ".join(sorted(methods))})
+    table(rows)
+
+
+def stability(repeats: int = 5) -> None:
+    """Five repeats of the quick suite: CV of each probe's throughput across repeats, suite wall time."""
+    header(f"Stability: {repeats} repeats of `python -m core suite --quick` (CPU)")
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'stability.db'}"
+        walls = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "core", "suite", "--quick", "--db", url, "--json"],
+                           check=True, capture_output=True)
+            walls.append(time.perf_counter() - start)
+        out = subprocess.run([sys.executable, "-m", "core", "results", "--json", "--db", url],
+                             check=True, capture_output=True, text=True).stdout
+    results = [json.loads(line) for line in out.splitlines()]
+    by_probe: dict[tuple, list] = {}
+    for r in results:
+        by_probe.setdefault((r["workload"], r["precision"]), []).append(r)
+    rows = []
+    for (workload, precision), group in sorted(by_probe.items()):
+        throughput = [r["samples_per_s"] for r in group]
+        rows.append({"probe": f"{workload}/S {precision}", "repeats": len(group),
+                     "median samples/s": statistics.median(throughput),
+                     "CV across repeats": cv(throughput), "target ≤0.03": "met" if cv(throughput) <= 0.03 else "NOT met",
+                     "median step-time CV within a probe": statistics.median(r["step_time_cv"] for r in group)})
+    table(rows)
+    print(f"suite wall time (s), each repeat: {', '.join(f'{w:.1f}' for w in walls)}; "
+          f"median {statistics.median(walls):.1f} s (target < 60 s)\n")
+
+
+def scaling(seconds: float = 1.0) -> None:
+    """How a probe's wall time grows with model size (isolated probes, meters off)."""
+    from core.runner import run_isolated
+    from core.spec import ProbeSpec
+
+    header("Scaling: probe wall time vs model size (CPU, isolated, 1 s window)")
+    rows = []
+    for workload, size in (("mlp", "S"), ("mlp", "M"), ("cnn", "S"), ("cnn", "M"), ("transformer", "S"),
+                           ("transformer", "M"), ("gemm", "S"), ("gemm", "M"), ("gemm", "L")):
+        start = time.perf_counter()
+        result = run_isolated(ProbeSpec(workload=workload, size=size, seconds=seconds), "bench", meters="none")
+        total_s = time.perf_counter() - start
+        rows.append({"probe": f"{workload}/{size}", "params": result.params, "GFLOP/step":
+                     (result.flops_per_step or 0) / 1e9, "step ms": (result.step_time_s or 0) * 1e3,
+                     "steps": result.steps, "warm-up steps": result.warmup_steps,
+                     "in-process s": result.wall_time_s, "with process start s": total_s,
+                     "status": result.status})
+    table(rows)
