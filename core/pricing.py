@@ -160,6 +160,8 @@ def cloud_costs(*, device_kind: str, device_name: str | None, samples_per_s: flo
     if not matches:
         what = "CPU-only instance" if device_kind == "cpu" else f"instance with {device_name!r}"
         return NoPrice(f"no price for this device: the sheet has no {what}")
+    if device_kind == "cpu":
+        matches = one_size_per_vcpu_price(matches, vcpus_used or 1, spot)
     lines = []
     kind = "spot" if spot else "on-demand"
     for row in matches:
@@ -169,7 +171,8 @@ def cloud_costs(*, device_kind: str, device_name: str | None, samples_per_s: flo
         if device_kind == "cpu":
             used = vcpus_used or 1
             usd_per_s = price / row.vcpus * used / 3600.0
-            basis = f"{price:g} $/h ÷ {row.vcpus} vCPUs × {used} vCPUs used ÷ {samples_per_s:,.0f} samples/s"
+            basis = (f"{price:g} $/h ÷ {row.vcpus} vCPUs × {used} vCPUs used ÷ {samples_per_s:,.0f} samples/s "
+                     "(priced by vCPU share; the instance's CPU model may differ from the measured one)")
         else:
             usd_per_s = usd_per_s_per_accelerator(price, row.accelerator_count)
             basis = (f"{price:g} $/h ÷ {row.accelerator_count} accelerator(s) ÷ {samples_per_s:,.0f} "
@@ -182,6 +185,22 @@ def cloud_costs(*, device_kind: str, device_name: str | None, samples_per_s: flo
     if not lines:
         return NoPrice(f"no {kind} price for this device in the sheet")
     return sorted(lines, key=lambda line: line.usd_per_1m_samples)
+
+
+def one_size_per_vcpu_price(rows: Sequence[PriceRow], vcpus_used: int, spot: bool) -> list[PriceRow]:
+    """CPU instances of one family cost the same per vCPU: keep, per provider, region and $/vCPU,
+    the smallest size that has the vCPUs the probe used (else the largest)."""
+    groups: dict[tuple, list[PriceRow]] = {}
+    for row in rows:
+        price = row.price_usd_per_h(spot)
+        if price is None:
+            continue
+        groups.setdefault((row.provider, row.region, round(price / row.vcpus, 6)), []).append(row)
+    chosen = []
+    for group in groups.values():
+        big_enough = [r for r in group if r.vcpus >= vcpus_used]
+        chosen.append(min(big_enough, key=lambda r: r.vcpus) if big_enough else max(group, key=lambda r: r.vcpus))
+    return chosen
 
 
 @dataclass(frozen=True)

@@ -85,30 +85,37 @@ def speedup_chart(agg: pd.DataFrame, big: bool = False) -> go.Figure:
 
 
 def efficiency_chart(agg: pd.DataFrame, big: bool = False) -> go.Figure:
-    """Energy per 1k samples, samples per kJ and average power; estimated energy is hatched."""
+    """Energy per 1k samples, samples per kJ and average power, one row per workload · device;
+    estimated energy is hatched and configurations without energy are named."""
     have = agg.dropna(subset=["j_per_sample"]) if not agg.empty else agg
     if have.empty:
-        reason = "" if agg.empty else f" ({agg['energy_missing'].dropna().iloc[0]})" if agg["energy_missing"].notna().any() else ""
+        reason = ""
+        if not agg.empty and agg["energy_missing"].notna().any():
+            reason = f" ({agg['energy_missing'].dropna().iloc[0]})"
         return empty_figure(f"No energy readings in the selection{reason}.", "Efficiency")
-    fig = make_subplots(rows=1, cols=3, subplot_titles=["J per 1k samples (lower is better)",
-                                                        "samples per kJ (higher is better)", "average power (W)"])
+    have = have.sort_values(["config", "device_label"], ascending=False)
+    fig = make_subplots(rows=1, cols=3, shared_yaxes=True, horizontal_spacing=0.03,
+                        subplot_titles=["J per 1k samples (lower is better)", "samples per kJ (higher is better)",
+                                        "average power, W"])
     labels = have["config"] + " · " + have["device_label"]
     for precision, group in have.groupby("precision", sort=False):
-        idx = group.index
         custom, template = _hover(group)
         for col, column in enumerate(("j_per_1k_samples", "samples_per_kj", "avg_power_w"), start=1):
-            fig.add_bar(x=labels[idx], y=group[column], name=precision, legendgroup=precision, showlegend=col == 1,
-                        marker_color=PRECISION_COLORS.get(precision),
+            fig.add_bar(y=labels[group.index], x=group[column], orientation="h", name=precision,
+                        legendgroup=precision, showlegend=col == 1, marker_color=PRECISION_COLORS.get(precision),
                         marker_pattern_shape=_patterns(group), customdata=custom,
-                        hovertemplate=f"{column}: %{{y:.4g}}<br>" + template, row=1, col=col)
+                        hovertemplate=f"{column}: %{{x:.4g}}<br>" + template, row=1, col=col)
+    fig.update_xaxes(type="log", col=1)
+    fig.update_xaxes(type="log", col=2)
     _legend_estimated(fig, have)
-    missing = agg[agg["j_per_sample"].isna()] if not agg.empty else agg
+    missing = agg[agg["j_per_sample"].isna()]
     if not missing.empty:
         names = ", ".join(sorted(set(missing["config"] + " · " + missing["device_label"])))[:160]
-        fig.add_annotation(text=f"No energy for: {names}", x=0, y=1.18, xref="paper", yref="paper",
+        fig.add_annotation(text=f"No energy for: {names}", x=0, y=1.12, xref="paper", yref="paper",
                            showarrow=False, align="left")
-    fig.update_layout(title="Efficiency: energy per unit of work", barmode="group")
-    return _style(fig, big)
+    height = max(420, 34 * len(labels.unique()) + 180)
+    fig.update_layout(title="Efficiency: energy per unit of work", barmode="group", height=height)
+    return _style(fig, big, height=height)
 
 
 def _legend_estimated(fig: go.Figure, frame: pd.DataFrame) -> None:

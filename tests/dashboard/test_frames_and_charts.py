@@ -122,7 +122,7 @@ def test_speedup_chart_is_log_scale_with_labels(agg):
 def test_efficiency_chart_marks_estimates(agg):
     fig = charts.efficiency_chart(agg)
     fp32 = [t for t in fig.data if t.name == "fp32"][0]
-    patterns = dict(zip(fp32.x, fp32.marker.pattern.shape))
+    patterns = dict(zip(fp32.y, fp32.marker.pattern.shape))
     assert patterns[next(x for x in patterns if "cpu" in x)] == "/"
     assert patterns[next(x for x in patterns if "cuda" in x)] == ""
     assert any("estimated" in (t.name or "") for t in fig.data)
