@@ -142,11 +142,32 @@ def matching_rows(device_kind: str, device_name: str | None, rows: Sequence[Pric
     """Sheet rows that rent the measured device: same catalog model for accelerators (an
     "NVIDIA H100 80GB HBM3" matches a sheet's "H100"); CPU-only rows for a CPU result."""
     if device_kind == "cpu":
-        return [r for r in rows if r.accelerator_type == "CPU" and r.vcpus]
+        arch = cpu_arch(device_name)
+        return [r for r in rows if r.accelerator_type == "CPU" and r.vcpus
+                and (arch is None or instance_arch(r) == arch)]
     model = device_model(device_name, catalog)
     if model is None:
         return []
     return [r for r in rows if r.accelerator and device_model(r.accelerator, catalog) == model]
+
+
+ARM_MARKERS = ("graviton", "arm64", "aarch64", "ampere", "axion", "neoverse", "cobalt")
+
+
+def cpu_arch(cpu_name: str | None) -> str | None:
+    """'x86' or 'arm' from a CPU model string; None when it does not say."""
+    text = (cpu_name or "").lower()
+    if any(marker in text for marker in ARM_MARKERS) or text.startswith("apple"):
+        return "arm"
+    if any(marker in text for marker in ("intel", "amd", "xeon", "epyc", "x86")):
+        return "x86"
+    return None
+
+
+def instance_arch(row: PriceRow) -> str:
+    """'arm' for instances whose name or note says Graviton/Ampere/Axion/Cobalt; else 'x86'."""
+    text = f"{row.instance_type} {row.note or ''}".lower()
+    return "arm" if any(marker in text for marker in ARM_MARKERS) else "x86"
 
 
 def cloud_costs(*, device_kind: str, device_name: str | None, samples_per_s: float | None,

@@ -156,7 +156,7 @@ def run_probe(spec: ProbeSpec, device: Device, run_id: str, *, meters: Sequence 
 
         energy = energy_record(readings, samples=workload.samples_per_step * len(times.steps_s),
                                flops=(flops_per_step or 0) * len(times.steps_s), idle_w=idle_w,
-                               window_s=sum(times.steps_s))
+                               window_s=times.window_s)
     return ProbeResult(
         id=new_id(), run_id=run_id, created_at=utc_now_iso(), status="ok",
         workload=spec.workload, size=spec.size, device=spec.device, precision=spec.precision,

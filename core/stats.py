@@ -56,6 +56,7 @@ class LoopTimes:
     warmup_s: tuple[float, ...]
     steps_s: tuple[float, ...]
     settled: bool
+    window_s: float = 0.0  # wall time of the timed window, first step's start to last step's end
 
     @property
     def stats(self) -> StepStats:
@@ -92,8 +93,8 @@ def measure_loop(step: Callable[[], object], sync: Callable[[], None], policy: L
             break
     steps: list[float] = []
     on_window_start()
+    window_start = end = clock()
     try:
-        window_start = clock()
         while len(steps) < policy.max_steps:
             start = clock()
             step()
@@ -104,4 +105,4 @@ def measure_loop(step: Callable[[], object], sync: Callable[[], None], policy: L
                 break
     finally:
         on_window_end()
-    return LoopTimes(tuple(warmup), tuple(steps), settled)
+    return LoopTimes(tuple(warmup), tuple(steps), settled, end - window_start)

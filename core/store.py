@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from core.errors import StoreError
 from core.results import ProbeResult, summary_row
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the `summary` column (migrated in place from 1)
 DB_ENV_VAR = "ACCELSCOPE_DB"
 DEFAULT_DB_PATH = Path(__file__).resolve().parent.parent / "accelscope.db"
 
@@ -87,11 +87,27 @@ class Store:
                 conn.execute(meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
                 return
         found = int(row[0])
+        if found < SCHEMA_VERSION:
+            self._migrate(found)
+            return
         if found > SCHEMA_VERSION:
             raise StoreError(
                 f"the store {self.safe_url} has schema version {found}, newer than this Accelscope "
                 f"understands ({SCHEMA_VERSION}). Upgrade Accelscope, or point --db / {DB_ENV_VAR} "
                 "at another store. Nothing was changed.")
+
+    def _migrate(self, found: int) -> None:
+        """Upgrade an older store in one transaction. 1 -> 2: add and fill the summary column."""
+        with self._engine.begin() as conn:
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("results")}
+            if "summary" not in columns:
+                conn.exec_driver_sql("ALTER TABLE results ADD COLUMN summary TEXT")
+            rows = conn.execute(sa.select(results_table.c.id, results_table.c.payload)).all()
+            for result_id, payload in rows:
+                summary = json.dumps(summary_row(ProbeResult.from_dict(json.loads(payload))), separators=(",", ":"))
+                conn.execute(results_table.update().where(results_table.c.id == result_id).values(summary=summary))
+            conn.execute(meta_table.update().where(meta_table.c.key == "schema_version")
+                         .values(value=str(SCHEMA_VERSION)))
 
     @staticmethod
     def _row(result: ProbeResult) -> dict:

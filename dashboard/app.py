@@ -11,7 +11,7 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` from anywhere,
 
 from dashboard import state  # noqa: E402
 
-st.set_page_config(page_title="Accelscope", page_icon=":material/speed:", layout="wide")
+st.set_page_config(page_title="Accelscope", page_icon="⚡", layout="wide")
 state.init()
 state.load_query_params()
 

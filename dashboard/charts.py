@@ -17,6 +17,7 @@ PRECISION_COLORS = {"fp32": "#4C78A8", "tf32": "#72B7B2", "bf16": "#F58518", "fp
 KIND_COLORS = {"on-demand": "#4C78A8", "spot": "#54A24B", "own": "#B279A2"}
 HOVER_FIELDS = [("config", "workload"), ("device_label", "device"), ("precision", "precision"),
                 ("samples_per_s", "samples/s"), ("tokens_per_s", "tokens/s"), ("achieved_tflops", "TFLOP/s"),
+                ("mfu_text", "MFU"),
                 ("step_time_cv", "step CV"), ("repeats", "repeats"), ("host", "host"), ("torch", "torch"),
                 ("cpu", "CPU"), ("gpu", "GPU"), ("driver", "driver"), ("latest_id", "result")]
 
@@ -47,22 +48,29 @@ def _patterns(frame: pd.DataFrame) -> list[str]:
     return [ESTIMATED_PATTERN if kind == "estimated" else "" for kind in frame.get("energy_kind", [])]
 
 
+def _row_labels(frame: pd.DataFrame) -> pd.Series:
+    return frame["config"] + " · " + frame["device_label"]
+
+
+def _bar_height(count: int) -> int:
+    return max(380, 30 * count + 170)
+
+
 def speed_chart(agg: pd.DataFrame, big: bool = False) -> go.Figure:
-    """Throughput per device and precision, one panel per workload."""
+    """Throughput per workload · device (rows) and precision (colour), on one log axis."""
     if agg.empty:
         return empty_figure("No successful results match the filters. Widen them, or run probes.", "Speed")
-    configs = sorted(agg["config"].unique())
-    fig = make_subplots(rows=1, cols=len(configs), subplot_titles=configs, shared_yaxes=False)
-    for col, config in enumerate(configs, start=1):
-        part = agg[agg["config"] == config]
-        for precision, group in part.groupby("precision", sort=False):
-            custom, template = _hover(group)
-            fig.add_bar(x=group["device_label"], y=group["samples_per_s"], name=precision,
-                        marker_color=PRECISION_COLORS.get(precision), legendgroup=precision,
-                        showlegend=col == 1, customdata=custom, hovertemplate=template, row=1, col=col)
-    fig.update_yaxes(title_text="samples / s (measured)", col=1)
+    frame = agg.sort_values(["config", "device_label"], ascending=False)
+    labels = _row_labels(frame)
+    fig = go.Figure()
+    for precision, group in frame.groupby("precision", sort=False):
+        custom, template = _hover(group)
+        fig.add_bar(y=labels[group.index], x=group["samples_per_s"], orientation="h", name=precision,
+                    marker_color=PRECISION_COLORS.get(precision), customdata=custom, hovertemplate=template)
+    fig.update_xaxes(type="log", title_text="samples / s (measured; log scale)")
+    height = _bar_height(labels.nunique())
     fig.update_layout(title="Speed: training throughput", barmode="group")
-    return _style(fig, big)
+    return _style(fig, big, height=height)
 
 
 def speedup_chart(agg: pd.DataFrame, big: bool = False) -> go.Figure:
@@ -71,17 +79,21 @@ def speedup_chart(agg: pd.DataFrame, big: bool = False) -> go.Figure:
     if have.empty:
         return empty_figure("No CPU baseline in the selection: include a CPU result for the same workload.",
                             "Speed-up over the CPU")
+    frame = have.sort_values(["config", "device_label"], ascending=False)
+    labels = _row_labels(frame)
     fig = go.Figure()
-    for precision, group in have.groupby("precision", sort=False):
-        labels = group["config"] + " · " + group["device_label"]
+    for precision, group in frame.groupby("precision", sort=False):
         custom, template = _hover(group)
-        fig.add_bar(x=labels, y=group["speedup_vs_cpu"], name=precision, marker_color=PRECISION_COLORS.get(precision),
-                    text=[f"{v:,.1f}×" for v in group["speedup_vs_cpu"]], textposition="outside",
-                    customdata=custom, hovertemplate=template)
-    fig.update_yaxes(type="log", title_text="× the CPU (fp32) throughput, log scale")
-    fig.add_hline(y=1, line_dash="dot", annotation_text="CPU baseline")
+        fig.add_bar(y=labels[group.index], x=group["speedup_vs_cpu"], orientation="h", name=precision,
+                    marker_color=PRECISION_COLORS.get(precision), text=[f"{v:,.1f}×" for v in group["speedup_vs_cpu"]],
+                    textposition="outside", cliponaxis=False, customdata=custom,
+                    hovertemplate="speed-up: %{x:.3g}×<br>" + template)
+    fig.update_xaxes(type="log", title_text="× the CPU's fp32 throughput (log scale)")
+    fig.add_vline(x=1, line_dash="dot", line_color="#555")
+    fig.add_annotation(x=0, xref="x", y=1.02, yref="paper", text="CPU baseline (1×)", showarrow=False,
+                       xanchor="left")
     fig.update_layout(title="Speed-up over the CPU, same workload and host (measured)", barmode="group")
-    return _style(fig, big)
+    return _style(fig, big, height=_bar_height(labels.nunique()))
 
 
 def efficiency_chart(agg: pd.DataFrame, big: bool = False) -> go.Figure:
@@ -172,8 +184,10 @@ def tradeoff_chart(costs: pd.DataFrame, big: bool = False) -> go.Figure:
                     text=front["option"], textposition="top right", marker={"symbol": "x", "size": 8, "color": "black"},
                     hoverinfo="skip")
     fig.update_xaxes(title_text="seconds per 1M samples (log, lower is faster)", type="log")
-    fig.update_yaxes(title_text="$ per 1M samples (log)", type="log")
-    fig.update_layout(title="Trade-off: time vs cost (bubble = energy per sample)")
+    fig.update_yaxes(title_text="$ per 1M samples (log)", type="log", tickformat="$.2g", nticks=6)
+    fig.update_xaxes(tickformat=".2s", nticks=8)
+    fig.update_layout(title="Trade-off: time vs cost (bubble = energy per sample)", colorway=[
+        "#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2"])
     return _style(fig, big, height=520)
 
 
@@ -184,9 +198,10 @@ def carbon_chart(carbon_rows: pd.DataFrame, big: bool = False) -> go.Figure:
     fig = go.Figure()
     carbon_rows = carbon_rows.assign(series=carbon_rows["device_label"] + " · " + carbon_rows["precision"]
                                      + " · " + carbon_rows["config"])
-    for series, group in carbon_rows.groupby("series", sort=False):
+    palette = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#FF9DA6", "#9D755D"]
+    for index, (series, group) in enumerate(carbon_rows.groupby("series", sort=False)):
         fig.add_bar(x=group["region"], y=group["g_co2_per_1m_samples"], name=series,
-                    marker_pattern_shape=_patterns(group),
+                    marker_color=palette[index % len(palette)], marker_pattern_shape=_patterns(group),
                     customdata=group[["g_co2_per_kwh", "energy_kind"]].astype(str).values,
                     hovertemplate="%{y:.4g} g CO2e per 1M samples<br>grid: %{customdata[0]} g/kWh<br>"
                                   "energy: %{customdata[1]}<extra></extra>")

@@ -9,6 +9,14 @@ import streamlit as st
 
 from dashboard import data, frames, state
 
+COMPARISON_REGIONS = ("FRA", "SWE", "USA", "DEU", "POL", "IND", "CHN")
+
+
+def comparison_regions() -> list[str]:
+    """The user's grid region first, then a fixed spread of clean to carbon-heavy grids."""
+    return list(dict.fromkeys([st.session_state["region"], *COMPARISON_REGIONS]))
+
+
 FILTER_LABELS = {"workload": "Workload", "size": "Size", "precision": "Precision", "device_label": "Device",
                  "host": "Host", "run_id": "Run"}
 

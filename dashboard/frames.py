@@ -57,6 +57,11 @@ def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
         gpu=("gpu", "last"), driver=("driver", "last"), params=("params", "last"),
     ).reset_index()
     agg["config"] = agg["workload"] + "/" + agg["size"]
+    cat = catalog.load_catalog()
+    mfu = [catalog.mfu(tflops, name, precision, cat) for tflops, name, precision in
+           zip(agg["achieved_tflops"], agg["device_name"], agg["precision"])]
+    agg["mfu"] = [value if value is not None else math.nan for value, _ in mfu]
+    agg["mfu_text"] = [f"{value:.1%} ({basis})" if value is not None else f"– ({basis})" for value, basis in mfu]
     agg["j_per_1k_samples"] = agg["j_per_sample"] * 1000
     agg["seconds_per_1m_samples"] = 1e6 / agg["samples_per_s"]
     return agg

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -60,6 +61,11 @@ class PlanRun:
         if not self.stderr_path.exists():
             return ""
         return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+
+    def cleanup(self) -> None:
+        """Remove the run's folder (plan, events, stderr) once it is finished and shown."""
+        if not self.running:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     def cancel(self) -> None:
         """SIGTERM the plan: the CLI kills its running probe and stops; stored results stay."""

@@ -62,7 +62,7 @@ elif view == "Trade-off":
 
 elif view == "Carbon":
     intensity, intensity_label = components.grid_intensity()
-    comparison = list(dict.fromkeys([st.session_state["region"], "FRA", "SWE", "USA", "DEU", "POL", "IND", "CHN"]))
+    comparison = components.comparison_regions()
     override = float(st.session_state.get("intensity_override") or 0)
     custom = ("your grid (override)", override) if override > 0 else None
     st.plotly_chart(charts.carbon_chart(frames.carbon_frame(focus, comparison, custom)), key="carbon_chart")
@@ -97,10 +97,12 @@ else:
             "energy_kwh": st.column_config.NumberColumn("energy (kWh)", format="%.3g"),
             "cost_usd": st.column_config.NumberColumn("cost ($)", format="%.4g"),
             "co2_kg": st.column_config.NumberColumn("CO2e (kg)", format="%.3g"),
+            "energy_kind": st.column_config.TextColumn("energy"),
             "break_even_h": st.column_config.NumberColumn(
-                "buy beats renting after (h of use)", format="%.0f",
-                help="Purchase price ÷ (rent $/h − own electricity $/h); empty when renting is always cheaper "
-                     "or no purchase price is known (set one on Hardware & prices)"),
+                "break-even (h)", format="%.0f",
+                help="Hours of use after which buying the device beats renting this option: purchase price ÷ "
+                     "(rent $/h − own electricity $/h). Empty when renting is always cheaper or no purchase price "
+                     "is known (enter one on Hardware & prices)."),
         })
         st.caption("Wall time = job samples ÷ measured samples/s; energy = × measured J/sample (estimated where "
                    "the energy kind says so); cost = × $ per 1M samples of each option; CO2 = energy × "

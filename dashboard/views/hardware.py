@@ -24,7 +24,8 @@ with catalog_tab:
         "purchase_price_usd": st.column_config.NumberColumn("price ($)", format="%,.0f"),
     })
     st.caption("Dense peak TFLOP/s (vendors often print with-sparsity figures; those are halved here and the "
-               "note says so). MFU on Explore = achieved TFLOP/s ÷ the dense peak for the probe's precision.")
+               "note says so). MFU (in the hover of Explore's charts) = achieved TFLOP/s ÷ the dense peak for the probe's "
+               "precision.")
 
 with sheets_tab:
     sheets = data.all_sheets()

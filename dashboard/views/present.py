@@ -7,7 +7,7 @@ from dashboard import charts, components, export, frames, state
 st.markdown("""<style>
 h1 {font-size: 3rem !important;}
 [data-testid="stMetricValue"] {font-size: 2.6rem;}
-[data-testid="stMetricLabel"] p {font-size: 1.3rem;}
+[data-testid="stMetricLabel"] p {font-size: 1.05rem;}
 </style>""", unsafe_allow_html=True)
 
 components.sidebar_filters()
@@ -23,7 +23,7 @@ if focus_config not in set(agg["config"]):
     focus_config = st.session_state["focus"] = sorted(agg["config"].unique())[0]
 focus = agg[agg["config"] == focus_config]
 focus_costs = costs[costs["config"] == focus_config] if not costs.empty else costs
-comparison = list(dict.fromkeys([st.session_state["region"], "FRA", "SWE", "USA", "DEU", "IND", "CHN"]))
+comparison = components.comparison_regions()
 
 SLIDES = [
     ("How fast does it train?", lambda: charts.speed_chart(agg, big=True)),
@@ -35,7 +35,7 @@ SLIDES = [
 ]
 
 slide = min(max(int(st.session_state.get("slide", 0)), 0), len(SLIDES) - 1)
-prev_col, title_col, next_col = st.columns([1, 8, 1])
+prev_col, title_col, next_col = st.columns([1, 8, 1], vertical_alignment="center")
 if prev_col.button("◀ Prev", disabled=slide == 0, use_container_width=True):
     st.session_state["slide"] = slide - 1
     st.rerun()
@@ -48,7 +48,10 @@ state.save_query_params()
 heading, make_figure = SLIDES[slide]
 title_col.title(heading)
 st.caption(f"Slide {slide + 1} of {len(SLIDES)} · the URL holds this view: copy it to reopen it.")
-components.metric_cards(agg, costs)
+if slide >= 3:  # cost, trade-off and carbon slides are about one workload: so are their numbers
+    components.metric_cards(focus, focus_costs)
+else:
+    components.metric_cards(agg, costs)
 figure = make_figure()
 st.plotly_chart(figure, key=f"slide_{slide}")
 

@@ -13,11 +13,17 @@ st.title("Results")
 store = data.store_handle(data.db_url())
 frame = data.current_frame()
 
-st.caption(f"Store: `{store.safe_url}` · {int((frame['source'] == 'store').sum()):,} stored results, "
-           f"{int((frame['source'] != 'store').sum()):,} bundled sample results (read-only).")
+stored_count = int((frame["source"] == "store").sum())
+sample_count = len(frame) - stored_count
+st.caption(f"Store: `{store.safe_url}` · {stored_count:,} stored result{'s' * (stored_count != 1)}, "
+           f"{sample_count:,} bundled sample result{'s' * (sample_count != 1)} (read-only).")
 statuses = st.multiselect("Status", ["ok", "failed", "oom", "timeout"], placeholder="all")
 shown = frame[frame["status"].isin(statuses)] if statuses else frame
-st.dataframe(shown.sort_values("created_at", ascending=False).head(5000), hide_index=True, column_config={
+FIRST = ["created_at", "status", "workload", "size", "device_label", "precision", "samples_per_s", "tokens_per_s",
+         "step_time_cv", "energy_j", "energy_kind", "error", "source"]
+ordered = shown[FIRST + [c for c in shown.columns if c not in FIRST]].assign(error=shown["error"].fillna(""))
+st.dataframe(ordered.sort_values("created_at", ascending=False).head(5000), hide_index=True, column_config={
+    "device_label": st.column_config.TextColumn("device"),
     "samples_per_s": st.column_config.NumberColumn("samples/s", format="%,.0f"),
     "step_time_cv": st.column_config.NumberColumn("step CV", format="%.3f"),
 })

@@ -62,6 +62,8 @@ if submitted:
         if not specs:
             st.error("The plan is empty: choose at least one device, workload size and a precision it supports.")
         else:
+            if run is not None:
+                run.cleanup()
             st.session_state["plan_run"] = run = runs.start_plan(specs, data.db_url(),
                                                                  meters="auto" if meters else "none")
 
@@ -91,20 +93,32 @@ def progress() -> None:
             st.rerun()
     else:
         code = run.returncode
+        failed = [e for e in done if e["result"]["status"] != "ok"]
         if code == 0:
             st.success(f"Done: {len(done)} probe(s) stored. See them on **Explore**.")
-        elif code == 1:
-            st.warning("Done, but some probes failed (their reasons are below; they are stored too).")
+        elif code == 1 and len(done) == run.total:
+            st.warning(f"Done: {len(done)} probe(s) stored, {len(failed)} failed (reasons below; stored too).")
         elif code == 2:
             st.error(run.stderr().strip().removeprefix("error: ") or "The plan was refused.")
+        elif code < 0 or code in (128 + 15, 143, 130):
+            st.warning(f"Cancelled after {len(done)} of {run.total} probes; what finished is stored.")
         else:
-            st.warning(f"Stopped (cancelled) after {len(done)} of {run.total} probes; what finished is stored.")
+            st.error(f"The plan stopped unexpectedly (exit {code}) after {len(done)} of {run.total} probes; "
+                     "what finished is stored. Its error output:")
+            st.code(run.stderr()[-3000:] or "(none)")
     if done:
         rows = [{"probe": e["label"], "status": e["result"]["status"],
-                 "samples/s": e["result"]["samples_per_s"], "step ms": (e["result"]["step_time_s"] or 0) * 1e3 or None,
+                 "samples/s": e["result"]["samples_per_s"],
+                 "step ms": e["result"]["step_time_s"] * 1e3 if e["result"]["step_time_s"] else None,
+                 "step CV": e["result"]["step_time_cv"],
                  "energy J": (e["result"].get("energy") or {}).get("total_j"),
-                 "reason": e["result"]["error"]} for e in done]
-        st.dataframe(pd.DataFrame(rows), hide_index=True)
+                 "reason": e["result"]["error"] or ""} for e in done]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
+            "samples/s": st.column_config.NumberColumn(format="%,.0f"),
+            "step ms": st.column_config.NumberColumn(format="%.1f"),
+            "step CV": st.column_config.NumberColumn(format="percent"),
+            "energy J": st.column_config.NumberColumn(format="%.1f"),
+        })
         for e in done:
             if e["result"]["status"] != "ok":
                 st.error(f"**{e['label']}** — {e['result']['status']}: {e['result']['error']}")

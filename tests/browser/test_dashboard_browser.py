@@ -13,7 +13,11 @@ import pytest
 pytest.importorskip("playwright.sync_api", reason="the `playwright` package is not installed")
 from playwright.sync_api import Locator, Page, expect  # noqa: E402
 
-from tests.browser.conftest import VIEWPORT  # noqa: E402
+from tests.browser.conftest import VIEWPORT, find_chromium  # noqa: E402
+
+if find_chromium() is None:
+    pytest.skip("no Chromium found (install Debian's `chromium`, or set BROWSER_PATH); browser tests skipped",
+                allow_module_level=True)
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -29,24 +33,52 @@ PAGES = [
     ("results", "/results", "Results", False),
     ("present", "/present", "Present", True),
 ]
-EXPLORE_TABS = ["Speed", "Efficiency", "Cost", "Trade-off", "Carbon", "Plan a job"]
+EXPLORE_VIEWS = ["Speed", "Efficiency", "Cost", "Trade-off", "Carbon", "Plan a job"]
 HARDWARE_TABS = ["Accelerator catalog", "Price sheets", "Cost & carbon settings"]
 
 _IDLE_JS = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
     if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
     if (app.getAttribute('data-test-connection-state') !== 'CONNECTED') return false;
+    if (document.querySelector('[data-stale="true"]')) return false;
+    // lazily loaded widgets (data frames, uploaders, buttons) show a skeleton until their code arrives
+    if (document.querySelector('[data-testid="stSkeleton"], [data-testid="stAppSkeleton"]')) return false;
     return !document.querySelector('[data-testid="stStatusWidget"]');
 }"""
 
 
 def wait_idle(page: Page, timeout_ms: int = IDLE_TIMEOUT_MS) -> None:
-    """Until the script has run to its end and the "Running..." widget is gone."""
+    """Until the script has run to its end, the "Running..." widget is gone and nothing is still loading."""
     page.wait_for_function(_IDLE_JS, timeout=timeout_ms)
+
+
+_COUNT_RUNS_JS = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (window.__accelscopeApp === app) return window.__accelscopeRuns;
+    window.__accelscopeApp = app;  // (re)attach when the app element is new
+    window.__accelscopeRuns = window.__accelscopeRuns || 0;
+    new MutationObserver(() => {
+        if (app.getAttribute('data-test-script-state') === 'running') window.__accelscopeRuns += 1;
+    }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+    return window.__accelscopeRuns;
+}"""
+
+
+def rerun_after(page: Page, action) -> None:
+    """Do ``action`` (a click that makes Streamlit rerun the script) and wait for that rerun to end.
+
+    Waiting for "not running" alone can pass before the rerun has even started; counting the
+    transitions into "running" cannot.
+    """
+    before = page.evaluate(_COUNT_RUNS_JS)
+    action()
+    page.wait_for_function(f"() => window.__accelscopeRuns > {before} && ({_IDLE_JS})()", timeout=IDLE_TIMEOUT_MS)
 
 
 def open_page(page: Page, path: str, nav_label: str) -> None:
     page.goto(path)
+    expect(page.get_by_test_id("stMain").get_by_test_id("stElementContainer").first).to_be_attached(
+        timeout=IDLE_TIMEOUT_MS)
     wait_idle(page)
     active = page.locator('[data-testid="stSidebarNavLink"][aria-current="page"]')
     expect(active, f"{path} did not open the page {nav_label!r}").to_contain_text(nav_label)
@@ -101,9 +133,10 @@ def test_sidebar_links_reach_every_page(page, artifacts_dir):
     """A person navigates by the sidebar, not by typing URLs."""
     open_page(page, "/", "Explore")
     for _, path, nav_label, _ in PAGES[1:] + PAGES[:1]:
-        page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=nav_label).click()
+        link = page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=nav_label)
+        rerun_after(page, link.click)
         expect(page.locator('[data-testid="stSidebarNavLink"][aria-current="page"]')).to_contain_text(nav_label)
-        wait_idle(page)
+        assert page.url.split("?")[0].removesuffix("/").endswith(path.removesuffix("/")), (path, page.url)
         assert_clean(page, f"{nav_label} (via sidebar)")
 
 
@@ -111,30 +144,54 @@ def test_sidebar_links_reach_every_page(page, artifacts_dir):
 # Tabs
 
 
-def _click_tab(page: Page, label: str) -> Locator:
-    tab = page.get_by_role("tab", name=label, exact=True)
-    tab.click()
-    expect(tab).to_have_attribute("aria-selected", "true")
-    wait_idle(page)
-    return page.get_by_role("tabpanel").locator("visible=true")
+def view_switch(page: Page) -> Locator:
+    """The page's view switcher: ``st.tabs`` (client-side) or a segmented control (reruns)."""
+    segmented = page.locator('[role="radiogroup"]:has(> button[data-variant="segmented_control"])').first
+    return page.get_by_role("tab").or_(segmented.get_by_role("radio"))
 
 
-def test_explore_tabs(page, artifacts_dir):
+def choose_view(page: Page, label: str) -> None:
+    """Show the view ``label``, whether it is a tab or an option of a segmented control."""
+    option = view_switch(page).filter(has_text=re.compile(rf"^{re.escape(label)}$"))
+    expect(option, f"no tab or view named {label!r}").to_have_count(1)
+    if option.get_attribute("role") == "tab":
+        option.click()
+        expect(option).to_have_attribute("aria-selected", "true")
+        wait_idle(page)
+    elif option.get_attribute("aria-checked") != "true":
+        rerun_after(page, option.click)
+        expect(option).to_have_attribute("aria-checked", "true")
+
+
+def visible_content(page: Page) -> Locator:
+    """Where the chosen view renders: the selected tab panel, or the main area for a segmented control."""
+    if page.get_by_role("tab").count():
+        return page.get_by_role("tabpanel").locator("visible=true")
+    return page.get_by_test_id("stMain")
+
+
+def test_explore_views(page, artifacts_dir):
+    """Each of Explore's views (tabs, or a segmented control) renders its chart, or the job table."""
     open_page(page, "/", "Explore")
-    for label in EXPLORE_TABS:
-        panel = _click_tab(page, label)
+    expect(view_switch(page).first).to_be_visible()
+    labels = [text.strip() for text in view_switch(page).all_inner_texts()]
+    missing = [label for label in EXPLORE_VIEWS if label not in labels]
+    assert not missing, f"Explore lacks the views {missing}; it has {labels}"
+    for label in labels:
+        choose_view(page, label)
+        content = visible_content(page)
         if label == "Plan a job":
-            expect(panel.get_by_test_id("stDataFrame").first).to_be_visible()
+            expect(content.get_by_test_id("stDataFrame").first).to_be_visible()
         else:
-            expect(panel.locator(CHART).first).to_be_visible()
+            expect(content.locator(CHART).first).to_be_visible()
         assert_clean(page, f"Explore › {label}")
-        screenshot(page, artifacts_dir, f"explore-tab-{slug(label)}")
+        screenshot(page, artifacts_dir, f"explore-view-{slug(label)}")
 
 
 def test_hardware_tabs(page, artifacts_dir):
     open_page(page, "/hardware", "Hardware & prices")
     for label in HARDWARE_TABS:
-        _click_tab(page, label)
+        choose_view(page, label)
         assert_clean(page, f"Hardware & prices › {label}")
         screenshot(page, artifacts_dir, f"hardware-tab-{slug(label)}")
 
@@ -147,12 +204,13 @@ def test_present_steps_through_every_slide(page, artifacts_dir):
     assert total >= 2, caption.inner_text()
     for number in range(1, total + 1):
         expect(page.get_by_text(re.compile(rf"^Slide {number} of {total}\b")).first).to_be_visible()
+        wait_idle(page)
         expect(page.locator(CHART).first).to_be_visible()
         assert_clean(page, f"Present › slide {number}")
         screenshot(page, artifacts_dir, f"present-slide-{number}")
         next_button = page.get_by_role("button", name=re.compile(r"^Next"))
         if number < total:
-            next_button.click()
+            rerun_after(page, next_button.click)
         else:
             expect(next_button).to_be_disabled()
 

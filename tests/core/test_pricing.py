@@ -130,3 +130,14 @@ def test_co2_arithmetic():
     assert carbon.g_co2_per_1m_samples(0.36, 56) == pytest.approx(5.6)
     assert carbon.find_region("fra").g_co2_per_kwh > 0
     assert carbon.find_region("gcp:europe-west1").key == "gcp:europe-west1"
+
+
+def test_an_x86_cpu_result_is_not_priced_on_arm_instances():
+    arm = "aws,m7g.2xlarge,us-east-1,,CPU,0,8,32,0.3264,,USD,https://aws.amazon.com/ec2/pricing/,2025-05-01,Graviton3 (Arm)"
+    rows = pricing.parse_sheet(sheet(CPU, arm), "s.csv").rows
+    lines = pricing.cloud_costs(device_kind="cpu", device_name="AMD EPYC 7B13", samples_per_s=100, vcpus_used=2,
+                                rows=rows, catalog=catalog.load_catalog())
+    assert [line.instance_type for line in lines] == ["c7i.xlarge"]
+    lines = pricing.cloud_costs(device_kind="cpu", device_name="Neoverse-V1", samples_per_s=100, vcpus_used=2,
+                                rows=rows, catalog=catalog.load_catalog())
+    assert [line.instance_type for line in lines] == ["m7g.2xlarge"]

@@ -45,6 +45,7 @@ def test_warmup_runs_until_step_times_settle_then_times_the_window():
     assert len(times.warmup_s) == 8  # the slow three, then five steady ones to confirm
     assert all(t == 0.125 for t in times.steps_s)
     assert len(times.steps_s) == 8  # 1 s window of 0.125 s steps
+    assert times.window_s == 1.0
     assert times.stats.median_s == 0.125
 
 

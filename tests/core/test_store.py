@@ -58,3 +58,28 @@ def test_a_newer_schema_is_refused_and_left_unchanged(db_url):
 def test_bad_url_says_what_to_do():
     with pytest.raises(StoreError, match="SQLAlchemy URL"):
         Store("not a url")
+
+
+def test_a_version_1_store_is_migrated_in_place(db_url):
+    """Stores written before the summary column existed keep working."""
+    import json
+
+    result = make_result()
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE results (id VARCHAR(64) PRIMARY KEY, run_id VARCHAR(64) NOT NULL, "
+                             "created_at VARCHAR(40) NOT NULL, status VARCHAR(16) NOT NULL, workload VARCHAR(200) "
+                             "NOT NULL, size VARCHAR(64) NOT NULL, device VARCHAR(64) NOT NULL, precision VARCHAR(16) "
+                             "NOT NULL, host VARCHAR(64), payload TEXT NOT NULL)")
+        conn.exec_driver_sql("CREATE TABLE accelscope_meta (key VARCHAR(64) PRIMARY KEY, value VARCHAR(200) NOT NULL)")
+        conn.exec_driver_sql("INSERT INTO accelscope_meta VALUES ('schema_version', '1')")
+        conn.exec_driver_sql("INSERT INTO results VALUES (?,?,?,?,?,?,?,?,?,?)", (
+            result.id, result.run_id, result.created_at, result.status, result.workload, result.size, result.device,
+            result.precision, "h", json.dumps(result.to_dict())))
+    store = Store(db_url)
+    assert store.results() == [result]
+    assert store.summaries()[0]["id"] == result.id
+    store.add(make_result())
+    assert store.count() == 2
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT value FROM accelscope_meta").scalar() == "2"

@@ -109,13 +109,16 @@ def test_carbon_frame(agg):
 def test_speed_chart_has_a_trace_per_precision_and_panel(agg):
     fig = charts.speed_chart(agg)
     assert {t.name for t in fig.data} == {"fp32", "bf16"}
-    assert sum(len(t.y) for t in fig.data) == 3
-    assert "samples / s" in fig.layout.yaxis.title.text
+    assert sum(len(t.x) for t in fig.data) == 3
+    assert "samples / s" in fig.layout.xaxis.title.text and fig.layout.xaxis.type == "log"
+    assert all("MFU" in t.hovertemplate for t in fig.data)
+    # the H100 rows get their MFU as a percentage of the catalog's dense peak
+    assert any("% (÷" in str(cell) for t in fig.data for row in t.customdata for cell in row)
 
 
 def test_speedup_chart_is_log_scale_with_labels(agg):
     fig = charts.speedup_chart(agg)
-    assert fig.layout.yaxis.type == "log"
+    assert fig.layout.xaxis.type == "log"
     assert any("18.2×" in text for t in fig.data for text in t.text)
 
 
