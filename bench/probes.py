@@ -76,41 +76,50 @@ def overhead(seconds: float = 3.0) -> None:
     table(rows)
 
 
-def ceiling(seconds: float = 3.0) -> None:
-    """gemm probe TFLOP/s vs a tight torch.mm loop of the same two matmuls, and vs the catalog peak."""
-    import torch
+TIGHT_MM = """
+import json, sys, time, torch
+n, dtype, seconds = int(sys.argv[1]), getattr(torch, sys.argv[2]), float(sys.argv[3])
+x, w, g = (torch.randn(n, n, dtype=dtype) for _ in range(3))
+for _ in range(2):
+    torch.mm(x, w.T); torch.mm(g.T, x)
+iterations, start = 0, time.perf_counter()
+while time.perf_counter() - start < seconds:
+    torch.mm(x, w.T)  # forward
+    torch.mm(g.T, x)  # weight gradient
+    iterations += 1
+print(json.dumps(4 * n**3 * iterations / (time.perf_counter() - start) / 1e12))
+"""
 
+
+def _tight_mm_tflops(n: int, dtype: str, seconds: float) -> float:
+    """The two matmuls of the gemm probe's step in a tight loop, in a process with the probe's env."""
+    from core.runner import _child_env
+
+    out = subprocess.run([sys.executable, "-c", TIGHT_MM, str(n), dtype, str(seconds)], env=_child_env(),
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def ceiling(seconds: float = 3.0) -> None:
+    """gemm probe TFLOP/s vs a tight torch.mm loop of the same two matmuls (both in fresh processes
+    with the same environment), and vs the catalog's dense peak."""
     from core import catalog
-    from core.devices import cpu_device, cpu_model_name
-    from core.probe import run_probe
+    from core.devices import cpu_model_name
+    from core.runner import run_isolated
     from core.spec import ProbeSpec
     from core.workloads import WORKLOADS
 
-    header("GEMM ceiling: gemm probe vs tight torch.mm loop (CPU)")
+    header("GEMM ceiling: gemm probe vs tight torch.mm loop (CPU, isolated processes)")
     rows = []
-    device = cpu_device()
     peak_entry = catalog.match(cpu_model_name(), catalog.load_catalog())
     for size in ("M", "L"):
         n = WORKLOADS["gemm"].sizes[size]["n"]
-        for precision, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
-            x = torch.randn(n, n, dtype=dtype)
-            w = torch.randn(n, n, dtype=dtype)
-            g = torch.randn(n, n, dtype=dtype)
-            for _ in range(2):
-                torch.mm(x, w.T)
-                torch.mm(g.T, x)
-            tight = []
-            probe = []
+        for precision, dtype in (("fp32", "float32"), ("bf16", "bfloat16")):
+            tight, probe = [], []
             for _ in range(ROUNDS):
-                iterations, start = 0, time.perf_counter()
-                while time.perf_counter() - start < seconds:
-                    torch.mm(x, w.T)  # forward
-                    torch.mm(g.T, x)  # weight gradient
-                    iterations += 1
-                tight.append(4 * n**3 * iterations / (time.perf_counter() - start) / 1e12)
-                result = run_probe(ProbeSpec(workload="gemm", size=size, precision=precision, seconds=seconds),
-                                   device, "bench")
-                probe.append(result.achieved_tflops)
+                tight.append(_tight_mm_tflops(n, dtype, seconds))
+                spec = ProbeSpec(workload="gemm", size=size, precision=precision, seconds=seconds)
+                probe.append(run_isolated(spec, "bench", meters="none").achieved_tflops)
             ratio = statistics.median(probe) / statistics.median(tight)
             peak = peak_entry.peak_tflops(precision) if peak_entry else None
             rows.append({"gemm size": f"{size} (n={n})", "precision": precision,

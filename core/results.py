@@ -207,6 +207,7 @@ def summary_row(result: ProbeResult) -> dict:
         "energy_missing": missing or None,
         "j_per_sample": energy.get("j_per_sample"), "samples_per_kj": energy.get("samples_per_kj"),
         "avg_power_w": energy.get("avg_power_w"), "energy_above_idle_j": energy.get("total_above_idle_j"),
+        "j_per_tflop": energy.get("j_per_tflop"),
     }
 
 

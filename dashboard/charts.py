@@ -17,7 +17,8 @@ PRECISION_COLORS = {"fp32": "#4C78A8", "tf32": "#72B7B2", "bf16": "#F58518", "fp
 KIND_COLORS = {"on-demand": "#4C78A8", "spot": "#54A24B", "own": "#B279A2"}
 HOVER_FIELDS = [("config", "workload"), ("device_label", "device"), ("precision", "precision"),
                 ("samples_per_s", "samples/s"), ("tokens_per_s", "tokens/s"), ("achieved_tflops", "TFLOP/s"),
-                ("mfu_text", "MFU"),
+                ("mfu_text", "MFU"), ("j_per_sample", "J/sample"), ("j_per_tflop", "J/TFLOP"),
+                ("energy_kind", "energy"), ("energy_method", "energy method"),
                 ("step_time_cv", "step CV"), ("repeats", "repeats"), ("host", "host"), ("torch", "torch"),
                 ("cpu", "CPU"), ("gpu", "GPU"), ("driver", "driver"), ("latest_id", "result")]
 

@@ -30,8 +30,10 @@ def store_handle(url: str) -> Store:
     return Store(url)
 
 
+@st.cache_data(ttl=0.5, show_spinner=False)
 def store_stamp(url: str) -> tuple[int, str]:
-    """Changes whenever results are added or deleted; a cheap indexed query."""
+    """Changes whenever results are added or deleted; a cheap indexed query, re-read at most
+    every 0.5 s (a page calls it several times per run). Writers call ``store_stamp.clear()``."""
     import sqlalchemy as sa
 
     from core.store import results_table

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 import pandas as pd
@@ -38,33 +39,43 @@ def apply_filters(frame: pd.DataFrame, filters: dict[str, Sequence]) -> pd.DataF
 
 
 def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per configuration (repeats collapsed to their median), successful results only."""
-    ok = frame[frame["status"] == "ok"]
+    """One row per configuration (repeats collapsed to their median), successful results only.
+    An energy figure counts as estimated if any repeat's was."""
+    ok = frame[frame["status"] == "ok"].assign(
+        _estimated=lambda f: (f["energy_kind"] == "estimated").astype("int8"),
+        _measured=lambda f: (f["energy_kind"] == "measured").astype("int8"))
     if ok.empty:
-        return pd.DataFrame(columns=[*CONFIG_KEYS, "samples_per_s", "repeats"])
+        return pd.DataFrame(columns=[*CONFIG_KEYS, "config", "samples_per_s", "repeats", "device_kind",
+                                     "device_name", "energy_kind", "j_per_sample", "mfu", "mfu_text"])
     grouped = ok.groupby(CONFIG_KEYS, dropna=False, sort=True)
     agg = grouped.agg(
         samples_per_s=("samples_per_s", "median"), tokens_per_s=("tokens_per_s", "median"),
         step_time_s=("step_time_s", "median"), step_time_cv=("step_time_cv", "median"),
         achieved_tflops=("achieved_tflops", "median"), j_per_sample=("j_per_sample", "median"),
         samples_per_kj=("samples_per_kj", "median"), avg_power_w=("avg_power_w", "median"),
-        repeats=("id", "size"), latest_id=("id", "last"), device=("device", "last"),
-        device_name=("device_name", "last"), device_kind=("device_kind", "last"),
-        energy_kind=("energy_kind", lambda s: "estimated" if (s == "estimated").any() else
-                     ("measured" if (s == "measured").any() else None)),
+        j_per_tflop=("j_per_tflop", "median"), repeats=("id", "size"), latest_id=("id", "last"),
+        device=("device", "last"), device_name=("device_name", "last"), device_kind=("device_kind", "last"),
+        _estimated=("_estimated", "max"), _measured=("_measured", "max"),
         energy_method=("energy_method", "last"), energy_missing=("energy_missing", "last"),
         logical_cpus=("logical_cpus", "last"), torch=("torch", "last"), cpu=("cpu", "last"),
         gpu=("gpu", "last"), driver=("driver", "last"), params=("params", "last"),
     ).reset_index()
+    agg["energy_kind"] = [("estimated" if est else "measured" if meas else None)
+                          for est, meas in zip(agg.pop("_estimated"), agg.pop("_measured"))]
     agg["config"] = agg["workload"] + "/" + agg["size"]
-    cat = catalog.load_catalog()
-    mfu = [catalog.mfu(tflops, name, precision, cat) for tflops, name, precision in
+    mfu = [_mfu(tflops, name, precision) for tflops, name, precision in
            zip(agg["achieved_tflops"], agg["device_name"], agg["precision"])]
     agg["mfu"] = [value if value is not None else math.nan for value, _ in mfu]
     agg["mfu_text"] = [f"{value:.1%} ({basis})" if value is not None else f"– ({basis})" for value, basis in mfu]
     agg["j_per_1k_samples"] = agg["j_per_sample"] * 1000
     agg["seconds_per_1m_samples"] = 1e6 / agg["samples_per_s"]
     return agg
+
+
+@lru_cache(maxsize=4096)
+def _mfu(achieved_tflops: float, device_name: str | None, precision: str) -> tuple[float | None, str]:
+    achieved = None if achieved_tflops is None or math.isnan(achieved_tflops) else achieved_tflops
+    return catalog.mfu(achieved, device_name, precision, catalog.load_catalog())
 
 
 def with_speedup(agg: pd.DataFrame) -> pd.DataFrame:

@@ -41,6 +41,7 @@ with left:
             st.error(f"Nothing imported. {exc}")
         else:
             added = store.add_many(results)
+            data.store_stamp.clear()
             st.session_state["imported_file"] = (upload.name, upload.size)
             st.success(f"Imported {added} result(s)" + (f"; {len(results) - added} were already stored."
                                                           if added < len(results) else "."))
@@ -62,5 +63,6 @@ else:
     confirm = st.checkbox("Yes, delete every result of this run")
     if st.button("Delete run", disabled=not confirm, type="primary"):
         deleted = store.delete_run(run_id)
+        data.store_stamp.clear()
         st.success(f"Deleted {deleted} result(s).")
         st.rerun()
