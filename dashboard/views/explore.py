@@ -33,30 +33,30 @@ if view in ("Cost", "Trade-off", "Carbon", "Plan a job"):
     focus_missing = missing[missing["config"] == focus_config] if not missing.empty else missing
 
 if view == "Speed":
-    st.plotly_chart(charts.speed_chart(agg), key="speed_chart")
+    st.plotly_chart(charts.speed_chart(agg), theme=None)
     if not failed.empty:
         with st.expander(f"{len(failed)} failed probe(s) in the selection"):
             st.dataframe(failed, hide_index=True)
 
 elif view == "Speed-up":
-    st.plotly_chart(charts.speedup_chart(agg), key="speedup_chart")
+    st.plotly_chart(charts.speedup_chart(agg), theme=None)
     st.caption("Each device's throughput ÷ the CPU's (fp32, else its fastest precision) for the same workload, "
                "size and host: the “GPUs are 10–100× faster” claim, measured on your workloads.")
 
 elif view == "Efficiency":
-    st.plotly_chart(charts.efficiency_chart(agg), key="efficiency_chart")
+    st.plotly_chart(charts.efficiency_chart(agg), theme=None)
     st.caption("Energy covers the timed window of each probe, all components read (GPU, CPU package, DRAM/RAM). "
                "Hatched bars are estimates (CodeCarbon's TDP × load model, or sampled power); solid are meter "
                "readings (NVML energy counter, RAPL).")
 
 elif view == "Cost":
-    st.plotly_chart(charts.cost_chart(focus_costs, focus_missing), key="cost_chart")
+    st.plotly_chart(charts.cost_chart(focus_costs, focus_missing), theme=None)
     if not focus_missing.empty:
         with st.expander("Options without a price, and why"):
             st.dataframe(focus_missing, hide_index=True)
 
 elif view == "Trade-off":
-    st.plotly_chart(charts.tradeoff_chart(focus_costs), key="tradeoff_chart")
+    st.plotly_chart(charts.tradeoff_chart(focus_costs), theme=None)
     st.caption("Lower left is better. The dashed line joins the options no other option beats on both time and "
                "cost (the Pareto frontier); bubble size is energy per sample.")
 
@@ -65,7 +65,7 @@ elif view == "Carbon":
     comparison = components.comparison_regions()
     override = float(st.session_state.get("intensity_override") or 0)
     custom = ("your grid (override)", override) if override > 0 else None
-    st.plotly_chart(charts.carbon_chart(frames.carbon_frame(focus, comparison, custom)), key="carbon_chart")
+    st.plotly_chart(charts.carbon_chart(frames.carbon_frame(focus, comparison, custom)), theme=None)
     st.caption(f"Your grid: {intensity_label}. Other regions for comparison, from CodeCarbon's bundled data.")
 
 else:

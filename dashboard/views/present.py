@@ -53,7 +53,7 @@ if slide >= 3:  # cost, trade-off and carbon slides are about one workload: so a
 else:
     components.metric_cards(agg, costs)
 figure = make_figure()
-st.plotly_chart(figure, key=f"slide_{slide}")
+st.plotly_chart(figure, theme=None)
 
 with st.expander("Export"):
     left, middle, right = st.columns(3)
