@@ -66,6 +66,7 @@ def load_catalog(path: Path = CATALOG_PATH) -> tuple[Accelerator, ...]:
     return parse_catalog(Path(path).read_bytes(), str(Path(path).name))
 
 
+@lru_cache(maxsize=4096)
 def match(name: str | None, catalog: tuple[Accelerator, ...]) -> Accelerator | None:
     """The catalog model whose longest alias appears in ``name`` as whole words
     ("NVIDIA H100 80GB HBM3" → H100 SXM; "A100" never matches inside "A100", only "A10" rows fail)."""

@@ -10,7 +10,7 @@ import streamlit as st
 
 from core import bundle, catalog, carbon, pricing
 from core.store import Store, default_url
-from dashboard.frames import results_frame, summaries_frame
+from dashboard.frames import as_categories, results_frame, summaries_frame
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "data" / "samples"
 
@@ -59,7 +59,7 @@ def load_frame(url: str, stamp: tuple, sample_stamp: tuple) -> pd.DataFrame:
         frames.append(results_frame(bundle.read_bundle(SAMPLES_DIR / name), source=f"sample: {name}"))
     frames.append(summaries_frame(store_handle(url).summaries(), source="store"))
     frame = pd.concat(frames, ignore_index=True) if frames else results_frame([])
-    return frame.drop_duplicates(subset="id", keep="last").reset_index(drop=True)
+    return as_categories(frame.drop_duplicates(subset="id", keep="last").reset_index(drop=True))
 
 
 def current_frame() -> pd.DataFrame:

@@ -29,6 +29,16 @@ def summaries_frame(summaries: Sequence[dict], source: str = "store") -> pd.Data
     return frame
 
 
+CATEGORY_COLUMNS = ("workload", "size", "precision", "device_label", "host", "run_id", "status", "device",
+                    "device_kind", "device_name", "source", "energy_kind", "torch", "cpu", "gpu")
+
+
+def as_categories(frame: pd.DataFrame) -> pd.DataFrame:
+    """Low-cardinality text columns as pandas categoricals: filters and group-bys over 100k rows
+    run several times faster."""
+    return frame.astype({c: "category" for c in CATEGORY_COLUMNS if c in frame})
+
+
 def apply_filters(frame: pd.DataFrame, filters: dict[str, Sequence]) -> pd.DataFrame:
     """Keep rows whose column value is in the chosen list; an empty list means no filter."""
     mask = pd.Series(True, index=frame.index)
@@ -47,7 +57,7 @@ def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
     if ok.empty:
         return pd.DataFrame(columns=[*CONFIG_KEYS, "config", "samples_per_s", "repeats", "device_kind",
                                      "device_name", "energy_kind", "j_per_sample", "mfu", "mfu_text"])
-    grouped = ok.groupby(CONFIG_KEYS, dropna=False, sort=True)
+    grouped = ok.groupby(CONFIG_KEYS, dropna=False, sort=True, observed=True)
     agg = grouped.agg(
         samples_per_s=("samples_per_s", "median"), tokens_per_s=("tokens_per_s", "median"),
         step_time_s=("step_time_s", "median"), step_time_cv=("step_time_cv", "median"),
@@ -60,6 +70,9 @@ def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
         logical_cpus=("logical_cpus", "last"), torch=("torch", "last"), cpu=("cpu", "last"),
         gpu=("gpu", "last"), driver=("driver", "last"), params=("params", "last"),
     ).reset_index()
+    for column in agg.columns:  # categoricals back to plain values: the result is small
+        if isinstance(agg[column].dtype, pd.CategoricalDtype):
+            agg[column] = agg[column].astype(object)
     agg["energy_kind"] = [("estimated" if est else "measured" if meas else None)
                           for est, meas in zip(agg.pop("_estimated"), agg.pop("_measured"))]
     agg["config"] = agg["workload"] + "/" + agg["size"]
