@@ -14,7 +14,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("which", nargs="*", default=["all"], choices=[*BENCHES, "all"])
     parser.add_argument("--sizes", type=int, nargs="+", help="stored-result counts for the dashboard benchmark")
+    parser.add_argument("--rounds", type=int, default=probes.ROUNDS,
+                        help=f"A/B rounds for overhead, ceiling and meters (default {probes.ROUNDS})")
     args = parser.parse_args()
+    probes.ROUNDS = args.rounds
     for name in (list(BENCHES) if "all" in args.which else args.which):
         if name == "dashboard" and args.sizes:
             dashboard_latency.run(tuple(args.sizes))

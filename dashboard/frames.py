@@ -48,6 +48,12 @@ def apply_filters(frame: pd.DataFrame, filters: dict[str, Sequence]) -> pd.DataF
     return frame[mask]
 
 
+MEDIAN_COLUMNS = ["samples_per_s", "tokens_per_s", "step_time_s", "step_time_cv", "achieved_tflops", "j_per_sample",
+                  "samples_per_kj", "avg_power_w", "j_per_tflop"]
+LAST_COLUMNS = ["id", "device", "device_name", "device_kind", "energy_method", "energy_missing", "logical_cpus",
+                "torch", "cpu", "gpu", "driver", "params"]
+
+
 def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per configuration (repeats collapsed to their median), successful results only.
     An energy figure counts as estimated if any repeat's was."""
@@ -58,18 +64,12 @@ def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=[*CONFIG_KEYS, "config", "samples_per_s", "repeats", "device_kind",
                                      "device_name", "energy_kind", "j_per_sample", "mfu", "mfu_text"])
     grouped = ok.groupby(CONFIG_KEYS, dropna=False, sort=True, observed=True)
-    agg = grouped.agg(
-        samples_per_s=("samples_per_s", "median"), tokens_per_s=("tokens_per_s", "median"),
-        step_time_s=("step_time_s", "median"), step_time_cv=("step_time_cv", "median"),
-        achieved_tflops=("achieved_tflops", "median"), j_per_sample=("j_per_sample", "median"),
-        samples_per_kj=("samples_per_kj", "median"), avg_power_w=("avg_power_w", "median"),
-        j_per_tflop=("j_per_tflop", "median"), repeats=("id", "size"), latest_id=("id", "last"),
-        device=("device", "last"), device_name=("device_name", "last"), device_kind=("device_kind", "last"),
-        _estimated=("_estimated", "max"), _measured=("_measured", "max"),
-        energy_method=("energy_method", "last"), energy_missing=("energy_missing", "last"),
-        logical_cpus=("logical_cpus", "last"), torch=("torch", "last"), cpu=("cpu", "last"),
-        gpu=("gpu", "last"), driver=("driver", "last"), params=("params", "last"),
-    ).reset_index()
+    medians = grouped[MEDIAN_COLUMNS].median()
+    flags = grouped[["_estimated", "_measured"]].max()
+    repeats = grouped.size().rename("repeats")
+    latest = (ok.drop_duplicates(subset=CONFIG_KEYS, keep="last").set_index(CONFIG_KEYS)[LAST_COLUMNS]
+              .rename(columns={"id": "latest_id"}))
+    agg = pd.concat([medians, flags, repeats], axis=1).join(latest).reset_index()
     for column in agg.columns:  # categoricals back to plain values: the result is small
         if isinstance(agg[column].dtype, pd.CategoricalDtype):
             agg[column] = agg[column].astype(object)
