@@ -65,9 +65,11 @@ def overhead(seconds: float = 3.0) -> None:
     for workload in ("mlp", "cnn", "transformer"):
         for precision in ("fp32", "bf16"):
             bare, probe = [], []
-            for _ in range(ROUNDS):
-                bare.append(_bare_loop_samples_per_s(workload, "S", precision, seconds))
-                probe.append(_probe_samples_per_s(workload, "S", precision, seconds))
+            for round_index in range(ROUNDS):  # A/B then B/A: neither side always runs second
+                order = [bare, probe] if round_index % 2 == 0 else [probe, bare]
+                for results in order:
+                    measure = _bare_loop_samples_per_s if results is bare else _probe_samples_per_s
+                    results.append(measure(workload, "S", precision, seconds))
             ratio = statistics.median(probe) / statistics.median(bare)
             rows.append({"workload": f"{workload}/S", "precision": precision,
                          "bare samples/s (median)": statistics.median(bare),
@@ -139,11 +141,12 @@ def meters(seconds: float = 3.0) -> None:
     for workload in ("mlp", "transformer"):
         spec = ProbeSpec(workload=workload, size="S", seconds=seconds)
         on, off, methods = [], [], set()
-        for _ in range(ROUNDS):
-            off.append(run_isolated(spec, "bench", meters="none").samples_per_s)
-            result = run_isolated(spec, "bench", meters="auto")
-            on.append(result.samples_per_s)
-            methods.update((result.energy or {}).get("total_methods", []))
+        for round_index in range(ROUNDS):  # A/B then B/A
+            for meters_on in ((False, True) if round_index % 2 == 0 else (True, False)):
+                result = run_isolated(spec, "bench", meters="auto" if meters_on else "none")
+                (on if meters_on else off).append(result.samples_per_s)
+                if meters_on:
+                    methods.update((result.energy or {}).get("total_methods", []))
         ratio = statistics.median(on) / statistics.median(off)
         rows.append({"workload": f"{workload}/S", "off samples/s": statistics.median(off),
                      "on samples/s": statistics.median(on), "on ÷ off": ratio,

@@ -26,7 +26,7 @@ def make_tracker(country_iso_code: str = "USA"):
 
     logging.getLogger("codecarbon").setLevel(logging.ERROR)
     return OfflineEmissionsTracker(country_iso_code=country_iso_code, output_methods=[],
-                                   log_level="error", measure_power_secs=1, allow_multiple_runs=True)
+                                   log_level="error", measure_power_secs=5, allow_multiple_runs=True)
 
 
 def cpu_mode(tracker) -> str:
