@@ -94,9 +94,6 @@ def run_probe(spec: ProbeSpec, device: Device, run_id: str, *, meters: Sequence 
         torch.cuda.reset_peak_memory_stats(device.id)
     forward = torch.compile(model) if spec.compile else model
     batches = workload.batches
-    if workload.data_in_compute_dtype and spec.precision in ("bf16", "fp16"):
-        dtype = torch.bfloat16 if spec.precision == "bf16" else torch.float16
-        batches = [(x.to(dtype), y.to(dtype)) for x, y in batches]
     state = {"i": 0, "loss": None}
 
     def train_step(module=forward) -> torch.Tensor:

@@ -20,9 +20,6 @@ class Workload:
     samples_per_step: int
     tokens_per_step: int | None = None
     image_input: bool = False
-    # Hold the data pool in the autocast dtype (bf16/fp16), as a pipeline that feeds half-precision
-    # data would: for gemm, casting the inputs every step would be measured instead of the GEMMs.
-    data_in_compute_dtype: bool = False
 
 
 def generator(seed: int) -> torch.Generator:

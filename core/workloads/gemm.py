@@ -30,7 +30,6 @@ def build(params: dict, batch_size: int, device: str, seed: int = 0) -> Workload
         loss_fn=torch.nn.functional.mse_loss,
         make_optimizer=lambda p: torch.optim.SGD(p, lr=0.1),
         samples_per_step=batch_size,
-        data_in_compute_dtype=True,
     )
 
 
