@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, frames, state
+from dashboard import charts, data, frames, state
 
 COMPARISON_REGIONS = ("FRA", "SWE", "USA", "DEU", "POL", "IND", "CHN")
 
@@ -36,6 +36,23 @@ def analysis(url: str, stamp: tuple, sample_stamp: tuple, filters: tuple) -> tup
     failed = chosen[chosen["status"] != "ok"][["workload", "size", "precision", "device_label", "status", "error",
                                                 "created_at"]]
     return agg, failed, len(chosen)
+
+
+SELECTION_CHARTS = {"Speed": charts.speed_chart, "Speed-up": charts.speedup_chart,
+                    "Efficiency": charts.efficiency_chart}
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _selection_figure(url: str, stamp: tuple, sample_stamp: tuple, filters: tuple, view: str) -> dict:
+    agg = analysis(url, stamp, sample_stamp, filters)[0]
+    return SELECTION_CHARTS[view](agg).to_plotly_json()
+
+
+def selection_figure(view: str) -> dict:
+    """The Speed / Speed-up / Efficiency figure of the current selection, cached on the filters:
+    going back to an earlier selection re-renders without rebuilding the figure."""
+    url = data.db_url()
+    return _selection_figure(url, data.store_stamp(url), data.samples_stamp(), current_filters(), view)
 
 
 def current_filters() -> tuple:

@@ -33,18 +33,18 @@ if view in ("Cost", "Trade-off", "Carbon", "Plan a job"):
     focus_missing = missing[missing["config"] == focus_config] if not missing.empty else missing
 
 if view == "Speed":
-    st.plotly_chart(charts.speed_chart(agg), theme=None)
+    st.plotly_chart(components.selection_figure("Speed"), theme=None)
     if not failed.empty:
         with st.expander(f"{len(failed)} failed probe(s) in the selection"):
             st.dataframe(failed, hide_index=True)
 
 elif view == "Speed-up":
-    st.plotly_chart(charts.speedup_chart(agg), theme=None)
+    st.plotly_chart(components.selection_figure("Speed-up"), theme=None)
     st.caption("Each device's throughput ÷ the CPU's (fp32, else its fastest precision) for the same workload, "
                "size and host: the “GPUs are 10–100× faster” claim, measured on your workloads.")
 
 elif view == "Efficiency":
-    st.plotly_chart(charts.efficiency_chart(agg), theme=None)
+    st.plotly_chart(components.selection_figure("Efficiency"), theme=None)
     st.caption("Energy covers the timed window of each probe, all components read (GPU, CPU package, DRAM/RAM). "
                "Hatched bars are estimates (CodeCarbon's TDP × load model, or sampled power); solid are meter "
                "readings (NVML energy counter, RAPL).")
