@@ -64,6 +64,19 @@ def current_analysis() -> tuple[pd.DataFrame, pd.DataFrame, int]:
     return analysis(url, data.store_stamp(url), data.samples_stamp(), current_filters())
 
 
+def selection_or_stop():
+    """Sidebar filters and pricing, then the analysis of the selection: (agg, failed, matching,
+    costs, missing). An empty selection says what to do and stops the page."""
+    sidebar_filters()
+    pricing_controls()
+    agg, failed, matching = current_analysis()
+    if matching == 0:
+        st.info("No results match the filters. Clear a filter in the sidebar, or run probes on **Run probes**.")
+        st.stop()
+    costs, missing = current_costs()
+    return agg, failed, matching, costs, missing
+
+
 def sidebar_filters() -> None:
     url = data.db_url()
     options = filter_options(url, data.store_stamp(url), data.samples_stamp())

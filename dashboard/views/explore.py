@@ -5,15 +5,7 @@ import streamlit as st
 from dashboard import charts, components, frames, state
 
 st.title("Explore the trade-offs")
-components.sidebar_filters()
-components.pricing_controls()
-
-agg, failed, matching = components.current_analysis()
-if matching == 0:
-    st.info("No results match the filters. Clear a filter in the sidebar, or run probes on **Run probes**.")
-    st.stop()
-
-costs, missing = components.current_costs()
+agg, failed, matching, costs, missing = components.selection_or_stop()
 components.metric_cards(agg, costs)
 st.caption(f"{matching:,} results, {len(agg):,} configurations (repeats shown as their median). "
            "Every figure derives from measured throughput and energy; cost and CO2 are computed now from "

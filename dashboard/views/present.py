@@ -10,14 +10,7 @@ h1 {font-size: 3rem !important;}
 [data-testid="stMetricLabel"] p {font-size: 1.05rem;}
 </style>""", unsafe_allow_html=True)
 
-components.sidebar_filters()
-components.pricing_controls()
-
-agg, _, matching = components.current_analysis()
-if matching == 0:
-    st.info("No results match the filters: clear a filter in the sidebar, or run probes first.")
-    st.stop()
-costs, missing = components.current_costs()
+agg, _, _, costs, missing = components.selection_or_stop()
 focus_config = st.session_state.get("focus")
 if focus_config not in set(agg["config"]):
     focus_config = st.session_state["focus"] = sorted(agg["config"].unique())[0]
