@@ -244,17 +244,13 @@ def cmd_results(args) -> int:
     elif fmt == "csv":
         import csv
 
-        from core.results import to_rows
+        from core.results import ROW_COLUMNS, to_rows
 
         rows = to_rows(results)
         if costing:
             for row, result in zip(rows, results):
                 row.update(costing.flat_view(result))
-        columns = list(rows[0]) if rows else list(to_rows([]) and [] or [])
-        if not rows:
-            from core.results import FRAME_COLUMNS
-
-            columns = [*FRAME_COLUMNS, "host", "torch", "gpu", "cpu"]
+        columns = list(rows[0]) if rows else list(ROW_COLUMNS)
         writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)

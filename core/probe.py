@@ -123,14 +123,11 @@ def run_probe(spec: ProbeSpec, device: Device, run_id: str, *, meters: Sequence 
     # A window shorter than a meter can resolve is extended, never reported as 0 J.
     window_s = max([spec.seconds, *(m.min_window_s for m in meters)])
     policy = policy or LoopPolicy(seconds=window_s, max_warmup_s=max(2.0, spec.seconds))
-    step_count = {"n": 0}
-
     def timed_step() -> None:
         nonlocal first_loss
         loss = train_step()
         if first_loss is None:
             first_loss = loss.detach()
-        step_count["n"] += 1
 
     readings: list = []
 

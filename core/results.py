@@ -155,6 +155,9 @@ FRAME_COLUMNS = (
 )
 
 
+ROW_COLUMNS = (*FRAME_COLUMNS, "host", "torch", "gpu", "cpu")
+
+
 def to_rows(results) -> list[dict]:
     """Flat rows (no step-time list), with the host and a few fingerprint fields as columns."""
     rows = []
@@ -167,13 +170,6 @@ def to_rows(results) -> list[dict]:
         row["cpu"] = env.get("cpu")
         rows.append(row)
     return rows
-
-
-def to_frame(results):
-    """A pandas DataFrame of results (imports pandas)."""
-    import pandas as pd
-
-    return pd.DataFrame(to_rows(results), columns=[*FRAME_COLUMNS, "host", "torch", "gpu", "cpu"])
 
 
 def _device_label(device: str, device_name: str | None) -> str:

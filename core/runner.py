@@ -33,10 +33,15 @@ def default_timeout_s(spec: ProbeSpec) -> float:
     return 300.0 + 10.0 * spec.seconds + (600.0 if spec.compile else 0.0)
 
 
+OOM_MARKERS = ("out of memory", "can't allocate memory", "cannot allocate memory")
+
+
+def mentions_out_of_memory(text: str) -> bool:
+    return any(marker in text.lower() for marker in OOM_MARKERS)
+
+
 def is_out_of_memory(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError" or any(
-        marker in text for marker in ("out of memory", "can't allocate memory", "cannot allocate memory"))
+    return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError" or mentions_out_of_memory(str(exc))
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,7 @@ def run_isolated(spec: ProbeSpec, run_id: str, *, timeout_s: float | None = None
             hint = " (SIGKILL often means the kernel's out-of-memory killer)" if name == "SIGKILL" else ""
             return failed_result(spec, run_id, "failed", f"the probe process was killed by {name}{hint}",
                                  wall_time_s=wall_s)
-        status = "oom" if any(m in stderr_tail.lower() for m in ("out of memory", "can't allocate memory")) else "failed"
+        status = "oom" if mentions_out_of_memory(stderr_tail) else "failed"
         return failed_result(spec, run_id, status,
                              f"the probe process exited with code {returncode}: {stderr_tail or 'no output'}",
                              wall_time_s=wall_s)

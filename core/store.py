@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import sqlalchemy as sa
 
@@ -180,10 +180,6 @@ class Store:
         with self._engine.begin() as conn:
             return conn.execute(results_table.delete().where(results_table.c.run_id == run_id)).rowcount
 
-    def ids(self) -> set[str]:
-        with self._engine.connect() as conn:
-            return set(conn.execute(sa.select(results_table.c.id)).scalars())
-
     def close(self) -> None:
         self._engine.dispose()
 
@@ -193,6 +189,3 @@ class Store:
     def __exit__(self, *exc) -> None:
         self.close()
 
-
-def add_all(store: Store, results: Iterable[ProbeResult]) -> int:
-    return store.add_many(list(results))
