@@ -57,21 +57,30 @@ def _bar_height(count: int) -> int:
     return max(380, 30 * count + 170)
 
 
-def speed_chart(agg: pd.DataFrame, big: bool = False) -> go.Figure:
-    """Throughput per workload · device (rows) and precision (colour), on one log axis."""
-    if agg.empty:
-        return empty_figure("No successful results match the filters. Widen them, or run probes.", "Speed")
-    frame = agg.sort_values(["config", "device_label"], ascending=False)
+def _precision_bars(frame: pd.DataFrame, column: str, hover_prefix: str = "", text=None,
+                    **bar_options) -> tuple[go.Figure, int]:
+    """Horizontal bars of ``column``, one row per workload · device, one colour per precision;
+    ``text`` formats a group's values as bar labels. Returns the figure and its number of rows."""
+    frame = frame.sort_values(["config", "device_label"], ascending=False)
     labels = _row_labels(frame)
     fig = go.Figure()
     for precision, group in frame.groupby("precision", sort=False):
         custom, template = _hover(group)
-        fig.add_bar(y=labels[group.index], x=group["samples_per_s"], orientation="h", name=precision,
-                    marker_color=PRECISION_COLORS.get(precision), customdata=custom, hovertemplate=template)
+        fig.add_bar(y=labels[group.index], x=group[column], orientation="h", name=precision,
+                    marker_color=PRECISION_COLORS.get(precision), customdata=custom,
+                    hovertemplate=hover_prefix + template, text=text(group[column]) if text else None,
+                    **bar_options)
+    return fig, labels.nunique()
+
+
+def speed_chart(agg: pd.DataFrame, big: bool = False) -> go.Figure:
+    """Throughput per workload · device (rows) and precision (colour), on one log axis."""
+    if agg.empty:
+        return empty_figure("No successful results match the filters. Widen them, or run probes.", "Speed")
+    fig, rows = _precision_bars(agg, "samples_per_s")
     fig.update_xaxes(type="log", title_text="samples / s (measured; log scale)")
-    height = _bar_height(labels.nunique())
     fig.update_layout(title="Speed: training throughput", barmode="group")
-    return _style(fig, big, height=height)
+    return _style(fig, big, height=_bar_height(rows))
 
 
 def speedup_chart(agg: pd.DataFrame, big: bool = False) -> go.Figure:
@@ -80,21 +89,15 @@ def speedup_chart(agg: pd.DataFrame, big: bool = False) -> go.Figure:
     if have.empty:
         return empty_figure("No CPU baseline in the selection: include a CPU result for the same workload.",
                             "Speed-up over the CPU")
-    frame = have.sort_values(["config", "device_label"], ascending=False)
-    labels = _row_labels(frame)
-    fig = go.Figure()
-    for precision, group in frame.groupby("precision", sort=False):
-        custom, template = _hover(group)
-        fig.add_bar(y=labels[group.index], x=group["speedup_vs_cpu"], orientation="h", name=precision,
-                    marker_color=PRECISION_COLORS.get(precision), text=[f"{v:,.1f}×" for v in group["speedup_vs_cpu"]],
-                    textposition="outside", cliponaxis=False, customdata=custom,
-                    hovertemplate="speed-up: %{x:.3g}×<br>" + template)
+    fig, rows = _precision_bars(have, "speedup_vs_cpu", hover_prefix="speed-up: %{x:.3g}×<br>",
+                                text=lambda values: [f"{v:,.1f}×" for v in values], textposition="outside",
+                                cliponaxis=False)
     fig.update_xaxes(type="log", title_text="× the CPU's fp32 throughput (log scale)")
     fig.add_vline(x=1, line_dash="dot", line_color="#555")
     fig.add_annotation(x=0, xref="x", y=1.02, yref="paper", text="CPU baseline (1×)", showarrow=False,
                        xanchor="left")
     fig.update_layout(title="Speed-up over the CPU, same workload and host (measured)", barmode="group")
-    return _style(fig, big, height=_bar_height(labels.nunique()))
+    return _style(fig, big, height=_bar_height(rows))
 
 
 def efficiency_chart(agg: pd.DataFrame, big: bool = False) -> go.Figure:
