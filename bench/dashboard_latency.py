@@ -8,6 +8,7 @@ sample results, in a temporary store: load data, never shipped).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -82,35 +83,36 @@ def _browser(playwright):
     return playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
 
 
-def cold_start(app: Path, env: dict, playwright) -> float:
-    """Seconds from launching `streamlit run` to a rendered plotly chart in the browser."""
+@contextlib.contextmanager
+def first_chart(app: Path, env: dict, playwright, start_timeout_s: float, chart_timeout_s: float):
+    """Launch `streamlit run app`, open it in Chromium, wait for the first rendered plotly chart;
+    yield (page, seconds from launch to that chart); stop everything afterwards."""
     start = time.perf_counter()
     process, port = _start(app, env)
     try:
-        _wait_http(port, start + 120)
+        _wait_http(port, start + start_timeout_s)
         browser = _browser(playwright)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(f"http://127.0.0.1:{port}/")
-        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=120_000)
-        elapsed = time.perf_counter() - start
-        browser.close()
-        return elapsed
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.wait_for_selector(".js-plotly-plot .main-svg", timeout=chart_timeout_s * 1000)
+            yield page, time.perf_counter() - start
+        finally:
+            browser.close()
     finally:
         _stop(process)
 
 
+def cold_start(app: Path, env: dict, playwright) -> float:
+    """Seconds from launching `streamlit run` to a rendered plotly chart in the browser."""
+    with first_chart(app, env, playwright, start_timeout_s=120, chart_timeout_s=120) as (_, elapsed):
+        return elapsed
+
+
 def filter_change_ms(env: dict, playwright, repeats: int = 5,
-                     app: Path = REPO / "dashboard" / "app.py") -> tuple[float, list[float], float]:
-    """(cold start s, filter-change times in ms, first-load s) for an app on env's store."""
-    start = time.perf_counter()
-    process, port = _start(app, env)
-    try:
-        _wait_http(port, start + 300)
-        browser = _browser(playwright)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(f"http://127.0.0.1:{port}/")
-        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=600_000)
-        first_load = time.perf_counter() - start
+                     app: Path = REPO / "dashboard" / "app.py") -> tuple[float, list[float]]:
+    """(seconds from launch to the first chart, filter-change times in ms) for an app on env's store."""
+    with first_chart(app, env, playwright, start_timeout_s=300, chart_timeout_s=600) as (page, first_load):
         _settle(page)
         times = []
         for i in range(repeats * 2):
@@ -133,10 +135,7 @@ def filter_change_ms(env: dict, playwright, repeats: int = 5,
             times.append((time.perf_counter() - t0) * 1000)
             page.keyboard.press("Escape")
             _settle(page)
-        browser.close()
-        return first_load, times, first_load
-    finally:
-        _stop(process)
+        return first_load, times
 
 
 def _settle(page) -> None:
@@ -194,7 +193,7 @@ def run(sizes=(10_000, 100_000)) -> None:
         print(f"dashboard ÷ trivial: {ratio:.2f} (target ≤ 1.5: {'met' if ratio <= 1.5 else 'NOT met'})\n")
         trivial_filter = tmp / "trivial_filter_app.py"
         trivial_filter.write_text(TRIVIAL_FILTER_APP)
-        _, baseline, _ = filter_change_ms(env, playwright, app=trivial_filter)
+        _, baseline = filter_change_ms(env, playwright, app=trivial_filter)
         rows = [{"stored results": "trivial app: one multiselect, one chart (floor)", "insert s": "–",
                  "summaries query s": "–", "start to first chart s": "–",
                  "filter change ms (median)": statistics.median(baseline), "filter change ms (max)": max(baseline),
@@ -202,7 +201,7 @@ def run(sizes=(10_000, 100_000)) -> None:
         for count in sizes:
             url = f"sqlite:///{tmp / f'load-{count}.db'}"
             insert_s, query_s = fill_store(url, count)
-            first_load_s, times, _ = filter_change_ms(dict(env, ACCELSCOPE_DB=url), playwright)
+            first_load_s, times = filter_change_ms(dict(env, ACCELSCOPE_DB=url), playwright)
             rows.append({"stored results": count, "insert s": insert_s, "summaries query s": query_s,
                          "start to first chart s": first_load_s, "filter change ms (median)": statistics.median(times),
                          "filter change ms (max)": max(times),
