@@ -50,6 +50,9 @@ def _patterns(frame: pd.DataFrame) -> list[str]:
 
 
 def _row_labels(frame: pd.DataFrame) -> pd.Series:
+    """One row per configuration: workload · device, plus host / batch / compile where they differ."""
+    if "row_label" in frame:
+        return frame["row_label"]
     return frame["config"] + " · " + frame["device_label"]
 
 
@@ -61,8 +64,8 @@ def _precision_bars(frame: pd.DataFrame, column: str, hover_prefix: str = "", te
                     **bar_options) -> tuple[go.Figure, int]:
     """Horizontal bars of ``column``, one row per workload · device, one colour per precision;
     ``text`` formats a group's values as bar labels. Returns the figure and its number of rows."""
-    frame = frame.sort_values(["config", "device_label"], ascending=False)
-    labels = _row_labels(frame)
+    frame = frame.assign(_label=_row_labels(frame)).sort_values(["config", "_label"], ascending=False)
+    labels = frame.pop("_label")
     fig = go.Figure()
     for precision, group in frame.groupby("precision", sort=False):
         custom, template = _hover(group)
@@ -109,11 +112,11 @@ def efficiency_chart(agg: pd.DataFrame, big: bool = False) -> go.Figure:
         if not agg.empty and agg["energy_missing"].notna().any():
             reason = f" ({agg['energy_missing'].dropna().iloc[0]})"
         return empty_figure(f"No energy readings in the selection{reason}.", "Efficiency")
-    have = have.sort_values(["config", "device_label"], ascending=False)
+    have = have.assign(_label=_row_labels(have)).sort_values(["config", "_label"], ascending=False)
+    labels = have.pop("_label")
     fig = make_subplots(rows=1, cols=3, shared_yaxes=True, horizontal_spacing=0.03,
                         subplot_titles=["J per 1k samples (lower is better)", "samples per kJ (higher is better)",
                                         "average power, W"])
-    labels = have["config"] + " · " + have["device_label"]
     for precision, group in have.groupby("precision", sort=False):
         custom, template = _hover(group)
         for col, column in enumerate(("j_per_1k_samples", "samples_per_kj", "avg_power_w"), start=1):
@@ -126,7 +129,7 @@ def efficiency_chart(agg: pd.DataFrame, big: bool = False) -> go.Figure:
     _legend_estimated(fig, have)
     missing = agg[agg["j_per_sample"].isna()]
     if not missing.empty:
-        names = ", ".join(sorted(set(missing["config"] + " · " + missing["device_label"])))[:160]
+        names = ", ".join(sorted(set(_row_labels(missing))))[:160]
         fig.add_annotation(text=f"No energy for: {names}", x=0, y=1.12, xref="paper", yref="paper",
                            showarrow=False, align="left")
     height = max(420, 34 * len(labels.unique()) + 180)
@@ -152,6 +155,8 @@ def cost_chart(costs: pd.DataFrame, missing: pd.DataFrame | None = None, big: bo
         return empty_figure(f"No price for the selection. {reason}", "Cost")
     ordered = costs.sort_values("usd_per_1m_samples", ascending=False)
     labels = ordered["option"] + " · " + ordered["precision"] + " · " + ordered["config"]
+    if "variant" in ordered:  # the same option twice (two hosts, batch sizes…): say which is which
+        labels = labels + ordered["variant"]
     fig = go.Figure()
     for kind, group in ordered.groupby("kind", sort=False):
         fig.add_bar(y=labels[group.index], x=group["usd_per_1m_samples"], orientation="h", name=kind,

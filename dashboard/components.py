@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import charts, data, frames, state
@@ -21,10 +22,11 @@ FILTER_LABELS = {"workload": "Workload", "size": "Size", "precision": "Precision
                  "host": "Host", "run_id": "Run"}
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def filter_options(url: str, stamp: tuple, sample_stamp: tuple) -> dict[str, list]:
+@st.cache_resource(show_spinner=False, max_entries=8)
+def filter_options(url: str, stamp: tuple, sample_stamp: tuple) -> dict[str, tuple[str, ...]]:
+    """The values each filter offers (a shared resource: not unpickled on every rerun)."""
     frame = data.load_frame(url, stamp, sample_stamp)
-    return {key: sorted(frame[key].dropna().astype(str).unique().tolist()) for key in state.FILTER_KEYS}
+    return {key: tuple(sorted(frame[key].dropna().astype(str).unique().tolist())) for key in state.FILTER_KEYS}
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -42,15 +44,17 @@ SELECTION_CHARTS = {"Speed": charts.speed_chart, "Speed-up": charts.speedup_char
                     "Efficiency": charts.efficiency_chart}
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
-def _selection_figure(url: str, stamp: tuple, sample_stamp: tuple, filters: tuple, view: str) -> dict:
+@st.cache_resource(show_spinner=False, max_entries=128)
+def _selection_figure(url: str, stamp: tuple, sample_stamp: tuple, filters: tuple, view: str) -> go.Figure:
     agg = analysis(url, stamp, sample_stamp, filters)[0]
-    return SELECTION_CHARTS[view](agg).to_plotly_json()
+    return SELECTION_CHARTS[view](agg)
 
 
-def selection_figure(view: str) -> dict:
+def selection_figure(view: str) -> go.Figure:
     """The Speed / Speed-up / Efficiency figure of the current selection, cached on the filters:
-    going back to an earlier selection re-renders without rebuilding the figure."""
+    going back to an earlier selection re-renders without rebuilding the figure. A shared, read-only
+    Figure object (st.plotly_chart only copies it): a cached dict would be unpickled and then
+    re-validated into a Figure on every rerun (~15 ms at each filter change)."""
     url = data.db_url()
     return _selection_figure(url, data.store_stamp(url), data.samples_stamp(), current_filters(), view)
 
@@ -121,17 +125,20 @@ def grid_intensity() -> tuple[float, str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _priced(url: str, stamp: tuple, sample_stamp: tuple, filters: tuple, rows: tuple,
+def _priced(url: str, stamp: tuple, sample_stamp: tuple, filters: tuple, rows_key: int, _rows: tuple,
             settings: frames.CostSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``_rows`` is not hashed by Streamlit (its hasher walks every row: ~10 ms a rerun); ``rows_key``,
+    Python's hash of the frozen rows, stands for it."""
     agg = analysis(url, stamp, sample_stamp, filters)[0]
-    return frames.cost_frame(agg, rows, settings, data.accelerators())
+    return frames.cost_frame(agg, _rows, settings, data.accelerators())
 
 
 def current_costs() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cost of the current selection on the chosen sheet, cached on filters, sheet and settings."""
     url = data.db_url()
     sheet = data.all_sheets()[st.session_state["sheet"]]
-    return _priced(url, data.store_stamp(url), data.samples_stamp(), current_filters(), sheet.rows, cost_settings())
+    return _priced(url, data.store_stamp(url), data.samples_stamp(), current_filters(), hash(sheet.rows), sheet.rows,
+                   cost_settings())
 
 
 def compact(value: float) -> str:
@@ -159,21 +166,21 @@ def metric_cards(agg: pd.DataFrame, costs: pd.DataFrame) -> None:
         for card, label in zip(cards, ("Fastest", "Cheapest", "Most efficient")):
             card.metric(label, "–")
         return
-    fastest = agg.sort_values("samples_per_s").iloc[-1]
+    fastest = agg.loc[agg["samples_per_s"].idxmax()]
     cards[0].metric("Fastest · samples/s", compact(fastest["samples_per_s"]))
     cards[0].caption(f"{fastest['device_label']} · {fastest['precision']} · {fastest['config']}")
     if costs.empty:
         cards[1].metric("Cheapest · $ per 1M samples", "no price")
         cards[1].caption("the price sheet has no instance with these devices")
     else:
-        cheapest = costs.sort_values("usd_per_1m_samples").iloc[0]
+        cheapest = costs.loc[costs["usd_per_1m_samples"].idxmin()]
         cards[1].metric("Cheapest · $ per 1M samples", usd(cheapest["usd_per_1m_samples"]))
         cards[1].caption(f"{cheapest['option']} · {cheapest['precision']} · {cheapest['config']}")
     with_energy = agg.dropna(subset=["samples_per_kj"])
     if with_energy.empty:
         cards[2].metric("Most efficient · samples/kJ", "no energy reading")
     else:
-        best = with_energy.sort_values("samples_per_kj").iloc[-1]
+        best = with_energy.loc[with_energy["samples_per_kj"].idxmax()]
         estimated = best["energy_kind"] == "estimated"
         cards[2].metric("Most efficient · samples/kJ" + (" (estimated)" if estimated else ""),
                         compact(best["samples_per_kj"]))

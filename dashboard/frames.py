@@ -61,8 +61,8 @@ def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
         _estimated=lambda f: (f["energy_kind"] == "estimated").astype("int8"),
         _measured=lambda f: (f["energy_kind"] == "measured").astype("int8"))
     if ok.empty:
-        return pd.DataFrame(columns=[*CONFIG_KEYS, "config", "samples_per_s", "repeats", "device_kind",
-                                     "device_name", "energy_kind", "j_per_sample", "mfu", "mfu_text"])
+        return pd.DataFrame(columns=[*CONFIG_KEYS, "config", "variant", "row_label", "samples_per_s", "repeats",
+                                     "device_kind", "device_name", "energy_kind", "j_per_sample", "mfu", "mfu_text"])
     grouped = ok.groupby(CONFIG_KEYS, dropna=False, sort=True, observed=True)
     medians = grouped[MEDIAN_COLUMNS].median()
     flags = grouped[["_estimated", "_measured"]].max()
@@ -76,6 +76,8 @@ def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
     agg["energy_kind"] = [("estimated" if est else "measured" if meas else None)
                           for est, meas in zip(agg.pop("_estimated"), agg.pop("_measured"))]
     agg["config"] = agg["workload"] + "/" + agg["size"]
+    agg["variant"] = variant_suffix(agg)
+    agg["row_label"] = agg["config"] + " · " + agg["device_label"] + agg["variant"]
     mfu = [_mfu(tflops, name, precision) for tflops, name, precision in
            zip(agg["achieved_tflops"], agg["device_name"], agg["precision"])]
     agg["mfu"] = [value if value is not None else math.nan for value, _ in mfu]
@@ -83,6 +85,24 @@ def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
     agg["j_per_1k_samples"] = agg["j_per_sample"] * 1000
     agg["seconds_per_1m_samples"] = 1e6 / agg["samples_per_s"]
     return agg
+
+
+VARIANT_PARTS = (("host", lambda v: f"host {v}"), ("batch_size", lambda v: f"batch {v:g}"),
+                 ("compile", lambda v: "compiled" if v else "eager"),
+                 ("channels_last", lambda v: "channels-last" if v else "contiguous"))
+
+
+def variant_suffix(agg: pd.DataFrame) -> pd.Series:
+    """What tells apart configurations of the same workload, size and device: host, batch size,
+    compile, channels-last — named only where they differ, so every chart row is one configuration
+    (two hosts with the same GPU model are two rows, not two bars drawn over each other)."""
+    suffix = pd.Series("", index=agg.index, dtype=object)
+    same = agg.groupby(["config", "device_label"], dropna=False, sort=False)
+    for column, name in VARIANT_PARTS:
+        values = agg[column].astype(object).where(agg[column].notna(), None)
+        varies = same[column].transform(lambda s: s.astype(object).fillna("–").nunique() > 1).astype(bool)
+        suffix[varies] += [" · " + (name(v) if v is not None else f"{column} –") for v in values[varies]]
+    return suffix
 
 
 @lru_cache(maxsize=4096)
@@ -118,7 +138,7 @@ class CostSettings:
                                    self.electricity_usd_per_kwh)
 
 
-COST_COLUMNS = ["config", "workload", "size", "precision", "device_label", "device_kind", "option", "kind",
+COST_COLUMNS = ["config", "variant", "workload", "size", "precision", "device_label", "device_kind", "option", "kind",
                 "usd_per_h", "usd_per_1m_samples", "seconds_per_1m_samples", "j_per_sample", "energy_kind",
                 "basis", "source_url", "retrieved_on", "samples_per_s"]
 
@@ -130,7 +150,7 @@ def cost_frame(agg: pd.DataFrame, rows: Sequence[pricing.PriceRow], settings: Co
     lines, missing = [], []
     cat = tuple(cat)
     for row in agg.itertuples(index=False):
-        common = {"config": row.config, "workload": row.workload, "size": row.size, "precision": row.precision,
+        common = {"config": row.config, "variant": row.variant, "workload": row.workload, "size": row.size, "precision": row.precision,
                   "device_label": row.device_label, "device_kind": row.device_kind,
                   "seconds_per_1m_samples": 1e6 / row.samples_per_s, "j_per_sample": row.j_per_sample,
                   "energy_kind": row.energy_kind, "samples_per_s": row.samples_per_s}

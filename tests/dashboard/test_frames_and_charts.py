@@ -163,3 +163,22 @@ def test_cost_chart_is_log_and_sorted(agg):
     assert fig.layout.xaxis.type == "log"
     values = [v for t in fig.data for v in t.x]
     assert all(v > 0 and not math.isnan(v) for v in values)
+
+
+def test_configurations_that_share_a_device_model_get_their_own_chart_rows():
+    """Two hosts with the same GPU model, or a compiled and an eager run, are two rows named by what
+    differs, never two bars drawn over each other on one row."""
+    results = [gpu(), gpu(env={"host": "h2", "gpu": H100}, samples_per_s=1800.0), gpu(compile=True, samples_per_s=2600.0),
+               cpu()]
+    agg = frames.with_speedup(frames.aggregate(frames.results_frame(results)))
+    assert agg["row_label"].is_unique
+    gpu_labels = set(agg.loc[agg["device_kind"] == "cuda", "row_label"])
+    label = "mlp/S · H100 80GB HBM3 [cuda:0]"
+    assert gpu_labels == {f"{label} · host h1 · eager", f"{label} · host h2 · eager",
+                          f"{label} · host h1 · compiled"}
+    assert agg.loc[agg["device_kind"] == "cpu", "row_label"].item() == "mlp/S · AMD EPYC [cpu]"  # nothing varies
+    speed = charts.speed_chart(agg)
+    assert sorted(speed.data[0].y) == sorted(agg["row_label"])
+    costs, _ = frames.cost_frame(agg, SHEET.rows, frames.CostSettings(), catalog.load_catalog())
+    cost_labels = list(charts.cost_chart(costs).data[0].y) + list(charts.cost_chart(costs).data[-1].y)
+    assert any(label.endswith("· host h2 · eager") for label in cost_labels)
