@@ -1,4 +1,4 @@
-"""python -m bench [overhead|ceiling|meters|stability|scaling|dashboard|all] — prints Markdown tables."""
+"""python -m bench [overhead|ceiling|meters|stability|noise|scaling|dashboard|all] — prints Markdown tables."""
 
 import argparse
 
@@ -6,7 +6,7 @@ from bench import dashboard_latency, probes
 
 BENCHES = {
     "overhead": probes.overhead, "ceiling": probes.ceiling, "meters": probes.meters,
-    "stability": probes.stability, "scaling": probes.scaling, "dashboard": dashboard_latency.run,
+    "stability": probes.stability, "noise": probes.noise_floor, "scaling": probes.scaling, "dashboard": dashboard_latency.run,
 }
 
 
@@ -15,12 +15,12 @@ def main() -> None:
     parser.add_argument("which", nargs="*", default=["all"], choices=[*BENCHES, "all"])
     parser.add_argument("--sizes", type=int, nargs="+", help="stored-result counts for the dashboard benchmark")
     parser.add_argument("--rounds", type=int, default=probes.ROUNDS,
-                        help=f"A/B rounds for overhead, ceiling and meters (default {probes.ROUNDS})")
+                        help=f"A/B rounds for overhead, ceiling, meters and dashboard (default {probes.ROUNDS})")
     args = parser.parse_args()
     probes.ROUNDS = args.rounds
     for name in (list(BENCHES) if "all" in args.which else args.which):
-        if name == "dashboard" and args.sizes:
-            dashboard_latency.run(tuple(args.sizes))
+        if name == "dashboard":
+            dashboard_latency.run(tuple(args.sizes or (10_000, 100_000)), rounds=args.rounds)
         else:
             BENCHES[name]()
 

@@ -1,4 +1,4 @@
-"""Harness overhead, the GEMM ceiling, meter overhead, stability and probe-cost scaling."""
+"""Harness overhead, the GEMM ceiling, meter overhead, stability, the machine's noise floor and probe-cost scaling."""
 
 from __future__ import annotations
 
@@ -181,6 +181,42 @@ def stability(repeats: int = 5) -> None:
     table(rows)
     print(f"suite wall time (s), each repeat: {', '.join(f'{w:.1f}' for w in walls)}; "
           f"median {statistics.median(walls):.1f} s (target < 60 s)\n")
+
+
+def _fixed_work_step_times(threads: int, n: int, seconds: float) -> list[float]:
+    """Seconds per identical n×n fp32 matrix multiply (no Python allocation, no autograd), in a
+    child process with ``threads`` threads: the same work every step, so every variation is the machine's."""
+    code = f"""
+import json, time, torch
+torch.set_num_threads({threads})
+a, b, c = torch.randn({n}, {n}), torch.randn({n}, {n}), torch.empty({n}, {n})
+for _ in range(5):
+    torch.mm(a, b, out=c)
+times, end = [], time.perf_counter() + {seconds}
+while time.perf_counter() < end:
+    t = time.perf_counter(); torch.mm(a, b, out=c); times.append(time.perf_counter() - t)
+print(json.dumps(times))
+"""
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def noise_floor(seconds: float = 4.0) -> None:
+    """Step-time CV of a loop that does exactly the same work every step, next to the quick suite's
+    probes: a probe cannot be steadier than the machine it runs on."""
+    import os
+
+    header("Noise floor: step-time CV of identical work (fixed-size matmul, no training), CPU")
+    rows = []
+    for round_ in range(1, ROUNDS + 1):
+        for threads, n in ((1, 1024), (os.cpu_count() or 1, 1536)):
+            times = _fixed_work_step_times(threads, n, seconds)
+            ordered = sorted(times)
+            rows.append({"round": round_, "threads": threads, "matmul n": n,
+                         "step ms (median)": statistics.median(times) * 1e3, "steps": len(times),
+                         "step-time CV": cv(times), "p90 ÷ p10": ordered[int(0.9 * (len(times) - 1))] /
+                         ordered[int(0.1 * (len(times) - 1))]})
+    table(rows)
 
 
 def scaling(seconds: float = 1.0) -> None:
