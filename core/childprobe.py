@@ -26,21 +26,32 @@ def _write(path: str, data: dict) -> None:
     os.replace(tmp, path)  # atomic: the parent never reads a half-written result
 
 
+def _fingerprint_or_empty(device) -> dict:
+    """The environment of a failed probe, as far as it can still be read (a successful result
+    carries its own)."""
+    if device is None:
+        return {}
+    try:
+        from core.env import fingerprint
+
+        return fingerprint(device)
+    except Exception:
+        return {}
+
+
 def main(args) -> int:
     from core.runner import is_out_of_memory
 
     spec = ProbeSpec.from_dict(json.loads(args.spec))
     if args.memory_limit_bytes:
         _limit_memory(args.memory_limit_bytes)
-    device_name, env = None, {}
+    device = None
     try:
         from core.devices import discover, find
-        from core.env import fingerprint
         from core.meters.factory import open_meters
         from core.probe import run_probe
 
         device = find(spec.device, discover())
-        device_name, env = device.name, fingerprint(device)
         with open_meters(device, args.meters) as meters:
             idle_w = json.loads(args.idle_w) if args.idle_w else None
             result = run_probe(spec, device, args.run_id, meters=meters, idle_w=idle_w)
@@ -50,8 +61,8 @@ def main(args) -> int:
         if status == "oom":
             detail = f"out of memory: {detail}. Try a smaller --batch-size or size."
         try:
-            _write(args.out, failed_result(spec, args.run_id, status, detail,
-                                           device_name=device_name, env=env).to_dict())
+            _write(args.out, failed_result(spec, args.run_id, status, detail, device_name=device and device.name,
+                                           env=_fingerprint_or_empty(device)).to_dict())
         except BaseException:
             traceback.print_exc()
         traceback.print_exc()
