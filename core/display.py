@@ -77,8 +77,9 @@ def print_results_table(results, costing=None) -> None:
         table.add_row(*row)
     console().print(table)
     if any(r.step_time_cv and r.step_time_cv > NOISY_CV for r in results):
-        console().print("[yellow]cv % over 5[/yellow]: step times were noisy (another program competing for the "
-                        "device?); close it, or lengthen --seconds, and compare medians.")
+        console().print("[yellow]cv % over 5[/yellow]: step times were noisy: another program competing for the "
+                        "device, or a shared virtual machine (`python -m bench noise` measures this machine's own "
+                        "step-time CV for identical work). Compare medians, not single steps.")
     estimated = [r for r in results if (r.energy or {}).get("total_kind") == "estimated"]
     if estimated:
         console().print("energy J: estimated where no meter could read a component "
