@@ -67,7 +67,7 @@ def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
     medians = grouped[MEDIAN_COLUMNS].median()
     flags = grouped[["_estimated", "_measured"]].max()
     repeats = grouped.size().rename("repeats")
-    latest = (ok.drop_duplicates(subset=CONFIG_KEYS, keep="last").set_index(CONFIG_KEYS)[LAST_COLUMNS]
+    latest = (grouped.tail(1).set_index(CONFIG_KEYS)[LAST_COLUMNS]
               .rename(columns={"id": "latest_id"}))
     agg = pd.concat([medians, flags, repeats], axis=1).join(latest).reset_index()
     for column in agg.columns:  # categoricals back to plain values: the result is small
@@ -97,11 +97,11 @@ def variant_suffix(agg: pd.DataFrame) -> pd.Series:
     compile, channels-last — named only where they differ, so every chart row is one configuration
     (two hosts with the same GPU model are two rows, not two bars drawn over each other)."""
     suffix = pd.Series("", index=agg.index, dtype=object)
-    same = agg.groupby(["config", "device_label"], dropna=False, sort=False)
+    keys = [agg["config"], agg["device_label"]]
     for column, name in VARIANT_PARTS:
-        values = agg[column].astype(object).where(agg[column].notna(), None)
-        varies = same[column].transform(lambda s: s.astype(object).fillna("–").nunique() > 1).astype(bool)
-        suffix[varies] += [" · " + (name(v) if v is not None else f"{column} –") for v in values[varies]]
+        values = agg[column].astype(object)
+        varies = values.fillna("–").groupby(keys, dropna=False, sort=False).transform("nunique") > 1
+        suffix[varies] += [" · " + (name(v) if pd.notna(v) else f"{column} –") for v in values[varies]]
     return suffix
 
 
