@@ -168,6 +168,14 @@ class Store:
         with self._engine.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(results_table)).scalar_one()
 
+    def change_stamp(self) -> tuple[int, str]:
+        """(number of results, newest created_at): changes whenever results are added or deleted.
+        Two queries, each answered from an index; as one query they scan the table (7 ms at 100k)."""
+        with self._engine.connect() as conn:
+            count = conn.execute(sa.select(sa.func.count()).select_from(results_table)).scalar_one()
+            latest = conn.execute(sa.select(sa.func.max(results_table.c.created_at))).scalar_one()
+        return count, latest or ""
+
     def runs(self) -> list[dict]:
         """One row per run: id, first timestamp, number of results."""
         query = (sa.select(results_table.c.run_id, sa.func.min(results_table.c.created_at),

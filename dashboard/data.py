@@ -34,15 +34,7 @@ def store_handle(url: str) -> Store:
 def store_stamp(url: str) -> tuple[int, str]:
     """Changes whenever results are added or deleted; a cheap indexed query, re-read at most
     every 0.5 s (a page calls it several times per run). Writers call ``store_stamp.clear()``."""
-    import sqlalchemy as sa
-
-    from core.store import results_table
-
-    store = store_handle(url)
-    with store._engine.connect() as conn:  # two queries: each is answered from an index, together
-        count = conn.execute(sa.select(sa.func.count()).select_from(results_table)).scalar_one()  # they scan
-        latest = conn.execute(sa.select(sa.func.max(results_table.c.created_at))).scalar_one()  # (7 ms at 100k)
-    return count, latest or ""
+    return store_handle(url).change_stamp()
 
 
 def samples_stamp() -> tuple:

@@ -23,6 +23,18 @@ def test_sqlite_store_uses_wal(db_url):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
 
+def test_change_stamp_moves_when_results_are_added_or_deleted(db_url):
+    store = Store(db_url)
+    assert store.change_stamp() == (0, "")
+    first = make_result(run_id="a", created_at="2026-11-22T07:00:00+00:00")
+    store.add(first)
+    assert store.change_stamp() == (1, first.created_at)
+    store.add(make_result(run_id="b", created_at="2026-11-22T06:00:00+00:00"))  # older: the count moves
+    assert store.change_stamp() == (2, first.created_at)
+    store.delete_run("b")
+    assert store.change_stamp() == (1, first.created_at)
+
+
 def test_filters_runs_and_delete(db_url):
     store = Store(db_url)
     store.add(make_result(run_id="a", workload="mlp"))
