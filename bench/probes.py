@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from bench.common import cv, header, table
+from core.stats import percentile
 
 ROUNDS = 3
 
@@ -211,11 +212,9 @@ def noise_floor(seconds: float = 4.0) -> None:
     for round_ in range(1, ROUNDS + 1):
         for threads, n in ((1, 1024), (os.cpu_count() or 1, 1536)):
             times = _fixed_work_step_times(threads, n, seconds)
-            ordered = sorted(times)
             rows.append({"round": round_, "threads": threads, "matmul n": n,
                          "step ms (median)": statistics.median(times) * 1e3, "steps": len(times),
-                         "step-time CV": cv(times), "p90 ÷ p10": ordered[int(0.9 * (len(times) - 1))] /
-                         ordered[int(0.1 * (len(times) - 1))]})
+                         "step-time CV": cv(times), "p90 ÷ p10": percentile(times, 90) / percentile(times, 10)})
     table(rows)
 
 
