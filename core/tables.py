@@ -33,22 +33,18 @@ def _number(text: str) -> float:
     return value
 
 
+NUMERIC_PARSERS = {"number": (_number, "a number"), "integer": (int, "a whole number")}
+
+
 def _convert(column: Column, text: str):
     if column.kind == "text":
         return text
-    if column.kind == "number":
+    if column.kind in NUMERIC_PARSERS:
+        parse, what = NUMERIC_PARSERS[column.kind]
         try:
-            value = _number(text)
+            value = parse(text)
         except ValueError:
-            raise ValueError(f"{text!r} is not a number") from None
-        if value < 0:
-            raise ValueError(f"{text!r} is negative")
-        return value
-    if column.kind == "integer":
-        try:
-            value = int(text)
-        except ValueError:
-            raise ValueError(f"{text!r} is not a whole number") from None
+            raise ValueError(f"{text!r} is not {what}") from None
         if value < 0:
             raise ValueError(f"{text!r} is negative")
         return value

@@ -56,6 +56,12 @@ def _row_labels(frame: pd.DataFrame) -> pd.Series:
     return frame["config"] + " · " + frame["device_label"]
 
 
+def _by_row(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """The frame in chart-row order (workload, then row label, top to bottom) and its row labels."""
+    ordered = frame.assign(_label=_row_labels(frame)).sort_values(["config", "_label"], ascending=False)
+    return ordered, ordered.pop("_label")
+
+
 def _bar_height(count: int) -> int:
     return max(380, 30 * count + 170)
 
@@ -64,8 +70,7 @@ def _precision_bars(frame: pd.DataFrame, column: str, hover_prefix: str = "", te
                     **bar_options) -> tuple[go.Figure, int]:
     """Horizontal bars of ``column``, one row per workload · device, one colour per precision;
     ``text`` formats a group's values as bar labels. Returns the figure and its number of rows."""
-    frame = frame.assign(_label=_row_labels(frame)).sort_values(["config", "_label"], ascending=False)
-    labels = frame.pop("_label")
+    frame, labels = _by_row(frame)
     fig = go.Figure()
     for precision, group in frame.groupby("precision", sort=False):
         custom, template = _hover(group)
@@ -112,8 +117,7 @@ def efficiency_chart(agg: pd.DataFrame, big: bool = False) -> go.Figure:
         if not agg.empty and agg["energy_missing"].notna().any():
             reason = f" ({agg['energy_missing'].dropna().iloc[0]})"
         return empty_figure(f"No energy readings in the selection{reason}.", "Efficiency")
-    have = have.assign(_label=_row_labels(have)).sort_values(["config", "_label"], ascending=False)
-    labels = have.pop("_label")
+    have, labels = _by_row(have)
     fig = make_subplots(rows=1, cols=3, shared_yaxes=True, horizontal_spacing=0.03,
                         subplot_titles=["J per 1k samples (lower is better)", "samples per kJ (higher is better)",
                                         "average power, W"])
