@@ -1,6 +1,7 @@
 """Run one probe in this process: build the workload, warm up, time, count FLOPs, meter energy.
 
-This module imports torch; it runs inside the probe subprocess (see :mod:`core.runner`).
+It runs inside the probe subprocess (see :mod:`core.runner`); torch is imported by the functions
+that use it, so importing this module (e.g. for ``default_batch_size``) does not load torch.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import sys
 import time
 from typing import Callable, Sequence
 
-import torch
-
 from core.devices import Device
 from core.env import fingerprint
 from core.results import ProbeResult, new_id, utc_now_iso
@@ -22,6 +21,8 @@ from core.workloads import is_custom_workload, load_builder, size_params
 
 
 def synchronizer(device: Device) -> Callable[[], None]:
+    import torch
+
     if device.kind == "cuda":
         return lambda: torch.cuda.synchronize(device.id)
     if device.kind == "mps":
@@ -33,6 +34,8 @@ def synchronizer(device: Device) -> Callable[[], None]:
 
 def configure_precision(spec: ProbeSpec, device: Device):
     """Set matmul modes for the precision; return (autocast context factory, grad scaler or None)."""
+    import torch
+
     if device.kind == "cuda":
         tf32 = spec.precision == "tf32"
         torch.backends.cuda.matmul.allow_tf32 = tf32
@@ -47,6 +50,8 @@ def configure_precision(spec: ProbeSpec, device: Device):
 
 
 def peak_memory(device: Device) -> tuple[int | None, str]:
+    import torch
+
     if device.kind == "cuda":
         return torch.cuda.max_memory_allocated(device.id), "torch.cuda.max_memory_allocated"
     if device.kind == "xpu":
@@ -78,6 +83,8 @@ def run_probe(spec: ProbeSpec, device: Device, run_id: str, *, meters: Sequence 
               clock: Callable[[], float] = time.perf_counter,
               policy: LoopPolicy | None = None, idle_w: dict | None = None) -> ProbeResult:
     """Measure one probe in this process. Raises on failure (the caller classifies it)."""
+    import torch
+
     check_spec_on_device(spec, device)
     started = clock()
     torch.manual_seed(spec.seed)
