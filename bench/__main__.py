@@ -8,6 +8,7 @@ BENCHES = {
     "overhead": probes.overhead, "ceiling": probes.ceiling, "meters": probes.meters,
     "stability": probes.stability, "noise": probes.noise_floor, "scaling": probes.scaling, "dashboard": dashboard_latency.run,
 }
+TAKES_ROUNDS = {"overhead", "ceiling", "meters", "noise"}
 
 
 def main() -> None:
@@ -15,12 +16,13 @@ def main() -> None:
     parser.add_argument("which", nargs="*", default=["all"], choices=[*BENCHES, "all"])
     parser.add_argument("--sizes", type=int, nargs="+", help="stored-result counts for the dashboard benchmark")
     parser.add_argument("--rounds", type=int, default=probes.ROUNDS,
-                        help=f"A/B rounds for overhead, ceiling, meters and dashboard (default {probes.ROUNDS})")
+                        help=f"rounds for overhead, ceiling, meters, noise and dashboard (default {probes.ROUNDS})")
     args = parser.parse_args()
-    probes.ROUNDS = args.rounds
     for name in (list(BENCHES) if "all" in args.which else args.which):
         if name == "dashboard":
             dashboard_latency.run(tuple(args.sizes or (10_000, 100_000)), rounds=args.rounds)
+        elif name in TAKES_ROUNDS:
+            BENCHES[name](rounds=args.rounds)
         else:
             BENCHES[name]()
 

@@ -59,14 +59,14 @@ def _probe_samples_per_s(workload: str, size: str, precision: str, seconds: floa
     return run_probe(spec, cpu_device(), "bench").samples_per_s
 
 
-def overhead(seconds: float = 3.0) -> None:
+def overhead(rounds: int = ROUNDS, seconds: float = 3.0) -> None:
     """Bare loop vs Accelscope probe, interleaved A/B/A/B in one process."""
     header("Harness overhead: probe vs bare PyTorch loop (A/B interleaved, CPU)")
     rows = []
     for workload in ("mlp", "cnn", "transformer"):
         for precision in ("fp32", "bf16"):
             bare, probe = [], []
-            for round_index in range(ROUNDS):  # A/B then B/A: neither side always runs second
+            for round_index in range(rounds):  # A/B then B/A: neither side always runs second
                 order = [bare, probe] if round_index % 2 == 0 else [probe, bare]
                 for results in order:
                     measure = _bare_loop_samples_per_s if results is bare else _probe_samples_per_s
@@ -103,7 +103,7 @@ def _tight_mm_tflops(n: int, dtype: str, seconds: float) -> float:
     return json.loads(out.stdout)
 
 
-def ceiling(seconds: float = 3.0) -> None:
+def ceiling(rounds: int = ROUNDS, seconds: float = 3.0) -> None:
     """gemm probe TFLOP/s vs a tight torch.mm loop of the same two matmuls (both in fresh processes
     with the same environment), and vs the catalog's dense peak."""
     from core import catalog
@@ -119,7 +119,7 @@ def ceiling(seconds: float = 3.0) -> None:
         n = WORKLOADS["gemm"].sizes[size]["n"]
         for precision, dtype in (("fp32", "float32"), ("bf16", "bfloat16")):
             tight, probe = [], []
-            for _ in range(ROUNDS):
+            for _ in range(rounds):
                 tight.append(_tight_mm_tflops(n, dtype, seconds))
                 spec = ProbeSpec(workload="gemm", size=size, precision=precision, seconds=seconds)
                 probe.append(run_isolated(spec, "bench", meters="none").achieved_tflops)
@@ -132,7 +132,7 @@ def ceiling(seconds: float = 3.0) -> None:
     table(rows)
 
 
-def meters(seconds: float = 3.0) -> None:
+def meters(rounds: int = ROUNDS, seconds: float = 3.0) -> None:
     """Throughput with energy meters on vs off, each probe in its own process, interleaved."""
     from core.runner import run_isolated
     from core.spec import ProbeSpec
@@ -142,7 +142,7 @@ def meters(seconds: float = 3.0) -> None:
     for workload in ("mlp", "transformer"):
         spec = ProbeSpec(workload=workload, size="S", seconds=seconds)
         on, off, methods = [], [], set()
-        for round_index in range(ROUNDS):  # A/B then B/A
+        for round_index in range(rounds):  # A/B then B/A
             for meters_on in ((False, True) if round_index % 2 == 0 else (True, False)):
                 result = run_isolated(spec, "bench", meters="auto" if meters_on else "none")
                 (on if meters_on else off).append(result.samples_per_s)
@@ -202,14 +202,14 @@ print(json.dumps(times))
     return json.loads(out)
 
 
-def noise_floor(seconds: float = 4.0) -> None:
+def noise_floor(rounds: int = ROUNDS, seconds: float = 4.0) -> None:
     """Step-time CV of a loop that does exactly the same work every step, next to the quick suite's
     probes: a probe cannot be steadier than the machine it runs on."""
     import os
 
     header("Noise floor: step-time CV of identical work (fixed-size matmul, no training), CPU")
     rows = []
-    for round_ in range(1, ROUNDS + 1):
+    for round_ in range(1, rounds + 1):
         for threads, n in ((1, 1024), (os.cpu_count() or 1, 1536)):
             times = _fixed_work_step_times(threads, n, seconds)
             rows.append({"round": round_, "threads": threads, "matmul n": n,
