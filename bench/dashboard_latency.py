@@ -25,7 +25,7 @@ import urllib.request
 from pathlib import Path
 
 from bench.common import header, table
-from core.stats import percentile
+from core.measure.stats import percentile
 
 REPO = Path(__file__).resolve().parent.parent
 TRIVIAL_APP = '''
@@ -151,9 +151,9 @@ def _settle(page) -> None:
 
 def fill_store(url: str, count: int) -> tuple[float, float]:
     """Insert ``count`` synthetic copies of the sample results; return (insert s, summaries query s)."""
-    from core.bundle import read_bundle
-    from core.results import new_id
-    from core.store import Store
+    from core.facts.bundle import read_bundle
+    from core.facts.results import new_id
+    from core.facts.store import Store
 
     base = read_bundle(next((REPO / "data" / "samples").glob("*.json")))
     store = Store(url)

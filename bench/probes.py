@@ -9,20 +9,22 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
-from bench.common import cv, header, table
-from core.stats import percentile
+from bench.common import attempt, cv, failures, figures, header, median, outcome, ratio, table, verdict
+from core.measure.stats import percentile
 
 ROUNDS = 3
+SUITE_PROBE_FAILED = 1  # `python -m core suite`'s exit status when a probe failed (its result is stored)
 
 
 def _bare_loop_samples_per_s(workload: str, size: str, precision: str, seconds: float) -> float:
     """A plain hand-written PyTorch training loop over the same model, data and precision."""
     import torch
 
-    from core.probe import build_workload, default_batch_size
-    from core.devices import cpu_device
-    from core.spec import ProbeSpec
+    from core.measure.probe import build_workload, default_batch_size
+    from core.measure.devices import cpu_device
+    from core.facts.spec import ProbeSpec
 
     spec = ProbeSpec(workload=workload, size=size, precision=precision)
     device = cpu_device()
@@ -51,9 +53,10 @@ def _bare_loop_samples_per_s(workload: str, size: str, precision: str, seconds: 
 
 
 def _probe_samples_per_s(workload: str, size: str, precision: str, seconds: float) -> float:
-    from core.devices import cpu_device
-    from core.probe import run_probe
-    from core.spec import ProbeSpec
+    """An Accelscope probe in this process (it raises when the probe fails: see ``attempt``)."""
+    from core.measure.devices import cpu_device
+    from core.measure.probe import run_probe
+    from core.facts.spec import ProbeSpec
 
     spec = ProbeSpec(workload=workload, size=size, precision=precision, seconds=seconds)
     return run_probe(spec, cpu_device(), "bench").samples_per_s
@@ -70,12 +73,12 @@ def overhead(rounds: int = ROUNDS, seconds: float = 3.0) -> None:
                 order = [bare, probe] if round_index % 2 == 0 else [probe, bare]
                 for results in order:
                     measure = _bare_loop_samples_per_s if results is bare else _probe_samples_per_s
-                    results.append(measure(workload, "S", precision, seconds))
-            ratio = statistics.median(probe) / statistics.median(bare)
+                    results.append(attempt(measure, workload, "S", precision, seconds))
+            probe_over_bare = ratio(median(probe), median(bare))
             rows.append({"workload": f"{workload}/S", "precision": precision,
-                         "bare samples/s (median)": statistics.median(bare),
-                         "probe samples/s (median)": statistics.median(probe),
-                         "probe ÷ bare": ratio, "target ≥0.98": "met" if ratio >= 0.98 else "NOT met"})
+                         "bare samples/s (median)": median(bare), "probe samples/s (median)": median(probe),
+                         "probe ÷ bare": probe_over_bare, "target ≥0.98": verdict(probe_over_bare, 0.98),
+                         "status": failures(bare_loop=bare, probe=probe)})
     table(rows)
 
 
@@ -96,7 +99,7 @@ print(json.dumps(4 * n**3 * iterations / (time.perf_counter() - start) / 1e12))
 
 def _tight_mm_tflops(n: int, dtype: str, seconds: float) -> float:
     """The two matmuls of the gemm probe's step in a tight loop, in a process with the probe's env."""
-    from core.runner import _child_env
+    from core.measure.runner import _child_env
 
     out = subprocess.run([sys.executable, "-c", TIGHT_MM, str(n), dtype, str(seconds)], env=_child_env(),
                          capture_output=True, text=True, check=True)
@@ -106,11 +109,11 @@ def _tight_mm_tflops(n: int, dtype: str, seconds: float) -> float:
 def ceiling(rounds: int = ROUNDS, seconds: float = 3.0) -> None:
     """gemm probe TFLOP/s vs a tight torch.mm loop of the same two matmuls (both in fresh processes
     with the same environment), and vs the catalog's dense peak."""
-    from core import catalog
-    from core.devices import cpu_model_name
-    from core.runner import run_isolated
-    from core.spec import ProbeSpec
-    from core.workloads import WORKLOADS
+    from core.views import catalog
+    from core.measure.devices import cpu_model_name
+    from core.measure.runner import run_isolated
+    from core.facts.spec import ProbeSpec
+    from core.measure.workloads import WORKLOADS
 
     header("GEMM ceiling: gemm probe vs tight torch.mm loop (CPU, isolated processes)")
     rows = []
@@ -120,22 +123,23 @@ def ceiling(rounds: int = ROUNDS, seconds: float = 3.0) -> None:
         for precision, dtype in (("fp32", "float32"), ("bf16", "bfloat16")):
             tight, probe = [], []
             for _ in range(rounds):
-                tight.append(_tight_mm_tflops(n, dtype, seconds))
+                tight.append(attempt(_tight_mm_tflops, n, dtype, seconds))
                 spec = ProbeSpec(workload="gemm", size=size, precision=precision, seconds=seconds)
-                probe.append(run_isolated(spec, "bench", meters="none").achieved_tflops)
-            ratio = statistics.median(probe) / statistics.median(tight)
+                probe.append(outcome(run_isolated(spec, "bench", meters="none"), "achieved_tflops"))
+            probe_over_tight = ratio(median(probe), median(tight))
             peak = peak_entry.peak_tflops(precision) if peak_entry else None
             rows.append({"gemm size": f"{size} (n={n})", "precision": precision,
-                         "tight mm TFLOP/s": statistics.median(tight), "probe TFLOP/s": statistics.median(probe),
-                         "probe ÷ tight": ratio, "target ≥0.95": "met" if ratio >= 0.95 else "NOT met",
-                         "catalog dense peak": peak if peak else f"none for {cpu_model_name()!r}"})
+                         "tight mm TFLOP/s": median(tight), "probe TFLOP/s": median(probe),
+                         "probe ÷ tight": probe_over_tight, "target ≥0.95": verdict(probe_over_tight, 0.95),
+                         "catalog dense peak": peak if peak else f"none for {cpu_model_name()!r}",
+                         "status": failures(tight_loop=tight, probe=probe)})
     table(rows)
 
 
 def meters(rounds: int = ROUNDS, seconds: float = 3.0) -> None:
     """Throughput with energy meters on vs off, each probe in its own process, interleaved."""
-    from core.runner import run_isolated
-    from core.spec import ProbeSpec
+    from core.measure.runner import run_isolated
+    from core.facts.spec import ProbeSpec
 
     header("Meter overhead: throughput with meters on vs off (CPU, isolated probes)")
     rows = []
@@ -145,13 +149,13 @@ def meters(rounds: int = ROUNDS, seconds: float = 3.0) -> None:
         for round_index in range(rounds):  # A/B then B/A
             for meters_on in ((False, True) if round_index % 2 == 0 else (True, False)):
                 result = run_isolated(spec, "bench", meters="auto" if meters_on else "none")
-                (on if meters_on else off).append(result.samples_per_s)
+                (on if meters_on else off).append(outcome(result, "samples_per_s"))
                 if meters_on:
                     methods.update((result.energy or {}).get("total_methods", []))
-        ratio = statistics.median(on) / statistics.median(off)
-        rows.append({"workload": f"{workload}/S", "off samples/s": statistics.median(off),
-                     "on samples/s": statistics.median(on), "on ÷ off": ratio,
-                     "target ≥0.99": "met" if ratio >= 0.99 else "NOT met", "meters": "; ".join(sorted(methods))})
+        on_over_off = ratio(median(on), median(off))
+        rows.append({"workload": f"{workload}/S", "off samples/s": median(off), "on samples/s": median(on),
+                     "on ÷ off": on_over_off, "target ≥0.99": verdict(on_over_off, 0.99),
+                     "meters": "; ".join(sorted(methods)), "status": failures(meters_off=off, meters_on=on)})
     table(rows)
 
 
@@ -163,8 +167,11 @@ def stability(repeats: int = 5) -> None:
         walls = []
         for _ in range(repeats):
             start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "core", "suite", "--quick", "--db", url, "--json"],
-                           check=True, capture_output=True)
+            suite = subprocess.run([sys.executable, "-m", "core", "suite", "--quick", "--db", url, "--json"],
+                                   capture_output=True)
+            if suite.returncode not in (0, SUITE_PROBE_FAILED):  # a failed probe is stored and shown below
+                sys.stderr.write(suite.stderr.decode(errors="replace")[-3000:])
+                suite.check_returncode()
             walls.append(time.perf_counter() - start)
         out = subprocess.run([sys.executable, "-m", "core", "results", "--json", "--db", url],
                              check=True, capture_output=True, text=True).stdout
@@ -174,11 +181,14 @@ def stability(repeats: int = 5) -> None:
         by_probe.setdefault((r["workload"], r["precision"]), []).append(r)
     rows = []
     for (workload, precision), group in sorted(by_probe.items()):
-        throughput = [r["samples_per_s"] for r in group]
+        stored = [SimpleNamespace(**r) for r in group]
+        throughput = [outcome(r, "samples_per_s") for r in stored]
+        spread = cv(figures(throughput))
         rows.append({"probe": f"{workload}/S {precision}", "repeats": len(group),
-                     "median samples/s": statistics.median(throughput),
-                     "CV across repeats": cv(throughput), "target ≤0.03": "met" if cv(throughput) <= 0.03 else "NOT met",
-                     "median step-time CV within a probe": statistics.median(r["step_time_cv"] for r in group)})
+                     "median samples/s": median(throughput), "CV across repeats": spread,
+                     "target ≤0.03": verdict(spread, 0.03, at_most=True),
+                     "median step-time CV within a probe": median(outcome(r, "step_time_cv") for r in stored),
+                     "status": failures(probe=throughput)})
     table(rows)
     print(f"suite wall time (s), each repeat: {', '.join(f'{w:.1f}' for w in walls)}; "
           f"median {statistics.median(walls):.1f} s (target < 60 s)\n")
@@ -211,17 +221,20 @@ def noise_floor(rounds: int = ROUNDS, seconds: float = 4.0) -> None:
     rows = []
     for round_ in range(1, rounds + 1):
         for threads, n in ((1, 1024), (os.cpu_count() or 1, 1536)):
-            times = _fixed_work_step_times(threads, n, seconds)
+            times = attempt(_fixed_work_step_times, threads, n, seconds)
+            failed = isinstance(times, str) or not times
             rows.append({"round": round_, "threads": threads, "matmul n": n,
-                         "step ms (median)": statistics.median(times) * 1e3, "steps": len(times),
-                         "step-time CV": cv(times), "p90 ÷ p10": percentile(times, 90) / percentile(times, 10)})
+                         "step ms (median)": None if failed else statistics.median(times) * 1e3,
+                         "steps": None if failed else len(times), "step-time CV": None if failed else cv(times),
+                         "p90 ÷ p10": None if failed else ratio(percentile(times, 90), percentile(times, 10)),
+                         "status": times if isinstance(times, str) else "ok" if times else "failed: no steps"})
     table(rows)
 
 
 def scaling(seconds: float = 1.0) -> None:
     """How a probe's wall time grows with model size (isolated probes, meters off)."""
-    from core.runner import run_isolated
-    from core.spec import ProbeSpec
+    from core.measure.runner import run_isolated
+    from core.facts.spec import ProbeSpec
 
     header("Scaling: probe wall time vs model size (CPU, isolated, 1 s window)")
     rows = []
@@ -230,9 +243,14 @@ def scaling(seconds: float = 1.0) -> None:
         start = time.perf_counter()
         result = run_isolated(ProbeSpec(workload=workload, size=size, seconds=seconds), "bench", meters="none")
         total_s = time.perf_counter() - start
-        rows.append({"probe": f"{workload}/{size}", "params": result.params, "GFLOP/step":
-                     (result.flops_per_step or 0) / 1e9, "step ms": (result.step_time_s or 0) * 1e3,
+        rows.append({"probe": f"{workload}/{size}", "params": result.params,  # None (shown "—") when it failed
+                     "GFLOP/step": _scaled(result.flops_per_step, 1e-9), "step ms": _scaled(result.step_time_s, 1e3),
                      "steps": result.steps, "warm-up steps": result.warmup_steps,
                      "in-process s": result.wall_time_s, "with process start s": total_s,
-                     "status": result.status})
+                     "status": failures(probe=[outcome(result, "step_time_s")]).removeprefix("probe ")})
     table(rows)
+
+
+def _scaled(value: float | None, factor: float) -> float | None:
+    """``value × factor``, or None (no figure, never a made-up 0) when a failed probe gave none."""
+    return None if value is None else value * factor

@@ -22,8 +22,8 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from core.spec import PRECISIONS
-    from core.workloads import WORKLOADS
+    from core.facts.spec import PRECISIONS
+    from core.measure.workloads import WORKLOADS
 
     parser = argparse.ArgumentParser(prog="python -m core",
                                      description="Accelscope: measure training speed, energy and cost per device.")
@@ -115,13 +115,13 @@ def _add_cost_options(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_devices(args) -> int:
-    from core.devices import discover
+    from core.measure.devices import discover
 
     devices = discover()
     if args.json:
         print(json.dumps([d.to_dict() for d in devices], indent=1))
         return EXIT_OK
-    from core.display import devices_table, console
+    from core.cli.display import devices_table, console
 
     console().print(devices_table(devices))
     if not any(d.kind != "cpu" for d in devices):
@@ -130,17 +130,17 @@ def cmd_devices(args) -> int:
 
 
 def _check_plan(specs, devices) -> None:
-    from core.devices import find
-    from core.spec import check_spec_on_device
+    from core.measure.devices import find
+    from core.facts.spec import check_spec_on_device
 
     for spec in specs:
         check_spec_on_device(spec, find(spec.device, devices))
 
 
 def _run(specs, args, *, show_progress: bool) -> int:
-    from core.display import console, print_results_table, progress_printer
-    from core.runner import run_plan
-    from core.store import Store
+    from core.cli.display import console, print_results_table, progress_printer
+    from core.measure.runner import run_plan
+    from core.facts.store import Store
 
     store = Store(args.db)
     events_file = open(args.events, "a", encoding="utf-8") if getattr(args, "events", None) else None
@@ -170,8 +170,8 @@ def _run(specs, args, *, show_progress: bool) -> int:
 
 
 def cmd_probe(args) -> int:
-    from core.devices import discover
-    from core.spec import ProbeSpec
+    from core.measure.devices import discover
+    from core.facts.spec import ProbeSpec
 
     spec = ProbeSpec(workload=args.workload, size=args.size, device=args.device, precision=args.precision,
                      batch_size=args.batch_size, seconds=args.seconds, compile=args.compile,
@@ -181,9 +181,9 @@ def cmd_probe(args) -> int:
 
 
 def cmd_suite(args) -> int:
-    from core.devices import discover, find
-    from core.runner import quick_plan
-    from core.spec import ProbeSpec
+    from core.measure.devices import discover, find
+    from core.measure.runner import quick_plan
+    from core.facts.spec import ProbeSpec
 
     devices = discover()
     if args.devices:
@@ -204,7 +204,7 @@ def cmd_suite(args) -> int:
 
 def _read_plan(path: str) -> list:
     from core.errors import UnsupportedSpec
-    from core.spec import ProbeSpec
+    from core.facts.spec import ProbeSpec
 
     try:
         with open(path, encoding="utf-8") as handle:
@@ -223,8 +223,8 @@ def _read_plan(path: str) -> list:
 
 
 def cmd_results(args) -> int:
-    from core.display import print_results_table
-    from core.store import Store
+    from core.cli.display import print_results_table
+    from core.facts.store import Store
 
     with Store(args.db) as store:
         results = store.results(run_id=args.run, workload=args.workload, device=args.device,
@@ -232,7 +232,7 @@ def cmd_results(args) -> int:
     fmt = "json" if args.json else args.format
     costing = None
     if args.price_sheet or args.region:
-        from core.costview import CostOptions
+        from core.views.cost import CostOptions
 
         costing = CostOptions.from_cli(args.price_sheet, args.region, args.spot)
     if fmt == "json":
@@ -244,7 +244,7 @@ def cmd_results(args) -> int:
     elif fmt == "csv":
         import csv
 
-        from core.results import ROW_COLUMNS, to_rows
+        from core.facts.results import ROW_COLUMNS, to_rows
 
         rows = to_rows(results)
         if costing:
@@ -263,8 +263,8 @@ def cmd_results(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from core.bundle import write_bundle
-    from core.store import Store
+    from core.facts.bundle import write_bundle
+    from core.facts.store import Store
 
     with Store(args.db) as store:
         results = store.results(run_id=args.run)
@@ -274,8 +274,8 @@ def cmd_export(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from core.bundle import read_bundle
-    from core.store import Store
+    from core.facts.bundle import read_bundle
+    from core.facts.store import Store
 
     results = read_bundle(args.file)
     with Store(args.db) as store:
@@ -286,7 +286,7 @@ def cmd_import(args) -> int:
 
 
 def cmd_delete_run(args) -> int:
-    from core.store import Store
+    from core.facts.store import Store
 
     with Store(args.db) as store:
         deleted = store.delete_run(args.run_id)
@@ -297,7 +297,7 @@ def cmd_delete_run(args) -> int:
 
 
 def cmd_prices(args) -> int:
-    from core import pricing
+    from core.views import pricing
 
     if args.validate:
         sheet = pricing.load_sheet(args.validate)
@@ -307,20 +307,20 @@ def cmd_prices(args) -> int:
     if args.json:
         print(json.dumps([s.summary() for s in sheets], indent=1))
         return EXIT_OK
-    from core.display import console, prices_table
+    from core.cli.display import console, prices_table
 
     console().print(prices_table(sheets))
     return EXIT_OK
 
 
 def cmd_child_probe(args) -> int:
-    from core.childprobe import main as child_main
+    from core.measure.child import main as child_main
 
     return child_main(args)
 
 
 def cmd_child_idle(args) -> int:
-    from core.childprobe import idle_main
+    from core.measure.child import idle_main
 
     return idle_main(args)
 

@@ -8,11 +8,13 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import bundle, catalog, carbon, pricing
-from core.store import Store, default_url
+from core.facts import bundle
+from core.paths import DATA_DIR
+from core.views import carbon, catalog, pricing
+from core.facts.store import Store, default_url
 from dashboard.frames import as_categories, results_frame, summaries_frame
 
-SAMPLES_DIR = Path(__file__).resolve().parent.parent / "data" / "samples"
+SAMPLES_DIR = DATA_DIR / "samples"
 
 
 def db_url() -> str:

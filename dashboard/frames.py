@@ -12,8 +12,8 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
-from core import carbon, catalog, pricing
-from core.results import SUMMARY_COLUMNS, ProbeResult, summary_row
+from core.views import carbon, catalog, pricing
+from core.facts.results import SUMMARY_COLUMNS, ProbeResult, summary_row
 
 CONFIG_KEYS = ["workload", "size", "precision", "device_label", "host", "batch_size", "compile", "channels_last"]
 
@@ -23,7 +23,7 @@ def results_frame(results: Iterable[ProbeResult], source: str = "store") -> pd.D
 
 
 def summaries_frame(summaries: Sequence[dict], source: str = "store") -> pd.DataFrame:
-    """One row per result from stored summaries (core.results.summary_row)."""
+    """One row per result from stored summaries (core.facts.results.summary_row)."""
     frame = pd.DataFrame.from_records(list(summaries), columns=list(SUMMARY_COLUMNS))
     frame["source"] = source
     return frame

@@ -5,7 +5,7 @@ import io
 import pandas as pd
 import streamlit as st
 
-from core import pricing
+from core.views import pricing
 from core.errors import InvalidPriceSheet
 from dashboard import data
 

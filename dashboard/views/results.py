@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from core.bundle import parse_bundle, to_bundle
+from core.facts.bundle import parse_bundle, to_bundle
 from core.errors import InvalidImport
 from dashboard import data
 

@@ -5,7 +5,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from core.workloads import WORKLOADS
+from core.measure.workloads import WORKLOADS
 from dashboard import data, runs
 
 st.title("Run probes")

@@ -1,6 +1,6 @@
 """Build realistic ProbeResults without running a probe (for store, bundle and view tests)."""
 
-from core.results import ProbeResult, new_id
+from core.facts.results import ProbeResult, new_id
 
 
 def make_result(**overrides) -> ProbeResult:

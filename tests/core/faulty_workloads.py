@@ -4,7 +4,7 @@ import os
 import signal
 import time
 
-from core.workloads import mlp
+from core.measure.workloads import mlp
 
 
 def raises(params, batch_size, device, seed=0):

@@ -119,7 +119,7 @@ def test_prices_list_and_validate(tmp_path):
 
 
 def test_results_show_cost_and_co2_for_a_sheet_and_region(db_url):
-    from core.store import Store
+    from core.facts.store import Store
     from tests.core.factories import make_result
 
     Store(db_url).add(make_result(env={"host": "h", "logical_cpus": 2},

@@ -3,9 +3,9 @@
 import pytest
 
 from core.errors import DeviceBusy
-from core.runner import device_locks, run_isolated, run_plan
-from core.spec import ProbeSpec
-from core.store import Store
+from core.measure.runner import device_locks, run_isolated, run_plan
+from core.facts.spec import ProbeSpec
+from core.facts.store import Store
 
 FAULTY = "tests.core.faulty_workloads"
 

@@ -4,12 +4,12 @@ import os
 
 import pytest
 
-from core.meters.base import ESTIMATED, MEASURED, UNAVAILABLE, EnergyReading
-from core.meters.codecarbon_meter import CodeCarbonMeter
-from core.meters.energy import energy_record
-from core.meters.factory import host_meters, measure_idle
-from core.meters.gpu import NvmlGpuMeter, PowerSampler, integrate_trapezoid
-from core.meters.rapl import RaplMeter, delta_uj, find_zones
+from core.measure.meters.base import ESTIMATED, MEASURED, UNAVAILABLE, EnergyReading
+from core.measure.meters.codecarbon_meter import CodeCarbonMeter
+from core.facts.energy import energy_record
+from core.measure.meters.factory import host_meters, measure_idle
+from core.measure.meters.gpu import NvmlGpuMeter, PowerSampler, integrate_trapezoid
+from core.measure.meters.rapl import RaplMeter, delta_uj, find_zones
 
 
 class Clock:
@@ -147,7 +147,7 @@ def test_rapl_unreadable_says_how_to_fix(tmp_path):
 
 
 def test_nothing_readable_gives_null_with_the_reason(tmp_path, monkeypatch):
-    monkeypatch.setattr("core.meters.factory.codecarbon_available", lambda: (False, "CodeCarbon is not installed"))
+    monkeypatch.setattr("core.measure.meters.factory.codecarbon_available", lambda: (False, "CodeCarbon is not installed"))
     (meter,) = host_meters(tmp_path / "no-powercap")
     meter.begin()
     readings = meter.end()

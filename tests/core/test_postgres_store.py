@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import StoreError
-from core.store import Store
+from core.facts.store import Store
 from tests.core.factories import make_result
 
 INITDB = shutil.which("initdb")

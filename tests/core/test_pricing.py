@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from core import carbon, catalog, pricing
+from core.views import carbon, catalog, pricing
 from core.errors import InvalidPriceSheet
 
 HEADER = ("provider,instance_type,region,accelerator,accelerator_type,accelerator_count,vcpus,memory_gb,"

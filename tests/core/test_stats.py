@@ -1,6 +1,6 @@
 import pytest
 
-from core.stats import LoopPolicy, StepStats, measure_loop, percentile
+from core.measure.stats import LoopPolicy, StepStats, measure_loop, percentile
 
 
 class FakeClock:

@@ -2,8 +2,8 @@ import sqlalchemy as sa
 import pytest
 
 from core.errors import StoreError
-from core.results import ProbeResult
-from core.store import Store
+from core.facts.results import ProbeResult
+from core.facts.store import Store
 from tests.core.factories import make_result
 
 

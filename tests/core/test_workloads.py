@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from core.devices import cpu_device
-from core.probe import count_flops, run_probe
-from core.spec import ProbeSpec
-from core.stats import LoopPolicy
-from core.workloads import WORKLOADS, cnn, gemm, mlp, transformer
+from core.measure.devices import cpu_device
+from core.measure.probe import count_flops, run_probe
+from core.facts.spec import ProbeSpec
+from core.measure.stats import LoopPolicy
+from core.measure.workloads import WORKLOADS, cnn, gemm, mlp, transformer
 
 SHORT = LoopPolicy(seconds=0.3, max_warmup_s=0.5, min_steps=8)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.store import Store
+from core.facts.store import Store
 from tests.core.factories import make_result
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")

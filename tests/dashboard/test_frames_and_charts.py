@@ -5,7 +5,7 @@ import math
 import pandas as pd
 import pytest
 
-from core import catalog, pricing
+from core.views import catalog, pricing
 from dashboard import charts, frames
 from tests.core.factories import make_result
 

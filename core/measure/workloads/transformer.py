@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from core.workloads.base import Workload, generator, to_device
+from core.measure.workloads.base import Workload, generator, to_device
 
 POOL = 4
 

@@ -138,7 +138,7 @@ def xpu_devices() -> list[Device]:
 
 def discover() -> list[Device]:
     """Every device torch can train on here. Always at least the CPU. Imports torch."""
-    from core.meters.nvml import open_nvml
+    from core.measure.meters.nvml import open_nvml
 
     nvml = open_nvml()
     try:

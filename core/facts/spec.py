@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 
 from core.errors import UnsupportedSpec
-from core.workloads import WORKLOADS, is_custom_workload
+from core.measure.workloads import WORKLOADS, is_custom_workload
 
 PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
 
@@ -85,7 +85,7 @@ def check_spec_fields(spec: ProbeSpec) -> None:
 
 
 def check_spec_on_device(spec: ProbeSpec, device) -> None:
-    """Refuse a combination the device cannot run, with the reason. ``device`` is a core.devices.Device."""
+    """Refuse a combination the device cannot run, with the reason. ``device`` is a core.measure.devices.Device."""
     if spec.precision not in device.precisions:
         reasons = {
             ("cpu", "fp16"): "fp16 training on CPU is not supported (no fp16 GEMM kernels worth measuring); use bf16 or fp32",

@@ -12,8 +12,8 @@ import resource
 import traceback
 from pathlib import Path
 
-from core.results import failed_result
-from core.spec import ProbeSpec
+from core.facts.results import failed_result
+from core.facts.spec import ProbeSpec
 
 
 def _limit_memory(limit_bytes: int) -> None:
@@ -32,7 +32,7 @@ def _fingerprint_or_empty(device) -> dict:
     if device is None:
         return {}
     try:
-        from core.env import fingerprint
+        from core.measure.env import fingerprint
 
         return fingerprint(device)
     except Exception:
@@ -40,16 +40,16 @@ def _fingerprint_or_empty(device) -> dict:
 
 
 def main(args) -> int:
-    from core.runner import is_out_of_memory
+    from core.measure.runner import is_out_of_memory
 
     spec = ProbeSpec.from_dict(json.loads(args.spec))
     if args.memory_limit_bytes:
         _limit_memory(args.memory_limit_bytes)
     device = None
     try:
-        from core.devices import discover, find
-        from core.meters.factory import open_meters
-        from core.probe import run_probe
+        from core.measure.devices import discover, find
+        from core.measure.meters.factory import open_meters
+        from core.measure.probe import run_probe
 
         device = find(spec.device, discover())
         with open_meters(device, args.meters) as meters:
@@ -73,8 +73,8 @@ def main(args) -> int:
 
 def idle_main(args) -> int:
     """``python -m core _idle --device ID --seconds S``: print the idle power of each component."""
-    from core.devices import discover, find
-    from core.meters.factory import measure_idle, open_meters
+    from core.measure.devices import discover, find
+    from core.measure.meters.factory import measure_idle, open_meters
 
     device = find(args.device, discover())
     with open_meters(device, "auto") as meters:

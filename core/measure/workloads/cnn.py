@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from core.workloads.base import Workload, generator, to_device
+from core.measure.workloads.base import Workload, generator, to_device
 
 POOL = 4
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Sequence
 
 from core.errors import InvalidImport
-from core.results import ProbeResult
+from core.facts.results import ProbeResult
 
 BUNDLE_FORMAT = "accelscope-results"
 BUNDLE_VERSION = 1

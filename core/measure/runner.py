@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from core.errors import DeviceBusy
-from core.results import ProbeResult, failed_result, new_id
-from core.spec import ProbeSpec
+from core.paths import REPO_ROOT
+from core.facts.results import ProbeResult, failed_result, new_id
+from core.facts.spec import ProbeSpec
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 STDERR_TAIL_CHARS = 2000
 GLIBC_MALLOC_TUNING = {"MALLOC_MMAP_THRESHOLD_": str(32 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(2**40)}
 

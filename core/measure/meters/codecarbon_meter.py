@@ -8,7 +8,7 @@ import logging
 import time
 from typing import Callable
 
-from core.meters.base import ESTIMATED, EnergyReading, unavailable
+from core.measure.meters.base import ESTIMATED, EnergyReading, unavailable
 
 KWH_TO_J = 3.6e6
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from core.workloads.base import Workload, generator, to_device
+from core.measure.workloads.base import Workload, generator, to_device
 
 POOL = 8
 

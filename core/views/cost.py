@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core import carbon, catalog, pricing
+from core.views import carbon, catalog, pricing
 from core.errors import AccelscopeError
 
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from core.tables import Column, parse_csv
+from core.paths import DATA_DIR
+from core.facts.tables import Column, parse_csv
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 CATALOG_PATH = DATA_DIR / "accelerators.csv"
 ACCELERATOR_TYPES = ("CPU", "GPU", "TPU", "ASIC", "FPGA")
 

@@ -1,6 +1,6 @@
 """Run one probe in this process: build the workload, warm up, time, count FLOPs, meter energy.
 
-It runs inside the probe subprocess (see :mod:`core.runner`); torch is imported by the functions
+It runs inside the probe subprocess (see :mod:`core.measure.runner`); torch is imported by the functions
 that use it, so importing this module (e.g. for ``default_batch_size``) does not load torch.
 """
 
@@ -12,12 +12,12 @@ import sys
 import time
 from typing import Callable, Sequence
 
-from core.devices import Device
-from core.env import fingerprint
-from core.results import ProbeResult, new_id, utc_now_iso
-from core.spec import ProbeSpec, check_spec_on_device
-from core.stats import LoopPolicy, measure_loop
-from core.workloads import is_custom_workload, load_builder, size_params
+from core.measure.devices import Device
+from core.measure.env import fingerprint
+from core.facts.results import ProbeResult, new_id, utc_now_iso
+from core.facts.spec import ProbeSpec, check_spec_on_device
+from core.measure.stats import LoopPolicy, measure_loop
+from core.measure.workloads import is_custom_workload, load_builder, size_params
 
 
 def synchronizer(device: Device) -> Callable[[], None]:
@@ -156,7 +156,7 @@ def run_probe(spec: ProbeSpec, device: Device, run_id: str, *, meters: Sequence 
     achieved = flops_per_step / stats.mean_s / 1e12 if flops_per_step else None
     energy = None
     if meters:
-        from core.meters.energy import energy_record
+        from core.facts.energy import energy_record
 
         energy = energy_record(readings, samples=workload.samples_per_step * len(times.steps_s),
                                flops=(flops_per_step or 0) * len(times.steps_s), idle_w=idle_w,

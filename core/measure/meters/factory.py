@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from core.meters.base import EnergyReading, unavailable
-from core.meters.codecarbon_meter import CodeCarbonMeter, codecarbon_available
-from core.meters.gpu import NvmlGpuMeter
-from core.meters.nvml import open_nvml
-from core.meters.rapl import POWERCAP_ROOT, RaplMeter, find_zones
+from core.measure.meters.base import EnergyReading, unavailable
+from core.measure.meters.codecarbon_meter import CodeCarbonMeter, codecarbon_available
+from core.measure.meters.gpu import NvmlGpuMeter
+from core.measure.meters.nvml import open_nvml
+from core.measure.meters.rapl import POWERCAP_ROOT, RaplMeter, find_zones
 
 
 class UnavailableMeter:
@@ -46,7 +46,7 @@ def host_meters(powercap_root: Path = POWERCAP_ROOT) -> list:
 
 @contextlib.contextmanager
 def open_meters(device, choice: str = "auto") -> Iterator[list]:
-    """The meters for one probe on ``device`` (a core.devices.Device); closes NVML afterwards."""
+    """The meters for one probe on ``device`` (a core.measure.devices.Device); closes NVML afterwards."""
     if choice == "none":
         yield []
         return
@@ -78,7 +78,7 @@ def open_meters(device, choice: str = "auto") -> Iterator[list]:
 
 def measure_idle(meters, seconds: float, sleep=time.sleep) -> dict[str, float]:
     """Average power of each component while nothing runs, in watts."""
-    from core.meters.energy import idle_power_w
+    from core.facts.energy import idle_power_w
 
     for meter in meters:
         meter.begin()

@@ -72,7 +72,7 @@ class ProbeResult:
     compile_time_s: float | None = None
     wall_time_s: float | None = None
     env: dict = field(default_factory=dict)
-    energy: dict | None = None  # filled by the energy meters: see core.meters
+    energy: dict | None = None  # filled by the energy meters: see core.measure.meters
 
     @property
     def ok(self) -> bool:

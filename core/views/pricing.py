@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from core.catalog import DATA_DIR, Accelerator, match
+from core.paths import DATA_DIR
+from core.views.catalog import Accelerator, match
 from core.errors import InvalidPriceSheet
-from core.tables import Column, parse_csv
+from core.facts.tables import Column, parse_csv
 
 SHEETS_DIR = DATA_DIR / "price_sheets"
 CURRENCIES = ("USD",)

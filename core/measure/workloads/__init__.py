@@ -3,7 +3,7 @@
 A workload module (``gemm``, ``mlp``, ``cnn``, ``transformer``) imports torch and is loaded only
 inside a probe process, through :func:`load_builder`. A custom workload is named
 ``package.module:function``; the function takes ``(params, batch_size, device)`` like the
-built-ins' ``build`` and returns a :class:`core.workloads.base.Workload`.
+built-ins' ``build`` and returns a :class:`core.measure.workloads.base.Workload`.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def load_builder(name: str) -> Callable:
         module_name, _, func_name = name.partition(":")
         module = importlib.import_module(module_name)
         return getattr(module, func_name)
-    module = importlib.import_module(f"core.workloads.{name}")
+    module = importlib.import_module(f"core.measure.workloads.{name}")
     return module.build
 
 

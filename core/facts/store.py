@@ -14,11 +14,11 @@ from typing import Sequence
 import sqlalchemy as sa
 
 from core.errors import StoreError
-from core.results import ProbeResult, summary_row
+from core.paths import DEFAULT_DB_PATH
+from core.facts.results import ProbeResult, summary_row
 
 SCHEMA_VERSION = 2  # 2: the `summary` column (migrated in place from 1)
 DB_ENV_VAR = "ACCELSCOPE_DB"
-DEFAULT_DB_PATH = Path(__file__).resolve().parent.parent / "accelscope.db"
 
 _metadata = sa.MetaData()
 results_table = sa.Table(
@@ -157,7 +157,7 @@ class Store:
         return [ProbeResult.from_dict(json.loads(p)) for p in payloads]
 
     def summaries(self) -> list[dict]:
-        """Every result's flat summary (see core.results.summary_row), oldest first: what a
+        """Every result's flat summary (see core.facts.results.summary_row), oldest first: what a
         dashboard needs, without parsing step-time lists."""
         query = sa.select(results_table.c.summary).order_by(results_table.c.created_at, results_table.c.id)
         with self._engine.connect() as conn:

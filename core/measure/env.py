@@ -19,7 +19,7 @@ def fingerprint(device=None) -> dict:
     """Host (hashed), OS, Python, torch, CUDA, driver, CPU, GPU, power limit, threads. Imports torch."""
     import torch
 
-    from core.devices import cpu_model_name
+    from core.measure.devices import cpu_model_name
 
     return {
         "host": host_hash(),

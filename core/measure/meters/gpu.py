@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Callable
 
-from core.meters.base import ESTIMATED, MEASURED, EnergyReading, unavailable
+from core.measure.meters.base import ESTIMATED, MEASURED, EnergyReading, unavailable
 
 # NVML's energy counter is updated by the driver every few tens of ms on recent GPUs (coarser on
 # some); a 1 s window keeps the quantization error well under 1%.

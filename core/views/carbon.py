@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from core.catalog import DATA_DIR
+from core.paths import DATA_DIR
 from core.errors import AccelscopeError
-from core.tables import Column, parse_csv
+from core.facts.tables import Column, parse_csv
 
 CARBON_DIR = DATA_DIR / "carbon"
 J_PER_KWH = 3.6e6

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Mapping, Sequence
 
-from core.meters.base import ESTIMATED, MEASURED, EnergyReading
+from core.measure.meters.base import ESTIMATED, MEASURED, EnergyReading
 
 
 def scale_to_window(reading: EnergyReading, window_s: float) -> EnergyReading:
