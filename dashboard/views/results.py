@@ -1,6 +1,5 @@
 """Results: the stored results; import (all or nothing), export, delete a run."""
 
-import pandas as pd
 import streamlit as st
 
 from core.facts.bundle import parse_bundle, to_bundle
