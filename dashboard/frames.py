@@ -6,30 +6,34 @@ No streamlit and no torch here, so everything is testable on plain DataFrames.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Sequence
 
 import pandas as pd
 
-from core.views import carbon, catalog, pricing
-from core.facts.results import SUMMARY_COLUMNS, ProbeResult, summary_row
+from core.units import J_PER_KWH, S_PER_H, SAMPLES_PER_MILLION
+from core.views import carbon, catalog, cost, pricing
+from core.facts.results import ProbeResult
+from core.facts.rows import FLAT_COLUMNS, flat_row
 
-CONFIG_KEYS = ["workload", "size", "precision", "device_label", "host", "batch_size", "compile", "channels_last"]
+# What makes two results the same configuration. ``device_identity`` keeps two CPUs that report one
+# model name (a migrated VM) in separate medians and chart rows.
+CONFIG_KEYS = ["workload", "size", "precision", "device_label", "device_identity", "host", "batch_size", "compile",
+               "channels_last"]
 
 
 def results_frame(results: Iterable[ProbeResult], source: str = "store") -> pd.DataFrame:
-    return summaries_frame([summary_row(r) for r in results], source)
+    return summaries_frame([flat_row(r) for r in results], source)
 
 
 def summaries_frame(summaries: Sequence[dict], source: str = "store") -> pd.DataFrame:
-    """One row per result from stored summaries (core.facts.results.summary_row)."""
-    frame = pd.DataFrame.from_records(list(summaries), columns=list(SUMMARY_COLUMNS))
+    """One row per result from stored summaries (core.facts.rows.flat_row)."""
+    frame = pd.DataFrame.from_records(list(summaries), columns=list(FLAT_COLUMNS))
     frame["source"] = source
     return frame
 
 
-CATEGORY_COLUMNS = ("workload", "size", "precision", "device_label", "host", "run_id", "status", "device",
+CATEGORY_COLUMNS = ("workload", "size", "precision", "device_label", "device_identity", "host", "run_id", "status", "device",
                     "device_kind", "device_name", "source", "energy_kind", "torch", "cpu", "gpu")
 
 
@@ -56,20 +60,24 @@ LAST_COLUMNS = ["id", "device", "device_name", "device_kind", "energy_method", "
 
 def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per configuration (repeats collapsed to their median), successful results only.
-    An energy figure counts as estimated if any repeat's was."""
+    An energy figure counts as estimated if any repeat's was; ``unsettled_repeats`` counts repeats
+    whose warm-up did not settle."""
     ok = frame[frame["status"] == "ok"].assign(
         _estimated=lambda f: (f["energy_kind"] == "estimated").astype("int8"),
-        _measured=lambda f: (f["energy_kind"] == "measured").astype("int8"))
+        _measured=lambda f: (f["energy_kind"] == "measured").astype("int8"),
+        unsettled_repeats=lambda f: (f["warmup_settled"] == False).astype("int16"),  # noqa: E712 (None stays False)
+        device_identity=lambda f: f["device_identity"].astype(object).fillna("identity not recorded"))
     if ok.empty:
         return pd.DataFrame(columns=[*CONFIG_KEYS, "config", "variant", "row_label", "samples_per_s", "repeats",
                                      "device_kind", "device_name", "energy_kind", "j_per_sample", "mfu", "mfu_text"])
     grouped = ok.groupby(CONFIG_KEYS, dropna=False, sort=True, observed=True)
     medians = grouped[MEDIAN_COLUMNS].median()
     flags = grouped[["_estimated", "_measured"]].max()
+    unsettled = grouped["unsettled_repeats"].sum()
     repeats = grouped.size().rename("repeats")
     latest = (grouped.tail(1).set_index(CONFIG_KEYS)[LAST_COLUMNS]
               .rename(columns={"id": "latest_id"}))
-    agg = pd.concat([medians, flags, repeats], axis=1).join(latest).reset_index()
+    agg = pd.concat([medians, flags, unsettled, repeats], axis=1).join(latest).reset_index()
     for column in agg.columns:  # categoricals back to plain values: the result is small
         if isinstance(agg[column].dtype, pd.CategoricalDtype):
             agg[column] = agg[column].astype(object)
@@ -83,11 +91,11 @@ def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
     agg["mfu"] = [value if value is not None else math.nan for value, _ in mfu]
     agg["mfu_text"] = [f"{value:.1%} ({basis})" if value is not None else f"– ({basis})" for value, basis in mfu]
     agg["j_per_1k_samples"] = agg["j_per_sample"] * 1000
-    agg["seconds_per_1m_samples"] = 1e6 / agg["samples_per_s"]
+    agg["seconds_per_1m_samples"] = SAMPLES_PER_MILLION / agg["samples_per_s"]
     return agg
 
 
-VARIANT_PARTS = (("host", lambda v: f"host {v}"), ("batch_size", lambda v: f"batch {v:g}"),
+VARIANT_PARTS = (("device_identity", lambda v: str(v).split(" · ", 1)[-1]), ("host", lambda v: f"host {v}"), ("batch_size", lambda v: f"batch {v:g}"),
                  ("compile", lambda v: "compiled" if v else "eager"),
                  ("channels_last", lambda v: "channels-last" if v else "contiguous"))
 
@@ -124,57 +132,41 @@ def with_speedup(agg: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns="_base_sps")
 
 
-@dataclass(frozen=True)
-class CostSettings:
-    spot: bool = False
-    electricity_usd_per_kwh: float = 0.15
-    lifetime_years: float = 4.0
-    hours_per_year: float = 4380.0
-    purchase_price_usd: float | None = None  # None: the catalog's typical price
-
-    @property
-    def own(self) -> pricing.OwnHardware:
-        return pricing.OwnHardware(self.purchase_price_usd, self.lifetime_years, self.hours_per_year,
-                                   self.electricity_usd_per_kwh)
-
-
 COST_COLUMNS = ["config", "variant", "workload", "size", "precision", "device_label", "device_kind", "option", "kind",
                 "usd_per_h", "usd_per_1m_samples", "seconds_per_1m_samples", "j_per_sample", "energy_kind",
-                "basis", "source_url", "retrieved_on", "samples_per_s"]
+                "basis", "source_url", "retrieved_on", "samples_per_s", "purchase_price_usd", "electricity_usd_per_h"]
 
 
-def cost_frame(agg: pd.DataFrame, rows: Sequence[pricing.PriceRow], settings: CostSettings,
-               cat: Sequence[catalog.Accelerator]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Cost per 1M samples of each configuration on each matching instance and on own hardware.
+def cost_frame(agg: pd.DataFrame, sheet: pricing.PriceSheet, settings: cost.CostSettings,
+               accelerators: Sequence[catalog.Accelerator]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cost per 1M samples of each configuration on each matching instance and on own hardware,
+    from core's one pricing entry point (core.views.cost.cost_figures: the CLI's numbers too).
     Returns (costs, missing): ``missing`` says per configuration why an option has no price."""
     lines, missing = [], []
-    cat = tuple(cat)
-    for row in agg.itertuples(index=False):
-        common = {"config": row.config, "variant": row.variant, "workload": row.workload, "size": row.size, "precision": row.precision,
-                  "device_label": row.device_label, "device_kind": row.device_kind,
-                  "seconds_per_1m_samples": 1e6 / row.samples_per_s, "j_per_sample": row.j_per_sample,
-                  "energy_kind": row.energy_kind, "samples_per_s": row.samples_per_s}
-        outcome = pricing.cloud_costs(device_kind=row.device_kind, device_name=row.device_name,
-                                      samples_per_s=row.samples_per_s, vcpus_used=_int(row.logical_cpus),
-                                      rows=rows, catalog=cat, spot=settings.spot)
-        if isinstance(outcome, pricing.NoPrice):
-            missing.append({"device_label": row.device_label, "config": row.config, "option": "cloud",
-                            "reason": outcome.reason})
-        else:
-            for line in outcome:
-                lines.append({**common, "option": line.option, "kind": line.kind, "usd_per_h": line.usd_per_h,
-                              "usd_per_1m_samples": line.usd_per_1m_samples, "basis": line.basis,
-                              "source_url": line.source_url, "retrieved_on": line.retrieved_on})
-        model = catalog.match(row.device_name, cat)
-        own = pricing.own_hardware_cost(samples_per_s=row.samples_per_s, j_per_sample=_num(row.j_per_sample),
-                                        purchase_price_usd=model.purchase_price_usd if model else None,
-                                        own=settings.own)
+    accelerators = tuple(accelerators)
+    for row in agg.to_dict("records"):
+        rate = cost.WorkRate.of_row(row)
+        figures = cost.cost_figures(rate, settings, sheet, accelerators=accelerators)
+        own = figures.own_hardware
+        common = {key: row[key] for key in ("config", "variant", "workload", "size", "precision", "device_label",
+                                            "device_kind", "j_per_sample", "energy_kind", "samples_per_s")}
+        common.update(seconds_per_1m_samples=SAMPLES_PER_MILLION / rate.samples_per_s,
+                      purchase_price_usd=own.purchase_price_usd,
+                      electricity_usd_per_h=cost.electricity_usd_per_h(rate, settings))
+        if figures.cloud_missing:
+            missing.append({"device_label": row["device_label"], "config": row["config"], "option": "cloud",
+                            "reason": figures.cloud_missing})
+        for line in figures.cloud:
+            lines.append({**common, "option": line.option, "kind": line.kind, "usd_per_h": line.usd_per_h,
+                          "usd_per_1m_samples": line.usd_per_1m_samples, "basis": line.basis,
+                          "source_url": line.source_url, "retrieved_on": line.retrieved_on})
         if own.usd_per_1m_samples is None:
-            missing.append({"device_label": row.device_label, "config": row.config, "option": "own hardware",
+            missing.append({"device_label": row["device_label"], "config": row["config"], "option": "own hardware",
                             "reason": "; ".join(own.missing)})
         else:
-            lines.append({**common, "option": f"own {row.device_label}", "kind": "own",
-                          "usd_per_h": own.usd_per_1m_samples / (1e6 / row.samples_per_s) * 3600,
+            model = catalog.match(rate.device_name, accelerators)
+            lines.append({**common, "option": f"own {row['device_label']}", "kind": "own",
+                          "usd_per_h": own.usd_per_1m_samples * rate.samples_per_s * S_PER_H / SAMPLES_PER_MILLION,
                           "usd_per_1m_samples": own.usd_per_1m_samples, "basis": own.basis,
                           "source_url": model.source_url if model else None, "retrieved_on": None})
     return (pd.DataFrame(lines, columns=COST_COLUMNS),
@@ -183,11 +175,6 @@ def cost_frame(agg: pd.DataFrame, rows: Sequence[pricing.PriceRow], settings: Co
 
 def _num(value) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
-
-
-def _int(value) -> int | None:
-    number = _num(value)
-    return None if number is None else int(number)
 
 
 def pareto_mask(x: Sequence[float], y: Sequence[float]) -> list[bool]:
@@ -221,40 +208,32 @@ def carbon_frame(agg: pd.DataFrame, region_keys: Sequence[str],
                                        "energy_kind", "g_co2_per_1m_samples"])
 
 
-def plan_job(agg: pd.DataFrame, costs: pd.DataFrame, total_samples: float, g_co2_per_kwh: float,
-             settings: CostSettings) -> pd.DataFrame:
+def plan_job(agg: pd.DataFrame, costs: pd.DataFrame, total_samples: float, g_co2_per_kwh: float) -> pd.DataFrame:
     """Wall time, energy, cost and CO2 of a training job of ``total_samples`` on each measured
-    configuration and each priced option, all derived from measured throughput and energy.
-    ``break_even_h``: hours of use after which buying the device beats renting that option."""
+    configuration and each priced option (``costs`` from :func:`cost_frame`), all derived from
+    measured throughput and energy. ``break_even_h``: hours of use after which buying the device
+    beats renting that option."""
     rows = []
     for row in agg.itertuples(index=False):
-        hours = total_samples / row.samples_per_s / 3600
+        hours = total_samples / row.samples_per_s / S_PER_H
         j_per_sample = _num(row.j_per_sample)
-        energy_kwh = j_per_sample * total_samples / 3.6e6 if j_per_sample is not None else None
+        energy_kwh = j_per_sample * total_samples / J_PER_KWH if j_per_sample is not None else None
         base = {"device": row.device_label, "precision": row.precision, "workload": row.config,
                 "wall_time_h": hours, "energy_kwh": energy_kwh,
                 "co2_kg": energy_kwh * g_co2_per_kwh / 1000 if energy_kwh is not None else None,
                 "energy_kind": row.energy_kind or "not measured"}
         options = costs[(costs["config"] == row.config) & (costs["device_label"] == row.device_label)
-                        & (costs["precision"] == row.precision)]
+                        & (costs["precision"] == row.precision) & (costs["variant"] == row.variant)]
         if options.empty:
             rows.append({**base, "option": "no price for this device", "cost_usd": None, "break_even_h": None})
             continue
-        price = _own_price(row, settings)
-        electricity_usd_per_h = (j_per_sample * row.samples_per_s * 3600 / 3.6e6 * settings.electricity_usd_per_kwh
-                                 if j_per_sample is not None else None)
         for option in options.itertuples(index=False):
+            price, electricity = _num(option.purchase_price_usd), _num(option.electricity_usd_per_h)
             break_even = None
-            if option.kind != "own" and price and electricity_usd_per_h is not None:
-                break_even = pricing.break_even_hours(price, option.usd_per_h, electricity_usd_per_h)
+            if option.kind != "own" and price and electricity is not None:
+                break_even = cost.break_even_hours(price, option.usd_per_h, electricity)
             rows.append({**base, "option": option.option,
-                         "cost_usd": option.usd_per_1m_samples * total_samples / 1e6, "break_even_h": break_even})
+                         "cost_usd": option.usd_per_1m_samples * total_samples / SAMPLES_PER_MILLION,
+                         "break_even_h": break_even})
     return pd.DataFrame(rows, columns=["device", "precision", "workload", "option", "wall_time_h", "energy_kwh",
                                        "cost_usd", "co2_kg", "energy_kind", "break_even_h"])
-
-
-def _own_price(row, settings: CostSettings) -> float | None:
-    if settings.purchase_price_usd is not None:
-        return settings.purchase_price_usd
-    model = catalog.match(row.device_name, catalog.load_catalog())
-    return model.purchase_price_usd if model else None

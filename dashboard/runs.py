@@ -19,6 +19,8 @@ from pathlib import Path
 
 from core.paths import REPO_ROOT
 
+# How the suite CLI exits when it is cancelled (Cancel sends SIGTERM; Ctrl-C in a terminal is SIGINT).
+CANCELLED_EXIT_CODES = (128 + signal.SIGTERM, 128 + signal.SIGINT)
 
 
 @dataclass

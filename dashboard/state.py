@@ -1,25 +1,84 @@
-"""Session-state keys and their defaults, in one place."""
+"""Every session-state and URL key of the dashboard, their defaults, and the URL round trip, in one place.
+
+Pages and widgets name keys through this module (``state.SHEET``, ``state.filter_key("workload")``),
+never as string literals, so a key has one spelling and one home.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
+# Pricing and grid (sidebar, Hardware & prices)
+SHEET = "sheet"
+REGION = "region"
+SPOT = "spot"
+ELECTRICITY_USD_PER_KWH = "electricity_usd_per_kwh"
+LIFETIME_YEARS = "lifetime_years"
+HOURS_PER_YEAR = "hours_per_year"
+PURCHASE_PRICE_USD = "purchase_price_usd"
+INTENSITY_OVERRIDE = "intensity_override"
+CUSTOM_SHEETS = "custom_sheets"  # name -> PriceSheet uploaded or edited in this session
+
+# Views
+VIEW = "view"  # Explore's chart
+FOCUS = "focus"  # the workload (config) the cost-type charts compare
+SLIDE = "slide"  # Present's slide index
+
+# Page-local widgets and bookkeeping
+URL_LOADED = "_url_loaded"  # the URL was read into the session once
+PLAN_RUN = "plan_run"  # Run probes: the session's runs.PlanRun
+IMPORTED_FILE = "imported_file"  # Results: (name, size) of the bundle last imported
+SHEET_TO_VIEW = "sheet_to_view"  # Hardware & prices: the sheet shown in the editor
+SHEET_UPLOAD = "sheet_upload"  # Hardware & prices: the price sheet uploader
+
 DEFAULTS = {
-    "sheet": "aws",
-    "region": "USA",
-    "spot": False,
-    "electricity_usd_per_kwh": 0.15,
-    "lifetime_years": 4.0,
-    "hours_per_year": 4380.0,
-    "purchase_price_usd": 0.0,  # 0: use the catalog's typical price
-    "intensity_override": 0.0,  # 0: use the region's grid intensity
-    "custom_sheets": {},  # name -> PriceSheet uploaded or edited in this session
-    "slide": 0,
+    SHEET: "aws",
+    REGION: "USA",
+    SPOT: False,
+    ELECTRICITY_USD_PER_KWH: 0.15,
+    LIFETIME_YEARS: 4.0,
+    HOURS_PER_YEAR: 4380.0,
+    PURCHASE_PRICE_USD: 0.0,  # 0: use the catalog's typical price
+    INTENSITY_OVERRIDE: 0.0,  # 0: use the region's grid intensity
+    CUSTOM_SHEETS: {},
+    SLIDE: 0,
 }
 
 # Filters shared by Explore and Present, mirrored in the URL so a link reopens the view.
 FILTER_KEYS = ("workload", "size", "precision", "device_label", "host", "run_id")
-URL_KEYS = (*FILTER_KEYS, "sheet", "region", "spot", "slide", "focus", "view")
+# URL parameters, in the order they are written. A filter's parameter is its column name; every
+# other parameter has the name of its session-state key.
+URL_TEXT_KEYS = (SHEET, REGION, FOCUS, VIEW)
+URL_KEYS = (*FILTER_KEYS, *URL_TEXT_KEYS, SPOT, SLIDE)
+
+
+def filter_key(column: str) -> str:
+    """The session-state key (and multiselect key) of the filter on ``column``."""
+    return f"filter_{column}"
+
+
+def editor_key(sheet_name: str) -> str:
+    """The data editor of one price sheet on Hardware & prices."""
+    return f"editor_{sheet_name}"
+
+
+def prepare_key(fmt: str) -> str:
+    """Present's "Prepare PNG/SVG" button."""
+    return f"prepare_{fmt}"
+
+
+def export_key(fmt: str) -> str:
+    """Present's prepared image: (slide index, bytes)."""
+    return f"export_{fmt}"
+
+
+def download_key(fmt: str) -> str:
+    """Present's "Download PNG/SVG" button."""
+    return f"download_{fmt}"
+
+
+def _session_key(url_key: str) -> str:
+    return filter_key(url_key) if url_key in FILTER_KEYS else url_key
 
 
 def init() -> None:
@@ -30,33 +89,39 @@ def init() -> None:
 
 def load_query_params() -> None:
     """Once per session: take the view state from the URL."""
-    if st.session_state.get("_url_loaded"):
+    if st.session_state.get(URL_LOADED):
         return
-    st.session_state["_url_loaded"] = True
+    st.session_state[URL_LOADED] = True
     params = st.query_params
-    for key in FILTER_KEYS:
-        if key in params:
-            st.session_state[f"filter_{key}"] = params.get_all(key)
-    for key in ("sheet", "region", "focus", "view"):
-        if key in params:
-            st.session_state[key] = params[key]
-    if "spot" in params:
-        st.session_state["spot"] = params["spot"] == "1"
-    if "slide" in params and params["slide"].isdigit():
-        st.session_state["slide"] = int(params["slide"])
+    for key in URL_KEYS:
+        if key not in params:
+            continue
+        if key in FILTER_KEYS:
+            value = params.get_all(key)
+        elif key == SPOT:
+            value = params[key] == "1"
+        elif key == SLIDE:
+            if not params[key].isdigit():
+                continue
+            value = int(params[key])
+        else:
+            value = params[key]
+        st.session_state[_session_key(key)] = value
 
 
 def save_query_params() -> None:
     """Write the current view state into the URL (st.query_params)."""
     values: dict[str, object] = {}
-    for key in FILTER_KEYS:
-        chosen = st.session_state.get(f"filter_{key}") or []
-        if chosen:
-            values[key] = [str(v) for v in chosen]
-    for key in ("sheet", "region", "focus", "view"):
-        if st.session_state.get(key):
+    for key in URL_KEYS:
+        if key in FILTER_KEYS:
+            chosen = st.session_state.get(_session_key(key)) or []
+            if chosen:
+                values[key] = [str(v) for v in chosen]
+        elif key == SPOT:
+            values[key] = "1" if st.session_state.get(SPOT) else "0"
+        elif key == SLIDE:
+            values[key] = str(st.session_state.get(SLIDE, 0))
+        elif st.session_state.get(key):
             values[key] = str(st.session_state[key])
-    values["spot"] = "1" if st.session_state.get("spot") else "0"
-    values["slide"] = str(st.session_state.get("slide", 0))
     if dict(st.query_params.to_dict()) != {k: (v[-1] if isinstance(v, list) else v) for k, v in values.items()}:
         st.query_params.from_dict(values)

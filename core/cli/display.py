@@ -32,8 +32,10 @@ def devices_table(devices) -> Table:
         table.add_column(column)
     for d in devices:
         details = []
+        if d.isa:
+            details.append(d.isa)
         if d.cores:
-            details.append(f"{d.cores} cores, {d.threads} torch threads")
+            details.append(f"{d.cores} cores, {d.logical_cpus} logical CPUs")
         if d.compute_capability:
             details.append(f"sm_{d.compute_capability.replace('.', '')}, {d.sm_count} SMs")
         if d.driver_version:
@@ -41,7 +43,8 @@ def devices_table(devices) -> Table:
         if d.power_limit_w:
             details.append(f"power limit {d.power_limit_w:.0f} W")
         details.extend(d.notes)
-        table.add_row(d.id, d.kind, d.name, _bytes(d.memory_bytes), " ".join(d.precisions), "; ".join(details))
+        precisions = " ".join(p + (" (emulated)" if p in d.emulated_precisions else "") for p in d.precisions)
+        table.add_row(d.id, d.kind, d.name, _bytes(d.memory_bytes), precisions, "; ".join(details))
     return table
 
 
@@ -55,35 +58,67 @@ def _cv_cell(cv) -> str:
     return f"[yellow]{text}[/yellow]" if cv > NOISY_CV else text
 
 
-def print_results_table(results, costing=None) -> None:
-    table = Table(title=f"{len(results)} result(s)")
+def _status_cell(row: dict) -> str:
+    if row["status"] != "ok":
+        return f"[red]{row['status']}[/red]"
+    if row.get("warmup_settled") is False:
+        return "[yellow]ok, unsettled*[/yellow]"
+    return "ok"
+
+
+def print_results_table(rows: list[dict], costs: list[dict | None] | None = None) -> None:
+    """Flat rows (core.facts.rows.flat_row), with cost columns (CostFigures.columns) where given."""
+    costs = costs or [None] * len(rows)
+    priced = any(c is not None for c in costs)
+    table = Table(title=f"{len(rows)} result(s)")
     columns = ["workload", "size", "device", "prec", "status", "batch", "steps", "step ms", "cv %",
                "samples/s", "tokens/s", "TFLOP/s", "loss first→last", "peak mem", "energy J"]
-    if costing:
-        columns += ["$ / 1M samples", "g CO2e / 1M"]
+    if priced:
+        columns += ["cloud $/1M", "own hw $/1M", "gCO2e/1M"]
     for column in columns:
         table.add_column(column, justify="right" if column not in ("workload", "device", "status") else "left")
-    for r in results:
-        energy = (r.energy or {}).get("total_j") if r.energy else None
-        row = [r.workload, r.size, r.device, r.precision,
-               r.status if r.ok else f"[red]{r.status}[/red]", _fmt(r.batch_size, "d"), _fmt(r.steps, "d"),
-               _fmt(r.step_time_s and r.step_time_s * 1e3, ".1f"), _cv_cell(r.step_time_cv),
-               _fmt(r.samples_per_s, ",.0f"), _fmt(r.tokens_per_s, ",.0f"), _fmt(r.achieved_tflops, ".3f"),
-               "–" if r.loss_first is None else f"{r.loss_first:.3f}→{r.loss_last:.3f}",
-               _bytes(r.peak_memory_bytes), _fmt(energy, ".1f")]
-        if costing:
-            view = costing.flat_view(r)
-            row += [_fmt(view.get("cost_usd_per_1m_samples"), ".4g"), _fmt(view.get("g_co2_per_1m_samples"), ".4g")]
-        table.add_row(*row)
-    console().print(table)
-    if any(r.step_time_cv and r.step_time_cv > NOISY_CV for r in results):
-        console().print("[yellow]cv % over 5[/yellow]: step times were noisy: another program competing for the "
-                        "device, or a shared virtual machine (`python -m bench noise` measures this machine's own "
-                        "step-time CV for identical work). Compare medians, not single steps.")
-    estimated = [r for r in results if (r.energy or {}).get("total_kind") == "estimated"]
-    if estimated:
-        console().print("energy J: estimated where no meter could read a component "
-                        "(see each result's energy.components for the method).")
+    for r, cost in zip(rows, costs):
+        precision = r["precision"] + ("[yellow] (emulated)[/yellow]" if r.get("precision_emulated") else "")
+        step_ms = r["step_time_s"] * 1e3 if r["step_time_s"] is not None else None
+        loss = "–" if r["loss_first"] is None else f"{r['loss_first']:.3f}→{r['loss_last']:.3f}"
+        energy = _fmt(r["energy_j"], ".1f") + (" est." if r["energy_kind"] == "estimated" else "")
+        cells = [r["workload"], r["size"], r["device_label"], precision, _status_cell(r), _fmt(r["batch_size"], "d"),
+                 _fmt(r["steps"], "d"), _fmt(step_ms, ".1f"), _cv_cell(r["step_time_cv"]),
+                 _fmt(r["samples_per_s"], ",.0f"), _fmt(r["tokens_per_s"], ",.0f"), _fmt(r["achieved_tflops"], ".3f"),
+                 loss, _bytes(r["peak_memory_bytes"]), energy]
+        if priced:
+            cost = cost or {}
+            cells += [_fmt(cost.get("cloud_usd_per_1m_samples"), ".4g"),
+                      _fmt(cost.get("own_hardware_usd_per_1m_samples"), ".4g"),
+                      _fmt(cost.get("g_co2_per_1m_samples"), ".4g")]
+        table.add_row(*cells)
+    out = console()
+    out.print(table)
+    if priced:
+        out.print("$/1M and gCO2e/1M: per 1M samples; cloud = the cheapest matching instance "
+                  "(`--json` lists every one); own hw = electricity + amortized purchase price.")
+    for note in result_notes(rows):
+        out.print(note)
+
+
+def result_notes(rows: list[dict]) -> list[str]:
+    """What a reader of the table must know: unsettled warm-ups, emulated precisions, noise, estimates."""
+    notes = []
+    if any(r.get("warmup_settled") is False and r["status"] == "ok" for r in rows):
+        notes.append("[yellow]* unsettled[/yellow]: warm-up reached its time bound before step times settled "
+                     "(within 10%), so the timed window may include slow first steps. Give a longer --seconds "
+                     "(warm-up scales with it) and compare with a settled result.")
+    if any(r.get("precision_emulated") for r in rows):
+        notes.append("[yellow](emulated)[/yellow]: the device has no native units for that precision; torch "
+                     "converts in software, so the figure measures the emulation, not the hardware's capability.")
+    if any(r["step_time_cv"] and r["step_time_cv"] > NOISY_CV for r in rows):
+        notes.append("[yellow]cv % over 5[/yellow]: step times were noisy: another program competing for the "
+                     "device, or a shared virtual machine (`python -m bench noise` measures this machine's own "
+                     "step-time CV for identical work). Compare medians, not single steps.")
+    if any(r["energy_kind"] == "estimated" for r in rows):
+        notes.append("energy J est.: estimated where no meter could read a component "
+                     "(`python -m core results --json` gives each result's energy method and uncertainty).")
+    return notes
 
 
 def prices_table(sheets) -> Table:
@@ -95,6 +130,17 @@ def prices_table(sheets) -> Table:
         table.add_row(s["name"], s["provider"], str(s["rows"]), ", ".join(s["accelerators"]) or "CPU only",
                       ", ".join(s["regions"]), s["retrieved_on"])
     return table
+
+
+def phase_text(detail: dict) -> str:
+    """A probe phase as a person reads it: 'warm-up, step 10 (0.41 s)'."""
+    phase = detail.get("phase")
+    if phase == "warmup":
+        return f"warm-up, step {detail.get('step')} ({detail.get('step_s', 0):.2f} s)"
+    if phase == "window":
+        return f"timed window, {detail.get('seconds', 0):g} s, meters on"
+    return {"build": "building the model", "flops": "counting FLOPs",
+            "done": "done" if detail.get("settled", True) else "done (warm-up did not settle)"}.get(phase, str(phase))
 
 
 @contextlib.contextmanager
@@ -109,12 +155,19 @@ def progress_printer(total: int, enabled: bool = True) -> Iterator:
         task = progress.add_task("starting", total=total)
 
         def on_event(event) -> None:
+            prefix = f"[{event.index + 1}/{total}] {event.spec.label}"
             if event.kind == "start":
-                progress.update(task, description=f"[{event.index + 1}/{total}] {event.spec.label}")
+                progress.update(task, description=f"{prefix} · starting")
+            elif event.kind == "progress":
+                progress.update(task, description=f"{prefix} · {phase_text(event.detail or {})}")
             else:
                 progress.advance(task)
-                mark = "ok" if event.result.ok else event.result.status
+                result = event.result
+                mark = "ok" if result.ok else result.status
+                if result.ok and result.warmup_settled is False:
+                    mark = "ok*"
                 progress.console.print(f"  {mark:7} {event.spec.label}"
-                                       + (f"  {event.result.samples_per_s:,.0f} samples/s"
-                                          if event.result.ok else f"  ({event.result.error[:100]})"))
+                                       + (f"  {result.samples_per_s:,.0f} samples/s" if result.ok
+                                          else f"  ({result.error[:100]})")
+                                       + ("  [yellow]warm-up did not settle[/yellow]" if mark == "ok*" else ""))
         yield on_event

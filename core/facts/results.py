@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from core.facts.energy import EnergyRecord
+
 STATUSES = ("ok", "failed", "oom", "timeout")
 
 # Field name -> accepted JSON types (None allowed where the field is Optional).
@@ -22,7 +24,7 @@ _OPTIONAL_NUMBERS = (
     "compile_time_s", "wall_time_s", "seconds_requested",
 )
 _OPTIONAL_INTS = ("batch_size", "steps", "warmup_steps", "params", "peak_memory_bytes")
-_OPTIONAL_STRINGS = ("error", "device_name", "peak_memory_method", "flops_method")
+_OPTIONAL_STRINGS = ("error", "device_name", "peak_memory_method", "flops_method", "device_identity")
 
 
 def new_id() -> str:
@@ -72,15 +74,20 @@ class ProbeResult:
     compile_time_s: float | None = None
     wall_time_s: float | None = None
     env: dict = field(default_factory=dict)
-    energy: dict | None = None  # filled by the energy meters: see core.measure.meters
+    energy: EnergyRecord | None = None  # filled by the energy meters: see core.facts.energy
+    warmup_settled: bool | None = None  # False: warm-up hit its bounds before step times settled
+    device_identity: str | None = None  # what decides the device's speed (see core.measure.backends)
+    precision_emulated: bool | None = None  # True: the hardware has no native units for this precision
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
 
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["step_times_s"] = list(self.step_times_s)
+        data["env"] = dict(self.env)
+        data["energy"] = self.energy.to_dict() if self.energy is not None else None
         return data
 
     @classmethod
@@ -116,15 +123,24 @@ class ProbeResult:
         for name in ("compile", "channels_last"):
             if name in data and not isinstance(data[name], bool):
                 raise ValueError(f"field '{name}' must be true or false, got {data[name]!r}")
+        for name in ("warmup_settled", "precision_emulated"):
+            if data.get(name) is not None and not isinstance(data[name], bool):
+                raise ValueError(f"field '{name}' must be true or false, got {data[name]!r}")
         times = data.get("step_times_s", [])
         if not isinstance(times, list) or not all(
                 isinstance(t, (int, float)) and not isinstance(t, bool) for t in times):
             raise ValueError("field 'step_times_s' must be a list of numbers")
         if not isinstance(data.get("env", {}), dict):
             raise ValueError("field 'env' must be an object")
-        if data.get("energy") is not None and not isinstance(data["energy"], dict):
-            raise ValueError("field 'energy' must be an object or null")
         values = dict(data)
+        if data.get("energy") is not None:
+            try:
+                values["energy"] = EnergyRecord.from_dict(data["energy"])
+            except ValueError as exc:
+                raise ValueError(f"field 'energy': {exc}") from None
+        if "warmup_settled" not in values:  # written before it was a field
+            settled = values.get("env", {}).get("warmup_settled")
+            values["warmup_settled"] = settled if isinstance(settled, bool) else None
         values["step_times_s"] = tuple(float(t) for t in times)
         return cls(**values)
 
@@ -137,74 +153,12 @@ def _check_timestamp(text: str) -> None:
 
 
 def failed_result(spec, run_id: str, status: str, error: str, *, device_name: str | None = None,
-                  env: dict | None = None, wall_time_s: float | None = None) -> ProbeResult:
+                  device_identity: str | None = None, env: dict | None = None,
+                  wall_time_s: float | None = None) -> ProbeResult:
     return ProbeResult(
         id=new_id(), run_id=run_id, created_at=utc_now_iso(), status=status, error=error,
         workload=spec.workload, size=spec.size, device=spec.device, precision=spec.precision,
-        device_name=device_name, batch_size=spec.batch_size, compile=spec.compile,
+        device_name=device_name, device_identity=device_identity, batch_size=spec.batch_size, compile=spec.compile,
         channels_last=spec.channels_last, seconds_requested=spec.seconds, env=env or {},
         wall_time_s=wall_time_s,
     )
-
-
-FRAME_COLUMNS = (
-    "id", "run_id", "created_at", "status", "error", "workload", "size", "device", "device_name",
-    "precision", "batch_size", "compile", "channels_last", "steps", "step_time_s", "step_time_cv",
-    "samples_per_s", "tokens_per_s", "flops_per_step", "achieved_tflops", "params", "loss_first",
-    "loss_last", "peak_memory_bytes", "compile_time_s", "wall_time_s",
-)
-
-
-ROW_COLUMNS = (*FRAME_COLUMNS, "host", "torch", "gpu", "cpu")
-
-
-def to_rows(results) -> list[dict]:
-    """Flat rows (no step-time list), with the host and a few fingerprint fields as columns."""
-    rows = []
-    for result in results:
-        row = {name: getattr(result, name) for name in FRAME_COLUMNS}
-        env = result.env or {}
-        row["host"] = env.get("host")
-        row["torch"] = env.get("torch")
-        row["gpu"] = env.get("gpu")
-        row["cpu"] = env.get("cpu")
-        rows.append(row)
-    return rows
-
-
-def _device_label(device: str, device_name: str | None) -> str:
-    name = (device_name or device).replace("NVIDIA ", "").replace("(R)", "").replace("(TM)", "")
-    return f"{name.strip()} [{device}]"
-
-
-def summary_row(result: ProbeResult) -> dict:
-    """The flat fields the dashboard shows (no step-time list), energy and fingerprint included.
-    Stored beside the full payload so large stores load fast."""
-    r = result
-    energy = r.energy or {}
-    env = r.env or {}
-    missing = "; ".join(f"{m['component']}: {m['reason']}" for m in energy.get("missing", []))
-    if energy.get("total_j") is None:
-        missing = missing or ("no energy meters in this probe" if not r.energy else "")
-    return {
-        "id": r.id, "run_id": r.run_id, "created_at": r.created_at, "status": r.status, "error": r.error,
-        "workload": r.workload, "size": r.size, "device": r.device, "device_name": r.device_name,
-        "device_kind": r.device.split(":")[0], "device_label": _device_label(r.device, r.device_name),
-        "precision": r.precision, "batch_size": r.batch_size, "compile": r.compile,
-        "channels_last": r.channels_last, "steps": r.steps, "step_time_s": r.step_time_s,
-        "step_time_cv": r.step_time_cv, "samples_per_s": r.samples_per_s, "tokens_per_s": r.tokens_per_s,
-        "achieved_tflops": r.achieved_tflops, "flops_per_step": r.flops_per_step, "params": r.params,
-        "loss_first": r.loss_first, "loss_last": r.loss_last, "peak_memory_bytes": r.peak_memory_bytes,
-        "host": env.get("host"), "torch": env.get("torch"), "cuda": env.get("cuda"), "os": env.get("os"),
-        "cpu": env.get("cpu"), "gpu": env.get("gpu"), "driver": env.get("driver"),
-        "logical_cpus": env.get("logical_cpus") or env.get("threads"),
-        "energy_j": energy.get("total_j"), "energy_kind": energy.get("total_kind"),
-        "energy_method": ", ".join(energy.get("total_methods", [])) or None,
-        "energy_missing": missing or None,
-        "j_per_sample": energy.get("j_per_sample"), "samples_per_kj": energy.get("samples_per_kj"),
-        "avg_power_w": energy.get("avg_power_w"), "energy_above_idle_j": energy.get("total_above_idle_j"),
-        "j_per_tflop": energy.get("j_per_tflop"),
-    }
-
-
-SUMMARY_COLUMNS = tuple(summary_row(ProbeResult("x", "x", "2026-01-01T00:00:00", "ok", "w", "S", "cpu", "fp32")))

@@ -82,22 +82,3 @@ def check_spec_fields(spec: ProbeSpec) -> None:
         raise UnsupportedSpec(f"seconds must be in (0, 3600], got {spec.seconds!r}")
     if spec.channels_last and spec.workload != "cnn":
         raise UnsupportedSpec("channels-last applies to the cnn workload only; drop --channels-last")
-
-
-def check_spec_on_device(spec: ProbeSpec, device) -> None:
-    """Refuse a combination the device cannot run, with the reason. ``device`` is a core.measure.devices.Device."""
-    if spec.precision not in device.precisions:
-        reasons = {
-            ("cpu", "fp16"): "fp16 training on CPU is not supported (no fp16 GEMM kernels worth measuring); use bf16 or fp32",
-            ("cpu", "tf32"): "tf32 is a CUDA tensor-core mode; on CPU use fp32 or bf16",
-            ("mps", "tf32"): "tf32 is a CUDA tensor-core mode; on MPS use fp32, fp16 or bf16",
-            ("xpu", "tf32"): "tf32 is a CUDA tensor-core mode; on XPU use fp32, bf16 or fp16",
-            ("cuda", "bf16"): f"{device.name} has no bf16 support (needs compute capability 8.0+); use fp16 or fp32",
-            ("cuda", "tf32"): f"{device.name} has no tf32 tensor cores (needs compute capability 8.0+); use fp32",
-        }
-        reason = reasons.get((device.kind, spec.precision),
-                             f"{spec.precision} is not supported on {device.id} ({device.name})")
-        raise UnsupportedSpec(f"cannot run {spec.label}: {reason}. "
-                              f"Supported here: {', '.join(device.precisions)}")
-    if spec.compile and device.kind == "mps":
-        raise UnsupportedSpec("torch.compile is not supported for training on MPS; drop --compile")

@@ -14,9 +14,10 @@ import sqlalchemy as sa
 
 from core.errors import StoreError
 from core.paths import DEFAULT_DB_PATH
-from core.facts.results import ProbeResult, summary_row
+from core.facts.results import ProbeResult
+from core.facts.rows import flat_row
 
-SCHEMA_VERSION = 2  # 2: the `summary` column (migrated in place from 1)
+SCHEMA_VERSION = 3  # 2: the `summary` column; 3: summaries are core.facts.rows.flat_row (both migrated in place)
 DB_ENV_VAR = "ACCELSCOPE_DB"
 
 _metadata = sa.MetaData()
@@ -96,14 +97,15 @@ class Store:
                 "at another store. Nothing was changed.")
 
     def _migrate(self, found: int) -> None:
-        """Upgrade an older store in one transaction. 1 -> 2: add and fill the summary column."""
+        """Upgrade an older store in one transaction: add the summary column (1 -> 2) and (re)compute
+        every summary as today's flat row (-> 3)."""
         with self._engine.begin() as conn:
             columns = {c["name"] for c in sa.inspect(conn).get_columns("results")}
             if "summary" not in columns:
                 conn.exec_driver_sql("ALTER TABLE results ADD COLUMN summary TEXT")
             rows = conn.execute(sa.select(results_table.c.id, results_table.c.payload)).all()
             for result_id, payload in rows:
-                summary = json.dumps(summary_row(ProbeResult.from_dict(json.loads(payload))), separators=(",", ":"))
+                summary = json.dumps(flat_row(ProbeResult.from_dict(json.loads(payload))), separators=(",", ":"))
                 conn.execute(results_table.update().where(results_table.c.id == result_id).values(summary=summary))
             conn.execute(meta_table.update().where(meta_table.c.key == "schema_version")
                          .values(value=str(SCHEMA_VERSION)))
@@ -116,7 +118,7 @@ class Store:
             "device": result.device, "precision": result.precision,
             "host": (result.env or {}).get("host"),
             "payload": json.dumps(result.to_dict(), separators=(",", ":")),
-            "summary": json.dumps(summary_row(result), separators=(",", ":")),
+            "summary": json.dumps(flat_row(result), separators=(",", ":")),
         }
 
     def add(self, result: ProbeResult) -> None:
@@ -156,7 +158,7 @@ class Store:
         return [ProbeResult.from_dict(json.loads(p)) for p in payloads]
 
     def summaries(self) -> list[dict]:
-        """Every result's flat summary (see core.facts.results.summary_row), oldest first: what a
+        """Every result's flat summary (see core.facts.rows.flat_row), oldest first: what a
         dashboard needs, without parsing step-time lists."""
         query = sa.select(results_table.c.summary).order_by(results_table.c.created_at, results_table.c.id)
         with self._engine.connect() as conn:

@@ -1,83 +1,177 @@
-"""The probe subprocess: ``python -m core _probe --spec JSON --run-id ID --out FILE``.
+"""The probe-child protocol, both sides: ``python -m core _probe`` (one probe) and ``_idle`` (idle
+power), their arguments, the JSON lines they print, and how a parent classifies how one ended.
 
-Writes exactly one result (ok or failed) to ``--out``; the parent classifies a missing file
-(crash, kill, hang) itself.
+The child prints one JSON object per line on stdout: ``{"type": "progress", "phase": ...}`` as
+the probe goes (build, warm-up, window, flops, done) and exactly one ``{"type": "result",
+"result": {...}}`` (ok or failed) at the end. Anything else the probe prints goes to stderr, so
+stdout carries only the protocol. A parent that reads no result line classifies the end itself
+(:func:`classify_exit`): out of memory, killed by a signal, crashed.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
+import signal
+import sys
 import traceback
-from pathlib import Path
+from dataclasses import dataclass
+from typing import Callable, IO, Sequence
 
-from core.facts.results import failed_result
-from core.facts.spec import ProbeSpec
-
-
-def _limit_memory(limit_bytes: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+OOM_MARKERS = ("out of memory", "can't allocate memory", "cannot allocate memory")
+RESULT, PROGRESS, IDLE = "result", "progress", "idle"
 
 
-def _write(path: str, data: dict) -> None:
-    tmp = Path(path + ".tmp")
-    tmp.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(tmp, path)  # atomic: the parent never reads a half-written result
+def mentions_out_of_memory(text: str) -> bool:
+    return any(marker in text.lower() for marker in OOM_MARKERS)
 
 
-def _fingerprint_or_empty(device) -> dict:
-    """The environment of a failed probe, as far as it can still be read (a successful result
-    carries its own)."""
-    if device is None:
-        return {}
+def is_out_of_memory(exc: BaseException) -> bool:
+    return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError" or mentions_out_of_memory(str(exc))
+
+
+# --- the parent's side ---------------------------------------------------------------------------
+
+def probe_command(spec, device, run_id: str, *, meters: str = "auto", memory_limit_bytes: int | None = None,
+                  idle_w: dict | None = None) -> list[str]:
+    """The command line that runs one probe in a child process."""
+    command = [sys.executable, "-m", "core", "_probe", "--spec", spec.to_json(), "--device",
+               json.dumps(device.to_dict()), "--run-id", run_id, "--meters", meters]
+    if memory_limit_bytes:
+        command += ["--memory-limit-bytes", str(memory_limit_bytes)]
+    if idle_w:
+        command += ["--idle-w", json.dumps(idle_w)]
+    return command
+
+
+def idle_command(device, seconds: float) -> list[str]:
+    return [sys.executable, "-m", "core", "_idle", "--device", json.dumps(device.to_dict()), "--seconds", str(seconds)]
+
+
+@dataclass(frozen=True)
+class Message:
+    type: str
+    body: dict
+
+
+def parse_line(line: str) -> Message | None:
+    """One protocol line, or None for anything else (a torn last line of a killed child)."""
     try:
-        from core.measure.env import fingerprint
+        data = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        return None
+    return Message(data["type"], data)
 
-        return fingerprint(device)
-    except Exception:
-        return {}
+
+def signal_name(returncode: int) -> str:
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
 
 
-def main(args) -> int:
-    from core.measure.runner import is_out_of_memory
+def classify_exit(returncode: int, stderr_tail: str) -> tuple[str, str]:
+    """(status, reason) of a child that ended without a result line."""
+    if returncode < 0:
+        name = signal_name(returncode)
+        hint = " (SIGKILL often means the kernel's out-of-memory killer)" if name == "SIGKILL" else ""
+        return "failed", f"the probe process was killed by {name}{hint}"
+    status = "oom" if mentions_out_of_memory(stderr_tail) else "failed"
+    return status, f"the probe process exited with code {returncode}: {stderr_tail or 'no output'}"
+
+
+# --- the child's side ----------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="internal: the probe child process")
+    sub = parser.add_subparsers(dest="command", required=True)
+    probe = sub.add_parser("_probe")
+    probe.add_argument("--spec", required=True, help="the ProbeSpec as JSON")
+    probe.add_argument("--device", required=True, help="the Device as JSON, as the parent discovered it")
+    probe.add_argument("--run-id", required=True)
+    probe.add_argument("--meters", default="auto", choices=("auto", "none"))
+    probe.add_argument("--memory-limit-bytes", type=int)
+    probe.add_argument("--idle-w", help="JSON: idle power per component, measured before the plan")
+    idle = sub.add_parser("_idle")
+    idle.add_argument("--device", required=True, help="the Device as JSON")
+    idle.add_argument("--seconds", type=float, default=3.0)
+    return parser
+
+
+def protocol_stream() -> IO[str]:
+    """A private handle on stdout for protocol lines; fd 1 then points at stderr, so whatever else
+    the probe (torch, a custom workload, CodeCarbon) prints cannot corrupt the protocol."""
+    sys.stdout.flush()
+    stream = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)
+    return stream
+
+
+def emitter(stream: IO[str]) -> Callable[..., None]:
+    def emit(message_type: str, **body) -> None:
+        stream.write(json.dumps({"type": message_type, **body}) + "\n")
+        stream.flush()
+    return emit
+
+
+def main(argv: Sequence[str]) -> int:
+    args = build_parser().parse_args(argv)
+    emit = emitter(protocol_stream())
+    return probe_main(args, emit) if args.command == "_probe" else idle_main(args, emit)
+
+
+def probe_main(args, emit: Callable[..., None]) -> int:
+    from core.facts.results import failed_result
+    from core.facts.spec import ProbeSpec
+    from core.measure.backends import Device
 
     spec = ProbeSpec.from_dict(json.loads(args.spec))
+    device = Device.from_dict(json.loads(args.device))
     if args.memory_limit_bytes:
-        _limit_memory(args.memory_limit_bytes)
-    device = None
+        resource.setrlimit(resource.RLIMIT_AS, (args.memory_limit_bytes, args.memory_limit_bytes))
     try:
-        from core.measure.devices import discover, find
-        from core.measure.meters.factory import open_meters
+        from core.measure.backends import open_backend
         from core.measure.probe import run_probe
 
-        device = find(spec.device, discover())
-        with open_meters(device, args.meters) as meters:
+        backend = open_backend(device)
+        with backend.meters(args.meters) as meters:
             idle_w = json.loads(args.idle_w) if args.idle_w else None
-            result = run_probe(spec, device, args.run_id, meters=meters, idle_w=idle_w)
+            result = run_probe(spec, backend, args.run_id, meters=meters, idle_w=idle_w,
+                               on_phase=lambda phase, **detail: emit(PROGRESS, phase=phase, **detail))
     except BaseException as exc:  # every failure becomes a stored, explained result
         status = "oom" if is_out_of_memory(exc) else "failed"
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         if status == "oom":
             detail = f"out of memory: {detail}. Try a smaller --batch-size or size."
-        try:
-            _write(args.out, failed_result(spec, args.run_id, status, detail, device_name=device and device.name,
-                                           env=_fingerprint_or_empty(device)).to_dict())
-        except BaseException:
-            traceback.print_exc()
         traceback.print_exc()
+        emit(RESULT, result=failed_result(spec, args.run_id, status, detail, device_name=device.name,
+                                          device_identity=device.identity, env=_fingerprint_or_empty(device)).to_dict())
         return 1
-    _write(args.out, result.to_dict())
+    emit(RESULT, result=result.to_dict())
     return 0
 
 
-def idle_main(args) -> int:
-    """``python -m core _idle --device ID --seconds S``: print the idle power of each component."""
-    from core.measure.devices import discover, find
-    from core.measure.meters.factory import measure_idle, open_meters
+def _fingerprint_or_empty(device) -> dict:
+    """The environment of a failed probe, as far as it can still be read."""
+    try:
+        from core.measure.backends import open_backend
+        from core.measure.env import fingerprint
 
-    device = find(args.device, discover())
-    with open_meters(device, "auto") as meters:
-        idle_w = measure_idle(meters, args.seconds)
-    print(json.dumps({"device": device.id, "idle_w": idle_w}))
+        return fingerprint(open_backend(device))
+    except Exception:
+        return {}
+
+
+def idle_main(args, emit: Callable[..., None]) -> int:
+    """Print the idle power of each component of the device's meters."""
+    from core.measure.backends import Device, open_backend
+    from core.measure.meters.factory import measure_idle
+
+    device = Device.from_dict(json.loads(args.device))
+    with open_backend(device).meters("auto") as meters:
+        emit(IDLE, device=device.id, idle_w=measure_idle(meters, args.seconds))
     return 0

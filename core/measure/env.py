@@ -15,24 +15,29 @@ def host_hash(hostname: str | None = None) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:12]
 
 
-def fingerprint(device=None) -> dict:
-    """Host (hashed), OS, Python, torch, CUDA, driver, CPU, GPU, power limit, threads. Imports torch."""
+def fingerprint(backend) -> dict:
+    """Host (hashed), OS, Python, torch, CUDA, driver, CPU (model and ISA class), GPU, power limit,
+    threads, and the environment switches that change kernel choice. Imports torch."""
     import torch
 
-    from core.measure.devices import cpu_model_name
+    from core.measure.backends.cpu import cpu_model_name, cpuinfo, isa_class
 
+    info = cpuinfo()
     return {
         "host": host_hash(),
         "os": platform.platform(),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "cuda": torch.version.cuda,
-        "driver": getattr(device, "driver_version", None),
-        "cpu": cpu_model_name(),
-        "gpu": device.name if device is not None and device.kind != "cpu" else None,
-        "power_limit_w": getattr(device, "power_limit_w", None),
+        **backend.fingerprint(),
+        "cpu": cpu_model_name(info),
+        "cpu_isa": isa_class(info),
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "threads": torch.get_num_threads(),
         "logical_cpus": os.cpu_count(),
         "malloc_tuning": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")} or None,
+        "kernel_env": {k: v for k, v in os.environ.items()
+                       if k in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+        or None,
         "accelscope": core.__version__,
     }

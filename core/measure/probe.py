@@ -1,74 +1,25 @@
-"""Run one probe in this process: build the workload, warm up, time, count FLOPs, meter energy.
+"""Run one probe in this process: prepare the training step, warm up and time it, summarise.
 
-It runs inside the probe subprocess (see :mod:`core.measure.runner`); torch is imported by the functions
-that use it, so importing this module (e.g. for ``default_batch_size``) does not load torch.
+It runs inside the probe subprocess (see :mod:`core.measure.child`); torch is imported by the
+functions that use it, so importing this module (e.g. for ``default_batch_size``) does not load
+torch. The device is reached only through its backend (:mod:`core.measure.backends`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import resource
-import sys
 import time
-from typing import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
-from core.measure.devices import Device
-from core.measure.env import fingerprint
+from core.facts.energy import EnergyRecord
 from core.facts.results import ProbeResult, new_id, utc_now_iso
-from core.facts.spec import ProbeSpec, check_spec_on_device
-from core.measure.stats import LoopPolicy, measure_loop
+from core.facts.spec import ProbeSpec
+from core.measure.backends import Backend
+from core.measure.env import fingerprint
+from core.measure.stats import LoopPolicy, LoopTimes, measure_loop
 from core.measure.workloads import is_custom_workload, load_builder, size_params
 
-
-def synchronizer(device: Device) -> Callable[[], None]:
-    import torch
-
-    if device.kind == "cuda":
-        return lambda: torch.cuda.synchronize(device.id)
-    if device.kind == "mps":
-        return torch.mps.synchronize
-    if device.kind == "xpu":
-        return lambda: torch.xpu.synchronize(device.id)
-    return lambda: None
-
-
-def configure_precision(spec: ProbeSpec, device: Device):
-    """Set matmul modes for the precision; return (autocast context factory, grad scaler or None)."""
-    import torch
-
-    if device.kind == "cuda":
-        tf32 = spec.precision == "tf32"
-        torch.backends.cuda.matmul.allow_tf32 = tf32
-        torch.backends.cudnn.allow_tf32 = tf32
-    if spec.precision in ("bf16", "fp16"):
-        dtype = torch.bfloat16 if spec.precision == "bf16" else torch.float16
-        autocast = lambda: torch.autocast(device_type=device.kind, dtype=dtype)  # noqa: E731
-    else:
-        autocast = contextlib.nullcontext
-    scaler = torch.amp.GradScaler(device.kind) if spec.precision == "fp16" else None
-    return autocast, scaler
-
-
-def peak_memory(device: Device) -> tuple[int | None, str]:
-    import torch
-
-    if device.kind == "cuda":
-        return torch.cuda.max_memory_allocated(device.id), "torch.cuda.max_memory_allocated"
-    if device.kind == "xpu":
-        return torch.xpu.max_memory_allocated(device.id), "torch.xpu.max_memory_allocated"
-    if device.kind == "mps":
-        return torch.mps.driver_allocated_memory(), "torch.mps.driver_allocated_memory (at end)"
-    factor = 1 if sys.platform == "darwin" else 1024
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * factor,
-            "process peak RSS (getrusage), includes the Python and torch runtime")
-
-
-def build_workload(spec: ProbeSpec, device: Device, batch_size: int):
-    builder = load_builder(spec.workload)
-    kwargs = {"seed": spec.seed}
-    if spec.channels_last:
-        kwargs["channels_last"] = True
-    return builder(size_params(spec.workload, spec.size), batch_size, device.id, **kwargs)
+Phase = Callable[..., None]  # on_phase(name, **detail): build, warmup, window, flops, done
 
 
 def default_batch_size(spec: ProbeSpec) -> int:
@@ -79,33 +30,50 @@ def default_batch_size(spec: ProbeSpec) -> int:
     return int(size_params(spec.workload, spec.size)["batch_size"])
 
 
-def run_probe(spec: ProbeSpec, device: Device, run_id: str, *, meters: Sequence = (),
-              clock: Callable[[], float] = time.perf_counter,
-              policy: LoopPolicy | None = None, idle_w: dict | None = None) -> ProbeResult:
-    """Measure one probe in this process. Raises on failure (the caller classifies it)."""
+def default_policy(spec: ProbeSpec, meters: Sequence) -> LoopPolicy:
+    """A window shorter than a meter can resolve is extended, never reported as 0 J."""
+    window_s = max([spec.seconds, *(m.min_window_s for m in meters)])
+    return LoopPolicy(seconds=window_s, max_warmup_s=max(2.0, spec.seconds))
+
+
+@dataclass
+class TrainingStep:
+    """A ready training step on the device: ``step()`` runs one (forward, loss, backward, optimizer
+    step) and returns the loss; ``uncompiled`` runs the same step without torch.compile."""
+
+    step: Callable[[], Any]
+    uncompiled: Callable[[], Any]
+    model: Any
+    workload: Any
+    batch_size: int
+    compile_time_s: float | None
+    first_loss: Any
+
+
+def prepare(spec: ProbeSpec, backend: Backend, clock: Callable[[], float]) -> TrainingStep:
+    """Build the workload on the device and its training step (compiling it if asked)."""
     import torch
 
-    check_spec_on_device(spec, device)
-    started = clock()
     torch.manual_seed(spec.seed)
     batch_size = default_batch_size(spec)
-    workload = build_workload(spec, device, batch_size)
-    model = workload.model.to(device.id)
+    kwargs: dict = {"seed": spec.seed}
+    if spec.channels_last:
+        kwargs["channels_last"] = True
+    workload = load_builder(spec.workload)(size_params(spec.workload, spec.size), batch_size,
+                                           backend.torch_device, **kwargs)
+    model = workload.model.to(backend.torch_device)
     if spec.channels_last:
         model = model.to(memory_format=torch.channels_last)
     model.train()
     optimizer = workload.make_optimizer(model.parameters())
-    autocast, scaler = configure_precision(spec, device)
-    sync = synchronizer(device)
-    if device.kind == "cuda":
-        torch.cuda.reset_peak_memory_stats(device.id)
+    autocast, scaler = backend.configure_precision(spec.precision)
+    backend.reset_peak_memory()
     forward = torch.compile(model) if spec.compile else model
     batches = workload.batches
-    state = {"i": 0, "loss": None}
+    counter = iter(range(1 << 62))
 
-    def train_step(module=forward) -> torch.Tensor:
-        x, y = batches[state["i"] % len(batches)]
-        state["i"] += 1
+    def train_step(module=forward):
+        x, y = batches[next(counter) % len(batches)]
         with autocast():
             loss = workload.loss_fn(module(x), y)
         optimizer.zero_grad(set_to_none=True)
@@ -116,65 +84,95 @@ def run_probe(spec: ProbeSpec, device: Device, run_id: str, *, meters: Sequence 
         else:
             loss.backward()
             optimizer.step()
-        state["loss"] = loss
         return loss
 
-    compile_time_s = None
-    first_loss = None
+    compile_time_s, first_loss = None, None
     if spec.compile:
-        t0 = clock()
+        started = clock()
         first_loss = train_step().detach()
-        sync()
-        compile_time_s = clock() - t0
+        backend.synchronize()
+        compile_time_s = clock() - started
+    return TrainingStep(train_step, lambda: train_step(model), model, workload, batch_size, compile_time_s,
+                        first_loss)
 
-    # A window shorter than a meter can resolve is extended, never reported as 0 J.
-    window_s = max([spec.seconds, *(m.min_window_s for m in meters)])
-    policy = policy or LoopPolicy(seconds=window_s, max_warmup_s=max(2.0, spec.seconds))
-    def timed_step() -> None:
-        nonlocal first_loss
-        loss = train_step()
-        if first_loss is None:
-            first_loss = loss.detach()
 
+def measure(training: TrainingStep, backend: Backend, policy: LoopPolicy, meters: Sequence,
+            clock: Callable[[], float], on_phase: Phase) -> tuple[LoopTimes, list, Any, Any]:
+    """Warm up, then time the window with the meters running. Returns (times, meter readings,
+    first loss, last loss)."""
+    losses: dict = {"first": training.first_loss, "last": None}
     readings: list = []
 
-    def begin_meters() -> None:
+    def step() -> None:
+        loss = training.step()
+        if losses["first"] is None:
+            losses["first"] = loss.detach()
+        losses["last"] = loss
+
+    def begin_window() -> None:
+        on_phase("window", seconds=policy.seconds)
         for meter in meters:
             meter.begin()
 
-    def end_meters() -> None:
+    def end_window() -> None:
         readings.extend(reading for meter in meters for reading in meter.end())
 
-    times = measure_loop(timed_step, sync, policy, clock, begin_meters, end_meters)
-    last_loss = float(state["loss"].detach().float().item())
-    memory_bytes, memory_method = peak_memory(device)
+    def warmup_step(index: int, seconds: float) -> None:
+        if index == 1 or index % 10 == 0:
+            on_phase("warmup", step=index, step_s=seconds)
 
-    flops_per_step, flops_method = count_flops(lambda: train_step(model))
+    times = measure_loop(step, backend.synchronize, policy, clock, begin_window, end_window,
+                         timer=backend.step_timer(clock), on_warmup_step=warmup_step)
+    return times, readings, losses["first"], losses["last"]
+
+
+def run_probe(spec: ProbeSpec, backend: Backend, run_id: str, *, meters: Sequence = (),
+              clock: Callable[[], float] = time.perf_counter, policy: LoopPolicy | None = None,
+              idle_w: dict | None = None, on_phase: Phase = lambda phase, **detail: None) -> ProbeResult:
+    """Measure one probe in this process. Raises on failure (the child classifies it). The spec
+    was checked against the device by the parent (core.measure.backends.check_spec)."""
+    started = clock()
+    on_phase("build")
+    training = prepare(spec, backend, clock)
+    times, readings, first_loss, last_loss = measure(training, backend, policy or default_policy(spec, meters),
+                                                     meters, clock, on_phase)
+    on_phase("flops")
+    flops_per_step, flops_method = count_flops(training.uncompiled)
+    result = summarize(spec, backend, run_id, training, times, readings, first_loss, last_loss,
+                       flops_per_step, flops_method, idle_w, wall_time_s=clock() - started)
+    on_phase("done", settled=times.settled)
+    return result
+
+
+def summarize(spec: ProbeSpec, backend: Backend, run_id: str, training: TrainingStep, times: LoopTimes,
+              readings: list, first_loss, last_loss, flops_per_step: float | None, flops_method: str,
+              idle_w: dict | None, wall_time_s: float) -> ProbeResult:
+    """The result: throughput over the timed window, step-time statistics, FLOPs, memory, energy."""
+    device, workload = backend.device, training.workload
     stats = times.stats
-    samples_per_s = workload.samples_per_step / stats.mean_s
-    tokens_per_s = workload.tokens_per_step / stats.mean_s if workload.tokens_per_step else None
-    achieved = flops_per_step / stats.mean_s / 1e12 if flops_per_step else None
-    energy = None
-    if meters:
-        from core.facts.energy import energy_record
-
-        energy = energy_record(readings, samples=workload.samples_per_step * len(times.steps_s),
-                               flops=(flops_per_step or 0) * len(times.steps_s), idle_w=idle_w,
-                               window_s=times.window_s)
+    memory_bytes, memory_method = backend.peak_memory()
+    steps = len(times.steps_s)
+    energy = EnergyRecord.from_readings(readings, samples=workload.samples_per_step * steps,
+                                        flops=(flops_per_step or 0) * steps, idle_w=idle_w,
+                                        window_s=times.window_s) if readings else None
     return ProbeResult(
         id=new_id(), run_id=run_id, created_at=utc_now_iso(), status="ok",
         workload=spec.workload, size=spec.size, device=spec.device, precision=spec.precision,
-        device_name=device.name, batch_size=batch_size, compile=spec.compile,
-        channels_last=spec.channels_last, seconds_requested=spec.seconds,
-        steps=len(times.steps_s), warmup_steps=len(times.warmup_s),
+        device_name=device.name, device_identity=device.identity,
+        precision_emulated=spec.precision in device.emulated_precisions, batch_size=training.batch_size,
+        compile=spec.compile, channels_last=spec.channels_last, seconds_requested=spec.seconds,
+        steps=steps, warmup_steps=len(times.warmup_s), warmup_settled=times.settled,
         step_time_s=stats.median_s, step_time_p10_s=stats.p10_s, step_time_p90_s=stats.p90_s,
-        step_time_cv=stats.cv, step_times_s=times.steps_s, samples_per_s=samples_per_s,
-        tokens_per_s=tokens_per_s, flops_per_step=flops_per_step, flops_method=flops_method,
-        achieved_tflops=achieved, params=sum(p.numel() for p in model.parameters()),
-        loss_first=float(first_loss.float().item()), loss_last=last_loss,
+        step_time_cv=stats.cv, step_times_s=times.steps_s,
+        samples_per_s=workload.samples_per_step / stats.mean_s,
+        tokens_per_s=workload.tokens_per_step / stats.mean_s if workload.tokens_per_step else None,
+        flops_per_step=flops_per_step, flops_method=flops_method,
+        achieved_tflops=flops_per_step / stats.mean_s / 1e12 if flops_per_step else None,
+        params=sum(p.numel() for p in training.model.parameters()),
+        loss_first=float(first_loss.float().item()), loss_last=float(last_loss.detach().float().item()),
         peak_memory_bytes=memory_bytes, peak_memory_method=memory_method,
-        compile_time_s=compile_time_s, wall_time_s=clock() - started,
-        env={**fingerprint(device), "warmup_settled": times.settled}, energy=energy,
+        compile_time_s=training.compile_time_s, wall_time_s=wall_time_s,
+        env=fingerprint(backend), energy=energy,
     )
 
 

@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
+import functools
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from core.errors import DeviceBusy
-from core.paths import REPO_ROOT
 from core.facts.results import ProbeResult, failed_result, new_id
+from core.facts.rows import flat_row
 from core.facts.spec import ProbeSpec
+from core.measure import backends, child
+from core.measure.backends import Device
+from core.paths import REPO_ROOT
 
 STDERR_TAIL_CHARS = 2000
 GLIBC_MALLOC_TUNING = {"MALLOC_MMAP_THRESHOLD_": str(32 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(2**40)}
@@ -33,20 +37,10 @@ def default_timeout_s(spec: ProbeSpec) -> float:
     return 300.0 + 10.0 * spec.seconds + (600.0 if spec.compile else 0.0)
 
 
-OOM_MARKERS = ("out of memory", "can't allocate memory", "cannot allocate memory")
-
-
-def mentions_out_of_memory(text: str) -> bool:
-    return any(marker in text.lower() for marker in OOM_MARKERS)
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError" or mentions_out_of_memory(str(exc))
-
-
 @dataclass(frozen=True)
 class ProbeEvent:
-    """Progress of a plan: ``kind`` is ``start`` (result None) or ``done``."""
+    """Progress of a plan: ``kind`` is ``start``, ``progress`` (a phase inside the running probe,
+    in ``detail``) or ``done`` (with the result)."""
 
     kind: str
     index: int
@@ -54,18 +48,13 @@ class ProbeEvent:
     spec: ProbeSpec
     elapsed_s: float
     result: ProbeResult | None = None
+    detail: dict | None = None
 
     def to_dict(self) -> dict:
         return {"event": self.kind, "index": self.index, "total": self.total,
                 "spec": self.spec.to_dict(), "label": self.spec.label, "elapsed_s": self.elapsed_s,
-                "result": self.result.to_dict() if self.result else None}
-
-
-def _signal_name(returncode: int) -> str:
-    try:
-        return signal.Signals(-returncode).name
-    except ValueError:
-        return f"signal {-returncode}"
+                "detail": self.detail, "result": self.result.to_dict() if self.result else None,
+                "row": flat_row(self.result) if self.result else None}
 
 
 def _child_env() -> dict:
@@ -84,53 +73,56 @@ def _child_env() -> dict:
     return env
 
 
-def run_isolated(spec: ProbeSpec, run_id: str, *, timeout_s: float | None = None,
-                 memory_limit_bytes: int | None = None, meters: str = "auto",
-                 idle_w: dict | None = None) -> ProbeResult:
-    """Run one probe in a fresh ``python -m core _probe`` process; always return a result."""
+def run_isolated(spec: ProbeSpec, run_id: str, *, device: Device | None = None, timeout_s: float | None = None,
+                 memory_limit_bytes: int | None = None, meters: str = "auto", idle_w: dict | None = None,
+                 on_progress: Callable[[dict], None] = lambda detail: None) -> ProbeResult:
+    """Run one probe in a fresh ``python -m core _probe`` process and always return a result. The
+    child's progress lines are passed to ``on_progress`` as they arrive. ``device`` is the one the
+    caller discovered (None: discover it here)."""
+    device = device or backends.find(spec.device, backends.discover())
     timeout_s = timeout_s or default_timeout_s(spec)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="accelscope-probe-") as tmp:
-        out_path = Path(tmp) / "result.json"
-        err_path = Path(tmp) / "stderr.txt"
-        command = [sys.executable, "-m", "core", "_probe", "--spec", spec.to_json(),
-                   "--run-id", run_id, "--out", str(out_path), "--meters", meters]
-        if memory_limit_bytes:
-            command += ["--memory-limit-bytes", str(memory_limit_bytes)]
-        if idle_w:
-            command += ["--idle-w", json.dumps(idle_w)]
-        with open(err_path, "wb") as err:
-            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err,
-                                       stdin=subprocess.DEVNULL, env=_child_env(),
-                                       start_new_session=True)
-            try:
-                returncode = process.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                _kill_group(process)
-                return failed_result(spec, run_id, "timeout",
-                                     f"no result after {timeout_s:.0f} s; the probe process was killed. "
-                                     "Give a longer --timeout or a smaller size/batch.",
-                                     wall_time_s=time.monotonic() - started)
-            except BaseException:
-                _kill_group(process)  # cancelled (Ctrl-C, SIGTERM): leave no probe running
-                raise
+    fail = functools.partial(failed_result, spec, run_id, device_name=device.name, device_identity=device.identity)
+    messages: list = []
+    command = child.probe_command(spec, device, run_id, meters=meters, memory_limit_bytes=memory_limit_bytes,
+                                  idle_w=idle_w)
+    with tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
+                                   env=_child_env(), start_new_session=True, text=True, encoding="utf-8")
+        reader = threading.Thread(target=_read_messages, args=(process.stdout, messages, on_progress), daemon=True)
+        reader.start()
+        try:
+            returncode = process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            return fail("timeout", f"no result after {timeout_s:.0f} s; the probe process was killed. "
+                                   "Give a longer --timeout or a smaller size/batch.",
+                        wall_time_s=time.monotonic() - started)
+        except BaseException:
+            _kill_group(process)  # cancelled (Ctrl-C, SIGTERM): leave no probe running
+            raise
+        reader.join(timeout=10)
         wall_s = time.monotonic() - started
-        if out_path.exists():
+        results = [m.body.get("result") for m in messages if m.type == child.RESULT]
+        if results:
             try:
-                return ProbeResult.from_dict(json.loads(out_path.read_text(encoding="utf-8")))
-            except (ValueError, OSError) as exc:
-                return failed_result(spec, run_id, "failed", f"the probe wrote an unreadable result: {exc}",
-                                     wall_time_s=wall_s)
-        stderr_tail = err_path.read_text(encoding="utf-8", errors="replace")[-STDERR_TAIL_CHARS:].strip()
-        if returncode < 0:
-            name = _signal_name(returncode)
-            hint = " (SIGKILL often means the kernel's out-of-memory killer)" if name == "SIGKILL" else ""
-            return failed_result(spec, run_id, "failed", f"the probe process was killed by {name}{hint}",
-                                 wall_time_s=wall_s)
-        status = "oom" if mentions_out_of_memory(stderr_tail) else "failed"
-        return failed_result(spec, run_id, status,
-                             f"the probe process exited with code {returncode}: {stderr_tail or 'no output'}",
-                             wall_time_s=wall_s)
+                return ProbeResult.from_dict(results[-1])
+            except (ValueError, TypeError) as exc:
+                return fail("failed", f"the probe sent an unreadable result: {exc}", wall_time_s=wall_s)
+        err.seek(0)
+        stderr_tail = err.read().decode("utf-8", errors="replace")[-STDERR_TAIL_CHARS:].strip()
+    status, reason = child.classify_exit(returncode, stderr_tail)
+    return fail(status, reason, wall_time_s=wall_s)
+
+
+def _read_messages(stream, messages: list, on_progress: Callable[[dict], None]) -> None:
+    for line in stream:
+        message = child.parse_line(line)
+        if message is None:
+            continue
+        messages.append(message)
+        if message.type == child.PROGRESS:
+            on_progress(message.body)
 
 
 def _kill_group(process: subprocess.Popen) -> None:
@@ -177,36 +169,45 @@ def device_locks(device_ids: Sequence[str]) -> Iterator[None]:
             handle.close()
 
 
-def measure_idle_isolated(device_id: str, seconds: float) -> dict[str, float]:
+def measure_idle_isolated(device: Device, seconds: float) -> dict[str, float]:
     """Idle power per component of one device, measured in its own process; {} if it failed
     (results then carry gross energy only, and say so with a null above-idle figure)."""
-    command = [sys.executable, "-m", "core", "_idle", "--device", device_id, "--seconds", str(seconds)]
     try:
-        proc = subprocess.run(command, capture_output=True, text=True, env=_child_env(),
+        proc = subprocess.run(child.idle_command(device, seconds), capture_output=True, text=True, env=_child_env(),
                               timeout=seconds + 120, stdin=subprocess.DEVNULL)
-        return json.loads(proc.stdout.strip().splitlines()[-1])["idle_w"] if proc.returncode == 0 else {}
-    except (subprocess.TimeoutExpired, ValueError, IndexError, KeyError):
+    except subprocess.TimeoutExpired:
         return {}
+    messages = [child.parse_line(line) for line in proc.stdout.splitlines()]
+    idle = [m.body.get("idle_w") for m in messages if m is not None and m.type == child.IDLE]
+    return idle[-1] if proc.returncode == 0 and idle and isinstance(idle[-1], dict) else {}
 
 
-def run_plan(specs: Sequence[ProbeSpec], store, *, run_id: str | None = None,
-             timeout_s: float | None = None, memory_limit_bytes: int | None = None,
+def run_plan(specs: Sequence[ProbeSpec], store, *, devices: Sequence[Device] | None = None,
+             run_id: str | None = None, timeout_s: float | None = None, memory_limit_bytes: int | None = None,
              meters: str = "auto", on_event: Callable[[ProbeEvent], None] = lambda e: None,
              idle_seconds: float = 3.0, clock: Callable[[], float] = time.monotonic) -> list[ProbeResult]:
     """Run each spec in its own process, store each result as it lands, return them all.
+    ``devices`` are the ones the caller discovered and checked the plan against (None: discover).
     With meters on, each device's idle power is measured first (``idle_seconds``)."""
     run_id = run_id or new_id()
+    devices = devices if devices is not None else backends.discover()
+    by_id = {spec.device: backends.find(spec.device, devices) for spec in specs}
     results: list[ProbeResult] = []
     started = clock()
     with device_locks([s.device for s in specs]):
         idle_by_device: dict[str, dict] = {}
         if meters != "none" and idle_seconds > 0:
-            for device_id in dict.fromkeys(s.device for s in specs):
-                idle_by_device[device_id] = measure_idle_isolated(device_id, idle_seconds)
+            for device_id, device in by_id.items():
+                idle_by_device[device_id] = measure_idle_isolated(device, idle_seconds)
         for index, spec in enumerate(specs):
             on_event(ProbeEvent("start", index, len(specs), spec, clock() - started))
-            result = run_isolated(spec, run_id, timeout_s=timeout_s, memory_limit_bytes=memory_limit_bytes,
-                                  meters=meters, idle_w=idle_by_device.get(spec.device))
+
+            def relay(detail: dict, index: int = index, spec: ProbeSpec = spec) -> None:
+                on_event(ProbeEvent("progress", index, len(specs), spec, clock() - started, detail=detail))
+
+            result = run_isolated(spec, run_id, device=by_id[spec.device], timeout_s=timeout_s,
+                                  memory_limit_bytes=memory_limit_bytes, meters=meters,
+                                  idle_w=idle_by_device.get(spec.device), on_progress=relay)
             store.add(result)
             results.append(result)
             on_event(ProbeEvent("done", index, len(specs), spec, clock() - started, result))
@@ -214,12 +215,13 @@ def run_plan(specs: Sequence[ProbeSpec], store, *, run_id: str | None = None,
 
 
 def quick_plan(devices, seconds: float = 2.0) -> list[ProbeSpec]:
-    """mlp, cnn S and transformer S in fp32 and bf16 on each device that supports them."""
+    """mlp, cnn S and transformer S in fp32 and bf16 on each device that runs them natively
+    (an emulated bf16 measures the emulation, not the hardware: ask for it explicitly)."""
     specs = []
     for device in devices:
         for workload in ("mlp", "cnn", "transformer"):
             for precision in ("fp32", "bf16"):
-                if precision in device.precisions:
+                if precision in device.precisions and precision not in device.emulated_precisions:
                     specs.append(ProbeSpec(workload=workload, size="S", device=device.id,
                                            precision=precision, seconds=seconds))
     return specs

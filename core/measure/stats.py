@@ -56,11 +56,55 @@ class LoopTimes:
     warmup_s: tuple[float, ...]
     steps_s: tuple[float, ...]
     settled: bool
-    window_s: float = 0.0  # wall time of the timed window, first step's start to last step's end
+    window_s: float = 0.0  # wall time of the timed window, first step's start to the last step's end
 
     @property
     def stats(self) -> StepStats:
         return StepStats.of(self.steps_s)
+
+
+class WallClockTimer:
+    """Host-clock step times, the device synchronised at the end of every step: right for the
+    CPU (its steps are synchronous anyway) and the fallback for any device."""
+
+    def __init__(self, clock: Callable[[], float], sync: Callable[[], None]) -> None:
+        self._clock, self._sync = clock, sync
+        self._times: list[float] = []
+        self._start = 0.0
+
+    def start(self) -> None:
+        self._start = self._clock()
+
+    def stop(self) -> None:
+        self._sync()
+        self._times.append(self._clock() - self._start)
+
+    def collect(self) -> list[float]:
+        return list(self._times)
+
+
+class EventTimer:
+    """Device-event step times (CUDA/XPU events recorded on the stream before and after each step),
+    read after one host synchronisation at the end of the window, as torch.utils.benchmark and
+    optimum-benchmark do: no per-step host sync, so the host keeps the device's queue full."""
+
+    def __init__(self, make_event: Callable[[], object], sync: Callable[[], None]) -> None:
+        self._make_event, self._sync = make_event, sync
+        self._pairs: list[tuple[object, object]] = []
+        self._begin = None
+
+    def start(self) -> None:
+        self._begin = self._make_event()
+        self._begin.record()
+
+    def stop(self) -> None:
+        end = self._make_event()
+        end.record()
+        self._pairs.append((self._begin, end))
+
+    def collect(self) -> list[float]:
+        self._sync()
+        return [begin.elapsed_time(end) / 1000.0 for begin, end in self._pairs]  # ms -> s
 
 
 def _settled(window: Sequence[float], tolerance: float) -> bool:
@@ -68,41 +112,58 @@ def _settled(window: Sequence[float], tolerance: float) -> bool:
     return median > 0 and (max(window) - min(window)) / median <= tolerance
 
 
-def measure_loop(step: Callable[[], object], sync: Callable[[], None], policy: LoopPolicy,
-                 clock: Callable[[], float] = time.perf_counter,
-                 on_window_start: Callable[[], None] = lambda: None,
-                 on_window_end: Callable[[], None] = lambda: None) -> LoopTimes:
-    """Warm up until step times settle (bounded), then time steps for ``policy.seconds``.
-    Every step is synchronized with the device before its end time is read. The two callbacks
-    bracket the timed window (the energy meters use them)."""
-    warmup: list[float] = []
-    settled = False
-    warmup_started = clock()
+def warm_up(step: Callable[[], object], sync: Callable[[], None], policy: LoopPolicy,
+            clock: Callable[[], float] = time.perf_counter,
+            on_step: Callable[[int, float], None] = lambda index, seconds: None) -> tuple[tuple[float, ...], bool]:
+    """Run synchronised steps until the last ``settle_window`` step times agree within the
+    tolerance (settled) or the warm-up bounds are reached (not settled). Returns (times, settled)."""
+    times: list[float] = []
+    started = clock()
     while True:
-        start = clock()
+        begin = clock()
         step()
         sync()
         end = clock()
-        warmup.append(end - start)
-        if len(warmup) >= max(policy.min_warmup_steps, policy.settle_window) and _settled(
-                warmup[-policy.settle_window:], policy.settle_tolerance):
-            settled = True
+        times.append(end - begin)
+        on_step(len(times), end - begin)
+        if len(times) >= max(policy.min_warmup_steps, policy.settle_window) and _settled(
+                times[-policy.settle_window:], policy.settle_tolerance):
+            return tuple(times), True
+        if len(times) >= policy.min_warmup_steps and (
+                end - started >= policy.max_warmup_s or len(times) >= policy.max_warmup_steps):
+            return tuple(times), False
+
+
+def timed_window(step: Callable[[], object], timer, policy: LoopPolicy,
+                 clock: Callable[[], float] = time.perf_counter) -> tuple[tuple[float, ...], float]:
+    """Time steps for ``policy.seconds`` of host time (at least ``min_steps``); returns (step times,
+    window wall time). The timer decides where the device is synchronised (see the timers above)."""
+    count = 0
+    window_start = clock()
+    while count < policy.max_steps:
+        timer.start()
+        step()
+        timer.stop()
+        count += 1
+        if count >= policy.min_steps and clock() - window_start >= policy.seconds:
             break
-        if len(warmup) >= policy.min_warmup_steps and (
-                end - warmup_started >= policy.max_warmup_s or len(warmup) >= policy.max_warmup_steps):
-            break
-    steps: list[float] = []
+    times = timer.collect()
+    return tuple(times), clock() - window_start
+
+
+def measure_loop(step: Callable[[], object], sync: Callable[[], None], policy: LoopPolicy,
+                 clock: Callable[[], float] = time.perf_counter,
+                 on_window_start: Callable[[], None] = lambda: None,
+                 on_window_end: Callable[[], None] = lambda: None, timer=None,
+                 on_warmup_step: Callable[[int, float], None] = lambda index, seconds: None) -> LoopTimes:
+    """Warm up until step times settle (bounded), then time steps for ``policy.seconds``. The two
+    callbacks bracket the timed window (the energy meters use them). ``timer`` defaults to the
+    host clock with a device sync after every step."""
+    warmup, settled = warm_up(step, sync, policy, clock, on_warmup_step)
+    timer = timer or WallClockTimer(clock, sync)
     on_window_start()
-    window_start = end = clock()
     try:
-        while len(steps) < policy.max_steps:
-            start = clock()
-            step()
-            sync()
-            end = clock()
-            steps.append(end - start)
-            if len(steps) >= policy.min_steps and end - window_start >= policy.seconds:
-                break
+        steps, window_s = timed_window(step, timer, policy, clock)
     finally:
         on_window_end()
-    return LoopTimes(tuple(warmup), tuple(steps), settled, end - window_start)
+    return LoopTimes(warmup, steps, settled, window_s)

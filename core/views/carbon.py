@@ -8,10 +8,10 @@ from pathlib import Path
 
 from core.paths import DATA_DIR
 from core.errors import AccelscopeError
+from core.units import J_PER_KWH, SAMPLES_PER_MILLION
 from core.facts.tables import Column, parse_csv
 
 CARBON_DIR = DATA_DIR / "carbon"
-J_PER_KWH = 3.6e6
 
 
 @dataclass(frozen=True)
@@ -52,4 +52,4 @@ def g_co2(energy_j: float, g_co2_per_kwh: float) -> float:
 
 
 def g_co2_per_1m_samples(j_per_sample: float, g_co2_per_kwh: float) -> float:
-    return g_co2(j_per_sample * 1e6, g_co2_per_kwh)
+    return g_co2(j_per_sample * SAMPLES_PER_MILLION, g_co2_per_kwh)

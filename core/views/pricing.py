@@ -5,13 +5,14 @@ Cost is a view: nothing here changes a stored measurement.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from core.paths import DATA_DIR
 from core.views.catalog import Accelerator, match
 from core.errors import InvalidPriceSheet
+from core.units import S_PER_H, SAMPLES_PER_MILLION
 from core.facts.tables import Column, parse_csv
 
 SHEETS_DIR = DATA_DIR / "price_sheets"
@@ -105,11 +106,11 @@ def bundled_sheets(directory: Path = SHEETS_DIR) -> list[PriceSheet]:
 
 def usd_per_s_per_accelerator(price_usd_per_h: float, accelerator_count: int) -> float:
     """P $/h for an instance with k accelerators: P / k / 3600 $/s for one of them."""
-    return price_usd_per_h / accelerator_count / 3600.0
+    return price_usd_per_h / accelerator_count / S_PER_H
 
 
 def usd_per_1m_samples(usd_per_s: float, samples_per_s: float) -> float:
-    return usd_per_s / samples_per_s * 1e6
+    return usd_per_s / samples_per_s * SAMPLES_PER_MILLION
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ def cloud_costs(*, device_kind: str, device_name: str | None, samples_per_s: flo
             continue
         if device_kind == "cpu":
             used = vcpus_used or 1
-            usd_per_s = price / row.vcpus * used / 3600.0
+            usd_per_s = price / row.vcpus * used / S_PER_H
             basis = (f"{price:g} $/h ÷ {row.vcpus} vCPUs × {used} vCPUs used ÷ {samples_per_s:,.0f} samples/s "
                      "(priced by vCPU share; the instance's CPU model may differ from the measured one)")
         else:
@@ -200,7 +201,7 @@ def cloud_costs(*, device_kind: str, device_name: str | None, samples_per_s: flo
             basis = (f"{price:g} $/h ÷ {row.accelerator_count} accelerator(s) ÷ {samples_per_s:,.0f} "
                      "samples/s (measured)")
         lines.append(CostLine(
-            option=f"{row.provider} {row.instance_type} ({row.region})", kind=kind, usd_per_h=usd_per_s * 3600,
+            option=f"{row.provider} {row.instance_type} ({row.region})", kind=kind, usd_per_h=usd_per_s * S_PER_H,
             usd_per_1m_samples=usd_per_1m_samples(usd_per_s, samples_per_s), basis=basis,
             provider=row.provider, instance_type=row.instance_type, region=row.region,
             accelerator=row.accelerator, source_url=row.source_url, retrieved_on=row.retrieved_on))
@@ -223,55 +224,3 @@ def one_size_per_vcpu_price(rows: Sequence[PriceRow], vcpus_used: int, spot: boo
         big_enough = [r for r in group if r.vcpus >= vcpus_used]
         chosen.append(min(big_enough, key=lambda r: r.vcpus) if big_enough else max(group, key=lambda r: r.vcpus))
     return chosen
-
-
-@dataclass(frozen=True)
-class OwnHardware:
-    """Buying instead of renting. Defaults are shown and editable in the dashboard and CLI."""
-
-    purchase_price_usd: float | None = None  # None: the catalog's typical price
-    lifetime_years: float = 4.0
-    hours_per_year: float = 8760 * 0.5  # used half of the time
-    electricity_usd_per_kwh: float = 0.15
-
-    def amortized_usd_per_h(self, price_usd: float) -> float:
-        return price_usd / (self.lifetime_years * self.hours_per_year)
-
-
-@dataclass(frozen=True)
-class OwnCost:
-    usd_per_1m_samples: float | None
-    electricity_usd_per_1m_samples: float | None
-    hardware_usd_per_1m_samples: float | None
-    basis: str
-    missing: tuple[str, ...] = field(default_factory=tuple)
-
-
-def own_hardware_cost(*, samples_per_s: float | None, j_per_sample: float | None,
-                      purchase_price_usd: float | None, own: OwnHardware) -> OwnCost:
-    """Electricity (user's $/kWh × measured energy) + amortized purchase price, per 1M samples."""
-    missing = []
-    electricity = None
-    if j_per_sample is None:
-        missing.append("no energy measurement for this result")
-    else:
-        electricity = j_per_sample * 1e6 / 3.6e6 * own.electricity_usd_per_kwh
-    price = own.purchase_price_usd if own.purchase_price_usd is not None else purchase_price_usd
-    hardware = None
-    if price is None:
-        missing.append("no purchase price for this device (enter one)")
-    elif not samples_per_s:
-        missing.append("no measured throughput")
-    else:
-        hardware = own.amortized_usd_per_h(price) / 3600.0 / samples_per_s * 1e6
-    total = electricity + hardware if electricity is not None and hardware is not None else None
-    basis = (f"electricity {own.electricity_usd_per_kwh:g} $/kWh × measured energy; purchase "
-             f"{'?' if price is None else f'{price:,.0f}'} $ over {own.lifetime_years:g} years × "
-             f"{own.hours_per_year:,.0f} h/year")
-    return OwnCost(total, electricity, hardware, basis, tuple(missing))
-
-
-def break_even_hours(purchase_price_usd: float, rent_usd_per_h: float, own_running_usd_per_h: float) -> float | None:
-    """Hours of use after which buying (price + running cost) is cheaper than renting."""
-    saving = rent_usd_per_h - own_running_usd_per_h
-    return purchase_price_usd / saving if saving > 0 else None

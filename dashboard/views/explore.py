@@ -2,41 +2,43 @@
 
 import streamlit as st
 
-from dashboard import charts, components, frames, state
+from dashboard import charts, frames, pipeline, state, widgets
+from dashboard.fmt import compact
 
 st.title("Explore the trade-offs")
-agg, failed, matching, costs, missing = components.selection_or_stop()
-components.metric_cards(agg, costs)
+agg, failed, matching, costs, missing = widgets.selection_or_stop()
+widgets.metric_cards(agg, costs)
 st.caption(f"{matching:,} results, {len(agg):,} configurations (repeats shown as their median). "
            "Every figure derives from measured throughput and energy; cost and CO2 are computed now from "
-           f"the **{st.session_state['sheet']}** price sheet ({'spot' if st.session_state['spot'] else 'on-demand'}) "
+           f"the **{st.session_state[state.SHEET]}** price sheet "
+           f"({'spot' if st.session_state[state.SPOT] else 'on-demand'}) "
            f"and the grid intensity you picked.")
 
 VIEWS = ["Speed", "Speed-up", "Efficiency", "Cost", "Trade-off", "Carbon", "Plan a job"]
-if st.session_state.get("view") not in VIEWS:
-    st.session_state["view"] = VIEWS[0]
-view = st.segmented_control("View", VIEWS, key="view", label_visibility="collapsed") or VIEWS[0]
+if st.session_state.get(state.VIEW) not in VIEWS:
+    st.session_state[state.VIEW] = VIEWS[0]
+view = st.segmented_control("View", VIEWS, key=state.VIEW, label_visibility="collapsed") or VIEWS[0]
 state.save_query_params()
 
 if view in ("Cost", "Trade-off", "Carbon", "Plan a job"):
-    focus = components.focus_picker(agg, "Workload (samples of different workloads are not comparable)")
-    focus_config = st.session_state.get("focus")
+    focus = widgets.focus_picker(agg, "Workload (samples of different workloads are not comparable)")
+    focus_config = st.session_state.get(state.FOCUS)
     focus_costs = costs[costs["config"] == focus_config] if not costs.empty else costs
     focus_missing = missing[missing["config"] == focus_config] if not missing.empty else missing
 
 if view == "Speed":
-    st.plotly_chart(components.selection_figure("Speed"), theme=None)
+    st.plotly_chart(pipeline.selection_figure("Speed"), theme=None)
     if not failed.empty:
         with st.expander(f"{len(failed)} failed probe(s) in the selection"):
             st.dataframe(failed, hide_index=True)
 
 elif view == "Speed-up":
-    st.plotly_chart(components.selection_figure("Speed-up"), theme=None)
+    st.plotly_chart(pipeline.selection_figure("Speed-up"), theme=None)
     st.caption("Each device's throughput ÷ the CPU's (fp32, else its fastest precision) for the same workload, "
                "size and host: the “GPUs are 10–100× faster” claim, measured on your workloads.")
 
 elif view == "Efficiency":
-    st.plotly_chart(components.selection_figure("Efficiency"), theme=None)
+    st.plotly_chart(pipeline.selection_figure("Efficiency"), theme=None)
     st.caption("Energy covers the timed window of each probe, all components read (GPU, CPU package, DRAM/RAM). "
                "Hatched bars are estimates (CodeCarbon's TDP × load model, or sampled power); solid are meter "
                "readings (NVML energy counter, RAPL).")
@@ -53,15 +55,15 @@ elif view == "Trade-off":
                "cost (the Pareto frontier); bubble size is energy per sample.")
 
 elif view == "Carbon":
-    intensity, intensity_label = components.grid_intensity()
-    comparison = components.comparison_regions()
-    override = float(st.session_state.get("intensity_override") or 0)
+    intensity, intensity_label = pipeline.grid_intensity()
+    comparison = pipeline.comparison_regions()
+    override = float(st.session_state.get(state.INTENSITY_OVERRIDE) or 0)
     custom = ("your grid (override)", override) if override > 0 else None
     st.plotly_chart(charts.carbon_chart(frames.carbon_frame(focus, comparison, custom)), theme=None)
     st.caption(f"Your grid: {intensity_label}. Other regions for comparison, from CodeCarbon's bundled data.")
 
 else:
-    intensity, _ = components.grid_intensity()
+    intensity, _ = pipeline.grid_intensity()
     st.subheader("Plan a training job")
     st.caption("“Hours on a CPU, minutes on a GPU”: state your job and pick the measured workload closest to "
                "it. Every figure below is your job size ÷ measured throughput (and × measured energy).")
@@ -80,10 +82,10 @@ else:
         else:
             row = with_tokens.iloc[0]
             total_samples = float(tokens / (row["tokens_per_s"] / row["samples_per_s"]))
-    right.metric("Job", f"{components.compact(total_samples)} samples")
-    right.caption(f"as workload {st.session_state.get('focus')}")
+    right.metric("Job", f"{compact(total_samples)} samples")
+    right.caption(f"as workload {st.session_state.get(state.FOCUS)}")
     if total_samples > 0 and not focus.empty:
-        table = frames.plan_job(focus, focus_costs, total_samples, intensity, components.cost_settings())
+        table = frames.plan_job(focus, focus_costs, total_samples, intensity)
         st.dataframe(table, hide_index=True, column_config={
             "wall_time_h": st.column_config.NumberColumn("wall time (h)", format="%.3g"),
             "energy_kwh": st.column_config.NumberColumn("energy (kWh)", format="%.3g"),

@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.views import pricing
 from core.errors import InvalidPriceSheet
-from dashboard import data
+from dashboard import data, state
 
 st.title("Hardware & prices")
 catalog_tab, sheets_tab, settings_tab = st.tabs(["Accelerator catalog", "Price sheets", "Cost & carbon settings"])
@@ -29,13 +29,13 @@ with catalog_tab:
 
 with sheets_tab:
     sheets = data.all_sheets()
-    name = st.selectbox("Sheet", list(sheets), key="sheet_to_view",
+    name = st.selectbox("Sheet", list(sheets), key=state.SHEET_TO_VIEW,
                         format_func=lambda n: f"{n} ({sheets[n].origin}, {len(sheets[n].rows)} rows)")
     sheet = sheets[name]
     frame = pd.DataFrame([r.__dict__ for r in sheet.rows])
     st.caption("Edit cells in place (add or delete rows too), then use the edits: they are validated like an "
                "upload and kept for this browser session. Bundled files are never changed.")
-    edited = st.data_editor(frame, num_rows="dynamic", hide_index=True, key=f"editor_{name}",
+    edited = st.data_editor(frame, num_rows="dynamic", hide_index=True, key=state.editor_key(name),
                             column_config={"source_url": st.column_config.LinkColumn("source_url")})
     if st.button("Use my edits", disabled=edited.equals(frame)):
         buffer = io.StringIO()
@@ -46,37 +46,38 @@ with sheets_tab:
         except InvalidPriceSheet as exc:
             st.error(f"Edits not used: {exc}")
         else:
-            st.session_state["custom_sheets"][edited_name] = pricing.PriceSheet(edited_name, new_sheet.rows, "edited")
-            st.session_state["sheet"] = edited_name
+            custom = st.session_state[state.CUSTOM_SHEETS]
+            custom[edited_name] = pricing.PriceSheet(edited_name, new_sheet.rows, "edited")
+            st.session_state[state.SHEET] = edited_name
             st.success(f"Using “{edited_name}” for cost on Explore.")
 
     st.divider()
     st.subheader("Upload your own price sheet")
     st.caption("CSV, UTF-8, with the columns of the bundled sheets: " + ", ".join(c.name for c in pricing.SHEET_COLUMNS))
-    upload = st.file_uploader("Price sheet (.csv)", type=["csv"], key="sheet_upload")
+    upload = st.file_uploader("Price sheet (.csv)", type=["csv"], key=state.SHEET_UPLOAD)
     if upload is not None:
         try:
             uploaded = pricing.parse_sheet(upload.getvalue(), upload.name, origin="uploaded")
         except InvalidPriceSheet as exc:
             st.error(f"Not used: {exc}")
         else:
-            st.session_state["custom_sheets"][uploaded.name] = uploaded
+            st.session_state[state.CUSTOM_SHEETS][uploaded.name] = uploaded
             st.success(f"“{uploaded.name}” is valid ({len(uploaded.rows)} rows) and can be picked on Explore.")
 
 with settings_tab:
     st.subheader("Own hardware")
     left, right = st.columns(2)
-    left.number_input("Electricity price ($/kWh)", min_value=0.0, step=0.01, key="electricity_usd_per_kwh")
-    left.number_input("Hardware lifetime (years)", min_value=0.5, step=0.5, key="lifetime_years")
-    right.number_input("Hours used per year", min_value=1.0, max_value=8760.0, step=100.0, key="hours_per_year")
+    left.number_input("Electricity price ($/kWh)", min_value=0.0, step=0.01, key=state.ELECTRICITY_USD_PER_KWH)
+    left.number_input("Hardware lifetime (years)", min_value=0.5, step=0.5, key=state.LIFETIME_YEARS)
+    right.number_input("Hours used per year", min_value=1.0, max_value=8760.0, step=100.0, key=state.HOURS_PER_YEAR)
     right.number_input("Purchase price per device ($; 0 = catalog's typical price)", min_value=0.0, step=500.0,
-                       key="purchase_price_usd")
+                       key=state.PURCHASE_PRICE_USD)
     st.caption("Own-hardware cost per 1M samples = electricity × measured energy + purchase price ÷ "
                "(lifetime × hours per year) × time for 1M samples.")
     st.subheader("Grid carbon intensity")
     regions = {r.key: r for r in data.grid_regions()}
-    st.selectbox("Grid region", list(regions), key="region", format_func=lambda k: regions[k].label)
-    region = regions[st.session_state["region"]]
+    st.selectbox("Grid region", list(regions), key=state.REGION, format_func=lambda k: regions[k].label)
+    region = regions[st.session_state[state.REGION]]
     st.caption(f"{region.g_co2_per_kwh:g} g CO2e/kWh — {region.source}")
     st.number_input("Override intensity (g CO2e/kWh; 0 = use the region's)", min_value=0.0, step=10.0,
-                    key="intensity_override")
+                    key=state.INTENSITY_OVERRIDE)

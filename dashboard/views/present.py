@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import charts, components, export, frames, state
+from dashboard import charts, export, frames, pipeline, state, widgets
 
 st.markdown("""<style>
 h1 {font-size: 3rem !important;}
@@ -10,13 +10,13 @@ h1 {font-size: 3rem !important;}
 [data-testid="stMetricLabel"] p {font-size: 1.05rem;}
 </style>""", unsafe_allow_html=True)
 
-agg, _, _, costs, missing = components.selection_or_stop()
-focus_config = st.session_state.get("focus")
+agg, _, _, costs, missing = widgets.selection_or_stop()
+focus_config = st.session_state.get(state.FOCUS)
 if focus_config not in set(agg["config"]):
-    focus_config = st.session_state["focus"] = sorted(agg["config"].unique())[0]
+    focus_config = st.session_state[state.FOCUS] = sorted(agg["config"].unique())[0]
 focus = agg[agg["config"] == focus_config]
 focus_costs = costs[costs["config"] == focus_config] if not costs.empty else costs
-comparison = components.comparison_regions()
+comparison = pipeline.comparison_regions()
 
 SLIDES = [
     ("How fast does it train?", lambda: charts.speed_chart(agg, big=True)),
@@ -27,38 +27,38 @@ SLIDES = [
     (f"CO2 by grid region ({focus_config})", lambda: charts.carbon_chart(frames.carbon_frame(focus, comparison), big=True)),
 ]
 
-slide = min(max(int(st.session_state.get("slide", 0)), 0), len(SLIDES) - 1)
+slide = min(max(int(st.session_state.get(state.SLIDE, 0)), 0), len(SLIDES) - 1)
 prev_col, title_col, next_col = st.columns([1, 8, 1], vertical_alignment="center")
 if prev_col.button("◀ Prev", disabled=slide == 0, use_container_width=True):
-    st.session_state["slide"] = slide - 1
+    st.session_state[state.SLIDE] = slide - 1
     st.rerun()
 if next_col.button("Next ▶", disabled=slide == len(SLIDES) - 1, use_container_width=True):
-    st.session_state["slide"] = slide + 1
+    st.session_state[state.SLIDE] = slide + 1
     st.rerun()
-st.session_state["slide"] = slide
+st.session_state[state.SLIDE] = slide
 state.save_query_params()
 
 heading, make_figure = SLIDES[slide]
 title_col.title(heading)
 st.caption(f"Slide {slide + 1} of {len(SLIDES)} · the URL holds this view: copy it to reopen it.")
 if slide >= 3:  # cost, trade-off and carbon slides are about one workload: so are their numbers
-    components.metric_cards(focus, focus_costs)
+    widgets.metric_cards(focus, focus_costs)
 else:
-    components.metric_cards(agg, costs)
+    widgets.metric_cards(agg, costs)
 figure = make_figure()
 st.plotly_chart(figure, theme=None)
 
 with st.expander("Export"):
     left, middle, right = st.columns(3)
     for column, fmt in ((left, "png"), (middle, "svg")):
-        if column.button(f"Prepare {fmt.upper()}", key=f"prepare_{fmt}"):
+        if column.button(f"Prepare {fmt.upper()}", key=state.prepare_key(fmt)):
             try:
-                st.session_state[f"export_{fmt}"] = (slide, export.figure_image(figure, fmt))
+                st.session_state[state.export_key(fmt)] = (slide, export.figure_image(figure, fmt))
             except export.ExportUnavailable as exc:
                 column.error(str(exc))
-        prepared = st.session_state.get(f"export_{fmt}")
+        prepared = st.session_state.get(state.export_key(fmt))
         if prepared and prepared[0] == slide:
             column.download_button(f"Download {fmt.upper()}", prepared[1], f"accelscope-slide-{slide + 1}.{fmt}",
-                                   f"image/{'svg+xml' if fmt == 'svg' else 'png'}", key=f"download_{fmt}")
+                                   f"image/{'svg+xml' if fmt == 'svg' else 'png'}", key=state.download_key(fmt))
     right.download_button("Download the deck (HTML)", export.deck_html([(h, make()) for h, make in SLIDES]),
                           "accelscope-deck.html", "text/html")

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.facts.bundle import parse_bundle, to_bundle
 from core.errors import InvalidImport
-from dashboard import data
+from dashboard import data, state
 
 import json
 
@@ -33,7 +33,7 @@ left, right = st.columns(2)
 with left:
     st.subheader("Import")
     upload = st.file_uploader("Exported bundle (.json from `python -m core export`)", type=["json"])
-    if upload is not None and st.session_state.get("imported_file") != (upload.name, upload.size):
+    if upload is not None and st.session_state.get(state.IMPORTED_FILE) != (upload.name, upload.size):
         try:
             results = parse_bundle(upload.getvalue(), upload.name)
         except InvalidImport as exc:
@@ -41,7 +41,7 @@ with left:
         else:
             added = store.add_many(results)
             data.store_stamp.clear()
-            st.session_state["imported_file"] = (upload.name, upload.size)
+            st.session_state[state.IMPORTED_FILE] = (upload.name, upload.size)
             st.success(f"Imported {added} result(s)" + (f"; {len(results) - added} were already stored."
                                                           if added < len(results) else "."))
 with right:

@@ -5,8 +5,10 @@ import time
 import pandas as pd
 import streamlit as st
 
+from core.errors import UnsupportedSpec
+from core.facts.spec import ProbeSpec
 from core.measure.workloads import WORKLOADS
-from dashboard import data, runs
+from dashboard import data, runs, state
 
 st.title("Run probes")
 
@@ -47,30 +49,35 @@ with st.form("plan"):
         sizes[name] = right.multiselect(f"{name} — {info.description}", list(info.sizes), default=default)
     submitted = st.form_submit_button("Start", type="primary")
 
-run: runs.PlanRun | None = st.session_state.get("plan_run")
+run: runs.PlanRun | None = st.session_state.get(state.PLAN_RUN)
 
 if submitted:
     if run is not None and run.running:
         st.warning("A plan is already running in this session; cancel it or wait.")
     else:
-        specs = [{"workload": w, "size": s, "device": d, "precision": p, "seconds": float(seconds)}
-                 for d in chosen_devices for w, chosen in sizes.items() for s in chosen for p in precisions
-                 if p in by_id[d]["precisions"]]
         skipped = [f"{p} on {d}" for d in chosen_devices for p in precisions if p not in by_id[d]["precisions"]]
         if skipped:
             st.caption("Left out (the device cannot run them): " + ", ".join(sorted(set(skipped))))
-        if not specs:
-            st.error("The plan is empty: choose at least one device, workload size and a precision it supports.")
+        try:
+            specs = [ProbeSpec(workload=w, size=s, device=d, precision=p, seconds=float(seconds)).to_dict()
+                     for d in chosen_devices for w, chosen in sizes.items() for s in chosen for p in precisions
+                     if p in by_id[d]["precisions"]]
+        except UnsupportedSpec as exc:
+            st.error(f"Nothing started: {exc}")
         else:
-            if run is not None:
-                run.cleanup()
-            st.session_state["plan_run"] = run = runs.start_plan(specs, data.db_url(),
-                                                                 meters="auto" if meters else "none")
+            if not specs:
+                st.error("The plan is empty: choose at least one device, workload size and a precision it "
+                         "supports.")
+            else:
+                if run is not None:
+                    run.cleanup()
+                st.session_state[state.PLAN_RUN] = run = runs.start_plan(specs, data.db_url(),
+                                                                         meters="auto" if meters else "none")
 
 
 @st.fragment(run_every=1.0)
 def progress() -> None:
-    run: runs.PlanRun | None = st.session_state.get("plan_run")
+    run: runs.PlanRun | None = st.session_state.get(state.PLAN_RUN)
     if run is None:
         st.caption("No plan started in this session yet.")
         return
@@ -100,7 +107,7 @@ def progress() -> None:
             st.warning(f"Done: {len(done)} probe(s) stored, {len(failed)} failed (reasons below; stored too).")
         elif code == 2:
             st.error(run.stderr().strip().removeprefix("error: ") or "The plan was refused.")
-        elif code < 0 or code in (128 + 15, 143, 130):
+        elif code < 0 or code in runs.CANCELLED_EXIT_CODES:  # < 0: killed by a signal before the CLI could exit
             st.warning(f"Cancelled after {len(done)} of {run.total} probes; what finished is stored.")
         else:
             st.error(f"The plan stopped unexpectedly (exit {code}) after {len(done)} of {run.total} probes; "

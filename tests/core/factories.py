@@ -1,5 +1,6 @@
 """Build realistic ProbeResults without running a probe (for store, bundle and view tests)."""
 
+from core.facts.energy import ComponentEnergy, EnergyRecord
 from core.facts.results import ProbeResult, new_id
 
 
@@ -16,3 +17,11 @@ def make_result(**overrides) -> ProbeResult:
     )
     values.update(overrides)
     return ProbeResult(**values)
+
+
+def make_energy(total_j: float = 12.5, *, samples: int = 12_500, kind: str = "measured", window_s: float = 2.0,
+                flops: float = 0.0, idle_w: float | None = None) -> EnergyRecord:
+    """An energy record of one component (cpu-package:0) with ``total_j`` joules over the window."""
+    method = "rapl-powercap" if kind == "measured" else "codecarbon: CPU model"
+    component = ComponentEnergy("cpu-package:0", total_j, window_s, method, kind, 0.05, None, idle_w)
+    return EnergyRecord(window_s=window_s, samples=samples, flops=flops, components=(component,))

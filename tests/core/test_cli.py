@@ -26,11 +26,11 @@ def test_devices_json_lists_the_cpu():
     devices = json.loads(cli("devices", "--json", check_rc=0).stdout)
     cpu = devices[0]
     assert cpu["id"] == "cpu" and cpu["kind"] == "cpu" and cpu["name"]
-    assert cpu["cores"] >= 1 and "fp32" in cpu["precisions"]
+    assert cpu["cores"] >= 1 and "fp32" in cpu["precisions"] and cpu["identity"].startswith(cpu["name"])
 
 
 def test_probe_json_results_csv_export_import(db_url, tmp_path):
-    out = cli("probe", "--workload", "transformer", "--size", "S", "--precision", "bf16",
+    out = cli("probe", "--workload", "transformer", "--size", "S", "--precision", "fp32",
               "--seconds", "0.5", "--batch-size", "4", "--json", "--meters", "none", db_url=db_url, check_rc=0)
     (line,) = out.stdout.strip().splitlines()
     result = json.loads(line)
@@ -51,7 +51,9 @@ def test_probe_json_results_csv_export_import(db_url, tmp_path):
     assert "imported 1 result" in cli("import", str(bundle), db_url=other_db, check_rc=0).stdout
     assert "already present" in cli("import", str(bundle), db_url=other_db, check_rc=0).stdout
     imported = [json.loads(line) for line in cli("results", "--json", db_url=other_db).stdout.splitlines()]
-    assert imported == [result]
+    original = [json.loads(line) for line in cli("results", "--json", db_url=db_url).stdout.splitlines()]
+    assert imported == original and imported[0]["id"] == result["id"]
+    assert imported[0]["samples_per_s"] == result["samples_per_s"] and imported[0]["warmup_settled"] is not None
 
 
 @pytest.mark.parametrize("args,message", [
@@ -85,13 +87,18 @@ def test_bad_import_exits_2_and_changes_nothing(db_url, tmp_path):
 
 
 def test_quick_suite_runs_every_probe_and_prints_a_table(db_url):
+    from core.measure.backends import discover
+
+    cpu = discover()[0]
+    precisions = [p for p in ("fp32", "bf16") if p not in cpu.emulated_precisions]  # bf16 only where native
     proc = cli("suite", "--quick", "--seconds", "0.3", "--meters", "none", db_url=db_url, check_rc=0)
-    assert "6 result(s)" in proc.stdout
+    assert f"{3 * len(precisions)} result(s)" in proc.stdout
     for workload in ("mlp", "cnn", "transformer"):
         assert workload in proc.stdout
     rows = [json.loads(line) for line in cli("results", "--json", db_url=db_url).stdout.splitlines()]
     assert sorted((r["workload"], r["precision"]) for r in rows) == sorted(
-        (w, p) for w in ("mlp", "cnn", "transformer") for p in ("fp32", "bf16"))
+        (w, p) for w in ("mlp", "cnn", "transformer") for p in precisions)
+    assert all(r["device_identity"] == cpu.identity for r in rows)
     assert all(r["status"] == "ok" for r in rows)
     assert len({r["run_id"] for r in rows}) == 1
 
@@ -118,18 +125,42 @@ def test_prices_list_and_validate(tmp_path):
     assert proc.returncode == 2 and "mine.csv: missing column(s)" in proc.stderr
 
 
-def test_results_show_cost_and_co2_for_a_sheet_and_region(db_url):
+def test_results_show_cloud_and_own_hardware_cost_and_co2(db_url):
     from core.facts.store import Store
-    from tests.core.factories import make_result
+    from tests.core.factories import make_energy, make_result
 
-    Store(db_url).add(make_result(env={"host": "h", "logical_cpus": 2},
-                                  energy={"j_per_sample": 0.001, "total_j": 10.0, "total_kind": "estimated"}))
-    row = json.loads(cli("results", "--json", "--price-sheet", "aws", "--region", "FRA", db_url=db_url,
+    Store(db_url).add(make_result(env={"host": "h", "logical_cpus": 2}, device_name="AMD EPYC",
+                                  energy=make_energy(10.0, samples=10_000, kind="estimated")))
+    row = json.loads(cli("results", "--json", "--price-sheet", "aws", "--region", "FRA",
+                         "--electricity-usd-per-kwh", "0.30", "--purchase-price-usd", "2000", db_url=db_url,
                          check_rc=0).stdout)
+    assert row["energy_j"] == 10.0 and row["j_per_sample"] == 0.001 and row["device_label"]
     cost = row["cost"]
     assert cost["cloud"] and all(line["usd_per_1m_samples"] > 0 for line in cost["cloud"])
-    assert cost["g_co2_per_1m_samples"] > 0 and cost["grid_region"] == "FRA"
+    assert cost["cloud_usd_per_1m_samples"] == min(line["usd_per_1m_samples"] for line in cost["cloud"])
+    # own hardware: 0.001 J/sample × 1e6 / 3.6e6 × 0.30 $/kWh; 2000 $ over 4 years × 4380 h at 51,200 samples/s
+    assert cost["own_hardware_electricity_usd_per_1m_samples"] == pytest.approx(1e3 / 3.6e6 * 0.30)
+    assert cost["own_hardware_amortization_usd_per_1m_samples"] == pytest.approx(
+        2000 / (4 * 4380) / 3600 / 51200 * 1e6)
+    assert cost["g_co2_per_1m_samples"] > 0 and cost["settings"]["region"] == "FRA"
+    csv_text = cli("results", "--format", "csv", "--price-sheet", "aws", db_url=db_url, check_rc=0).stdout
+    header = csv_text.splitlines()[0].split(",")
+    assert {"own_hardware_usd_per_1m_samples", "cloud_usd_per_1m_samples", "energy_j", "j_per_sample"} <= set(header)
     table = cli("results", "--price-sheet", "aws", "--region", "FRA", db_url=db_url, check_rc=0).stdout
-    assert "$ / 1M samples" in table
+    assert "own hw $/1M" in table and "cloud $/1M" in table
     proc = cli("results", "--price-sheet", "nope", db_url=db_url)
     assert proc.returncode == 2 and "unknown price sheet 'nope'" in proc.stderr
+    proc = cli("results", "--price-sheet", "aws", "--lifetime-years", "0", db_url=db_url)
+    assert proc.returncode == 2 and "lifetime_years must be" in proc.stderr
+
+
+def test_commands_on_stored_facts_never_import_torch(db_url, tmp_path):
+    """results, prices, export, import and delete-run read or write stored facts only."""
+    bundle = tmp_path / "b.json"
+    for args in (["results", "--price-sheet", "aws"], ["prices"], ["export", str(bundle)], ["import", str(bundle)],
+                 ["delete-run", "nope"], ["devices"]):
+        env = dict(os.environ, PYTHONPATH=str(REPO), ACCELSCOPE_DB=db_url)
+        proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "core", *args], capture_output=True,
+                              text=True, cwd=REPO, env=env, timeout=120)
+        imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+        assert "torch" not in imported, f"`python -m core {' '.join(args)}` imported torch"

@@ -4,9 +4,9 @@ import os
 
 import pytest
 
-from core.measure.meters.base import ESTIMATED, MEASURED, UNAVAILABLE, EnergyReading
+from core.facts.energy import ESTIMATED, MEASURED, UNAVAILABLE, EnergyReading
 from core.measure.meters.codecarbon_meter import CodeCarbonMeter
-from core.facts.energy import energy_record
+from core.facts.energy import EnergyRecord
 from core.measure.meters.factory import host_meters, measure_idle
 from core.measure.meters.gpu import NvmlGpuMeter, PowerSampler, integrate_trapezoid
 from core.measure.meters.rapl import RaplMeter, delta_uj, find_zones
@@ -154,9 +154,9 @@ def test_nothing_readable_gives_null_with_the_reason(tmp_path, monkeypatch):
     assert {r.component for r in readings} == {"cpu", "ram"}
     assert all(r.energy_j is None and r.kind == UNAVAILABLE for r in readings)
     assert "RAPL" in readings[0].reason and "CodeCarbon is not installed" in readings[0].reason
-    record = energy_record(readings, samples=100, flops=1e12)
-    assert record["total_j"] is None and record["j_per_sample"] is None
-    assert len(record["missing"]) == 2
+    record = EnergyRecord.from_readings(readings, samples=100, flops=1e12)
+    assert record.total_j is None and record.j_per_sample is None and record.kind is None
+    assert len(record.missing) == 2 and "ram" in record.reason
 
 
 def test_codecarbon_readings_are_labelled_estimated_with_the_method():
@@ -203,20 +203,23 @@ def test_real_codecarbon_tracker_writes_nothing_to_the_working_directory(tmp_pat
 def test_energy_record_derives_power_per_sample_and_idle():
     readings = [EnergyReading("gpu:0", 1000.0, 2.0, "nvml-total-energy-counter", MEASURED, 0.05),
                 EnergyReading("cpu-package:0", 200.0, 2.0, "rapl-powercap", MEASURED, 0.05)]
-    record = energy_record(readings, samples=10_000, flops=50e12, idle_w={"gpu:0": 60.0, "cpu-package:0": 40.0})
-    assert record["total_j"] == 1200.0 and record["total_kind"] == MEASURED
-    assert record["avg_power_w"] == 600.0
-    assert record["j_per_sample"] == pytest.approx(0.12)
-    assert record["samples_per_kj"] == pytest.approx(10_000 / 1.2)
-    assert record["j_per_tflop"] == pytest.approx(24.0)
-    assert record["total_above_idle_j"] == pytest.approx(1200 - 120 - 80)
+    record = EnergyRecord.from_readings(readings, samples=10_000, flops=50e12,
+                                        idle_w={"gpu:0": 60.0, "cpu-package:0": 40.0})
+    assert record.total_j == 1200.0 and record.kind == MEASURED
+    assert record.avg_power_w == 600.0
+    assert record.j_per_sample == pytest.approx(0.12)
+    assert record.samples_per_kj == pytest.approx(10_000 / 1.2)
+    assert record.j_per_tflop == pytest.approx(24.0)
+    assert record.total_above_idle_j == pytest.approx(1200 - 120 - 80)
+    assert record.idle_w == 100.0 and record.reason is None
+    assert EnergyRecord.from_dict(record.to_dict()) == record
 
 
 def test_energy_record_scales_a_longer_meter_interval_to_the_window():
     reading = EnergyReading("cpu", 30.0, 3.0, "codecarbon", ESTIMATED, 0.3)
-    record = energy_record([reading], samples=100, flops=0, window_s=2.0)
-    assert record["total_j"] == pytest.approx(20.0) and record["total_kind"] == ESTIMATED
-    assert "timed window" in record["components"][0]["reason"]
+    record = EnergyRecord.from_readings([reading], samples=100, flops=0, window_s=2.0)
+    assert record.total_j == pytest.approx(20.0) and record.kind == ESTIMATED
+    assert "timed window" in record.components[0].reason
 
 
 def test_measure_idle_averages_power():

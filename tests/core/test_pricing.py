@@ -1,10 +1,10 @@
 """Price sheets, the catalog, cost and CO2 arithmetic against hand-computed values."""
 
-from pathlib import Path
 
 import pytest
 
-from core.views import carbon, catalog, pricing
+from core.errors import AccelscopeError
+from core.views import carbon, catalog, cost, pricing
 from core.errors import InvalidPriceSheet
 
 HEADER = ("provider,instance_type,region,accelerator,accelerator_type,accelerator_count,vcpus,memory_gb,"
@@ -108,19 +108,58 @@ def test_mfu_uses_the_dense_peak():
 
 
 def test_own_hardware_cost_and_break_even():
-    own = pricing.OwnHardware(purchase_price_usd=30_000, lifetime_years=4, hours_per_year=4380,
-                              electricity_usd_per_kwh=0.20)
-    cost = pricing.own_hardware_cost(samples_per_s=1000, j_per_sample=0.36, purchase_price_usd=None, own=own)
+    settings = cost.CostSettings(purchase_price_usd=30_000, lifetime_years=4, hours_per_year=4380,
+                                 electricity_usd_per_kwh=0.20)
+    rate = cost.WorkRate("cuda", "NVIDIA A100-SXM4-80GB", samples_per_s=1000, j_per_sample=0.36)
+    own = cost.own_hardware_cost(rate, settings, catalog_price_usd=None)
     # electricity: 0.36 J × 1e6 = 360 kJ = 0.1 kWh × 0.20 = 0.02 $
-    assert cost.electricity_usd_per_1m_samples == pytest.approx(0.02)
+    assert own.electricity_usd_per_1m_samples == pytest.approx(0.02)
     # hardware: 30000 / 17520 h = 1.71233 $/h; 1M samples take 1000 s = 0.27778 h → 0.475647 $
-    assert cost.hardware_usd_per_1m_samples == pytest.approx(0.4756469, rel=1e-6)
-    assert cost.usd_per_1m_samples == pytest.approx(0.4956469, rel=1e-6)
-    missing = pricing.own_hardware_cost(samples_per_s=1000, j_per_sample=None, purchase_price_usd=None,
-                                        own=pricing.OwnHardware())
+    assert own.amortization_usd_per_1m_samples == pytest.approx(0.4756469, rel=1e-6)
+    assert own.usd_per_1m_samples == pytest.approx(0.4956469, rel=1e-6)
+    missing = cost.own_hardware_cost(cost.WorkRate("cpu", "x", 1000, None), cost.CostSettings(), None)
     assert missing.usd_per_1m_samples is None and len(missing.missing) == 2
-    assert pricing.break_even_hours(30_000, 3.0, 0.5) == pytest.approx(12_000)
-    assert pricing.break_even_hours(30_000, 0.4, 0.5) is None
+    assert cost.break_even_hours(30_000, 3.0, 0.5) == pytest.approx(12_000)
+    assert cost.break_even_hours(30_000, 0.4, 0.5) is None
+    assert cost.electricity_usd_per_h(rate, settings) == pytest.approx(0.36 * 1000 * 3600 / 3.6e6 * 0.20)
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("electricity_usd_per_kwh", -0.1, "electricity_usd_per_kwh must be a price ≥ 0"),
+    ("lifetime_years", 0, "lifetime_years must be a lifetime in years, > 0"),
+    ("hours_per_year", 9000, "hours_per_year must be hours of use per year in (0, 8760]"),
+    ("purchase_price_usd", float("nan"), "purchase_price_usd must be a price ≥ 0"),
+    ("g_co2_per_kwh", -5, "g_co2_per_kwh must be a grid intensity"),
+])
+def test_cost_settings_refuse_impossible_values(field, value, message):
+    with pytest.raises(cost.InvalidCostSettings, match=message.replace("(", r"\(").replace(")", r"\)")
+                       .replace("[", r"\[").replace("]", r"\]")):
+        cost.CostSettings(**{field: value})
+
+
+def test_cost_figures_price_cloud_own_hardware_and_co2_in_one_call():
+    rate = cost.WorkRate("cuda", "NVIDIA A100-SXM4-80GB", samples_per_s=2000, j_per_sample=0.2,
+                         energy_kind="measured")
+    sheet = cost.resolve_sheet("aws")
+    figures = cost.cost_figures(rate, cost.CostSettings(region="FRA"), sheet)
+    assert figures.cloud and figures.cloud_missing is None
+    assert [line.usd_per_1m_samples for line in figures.cloud] == sorted(line.usd_per_1m_samples
+                                                                         for line in figures.cloud)
+    france = carbon.find_region("FRA")
+    assert figures.g_co2_per_1m_samples == pytest.approx(0.2 * 1e6 / 3.6e6 * france.g_co2_per_kwh)
+    assert figures.own_hardware.usd_per_1m_samples is None  # the catalog lists no A100 price
+    assert "no purchase price" in figures.own_hardware.missing[0]
+    bought = cost.cost_figures(rate, cost.CostSettings(purchase_price_usd=15_000), sheet).own_hardware
+    assert bought.usd_per_1m_samples == pytest.approx(bought.electricity_usd_per_1m_samples
+                                                      + bought.amortization_usd_per_1m_samples)
+    columns = figures.columns()
+    assert columns["cloud_usd_per_1m_samples"] == figures.cloud[0].usd_per_1m_samples
+    assert set(columns) >= {"own_hardware_usd_per_1m_samples", "g_co2_per_1m_samples", "cloud_option"}
+    override = cost.cost_figures(rate, cost.CostSettings(g_co2_per_kwh=100.0), sheet)
+    assert override.g_co2_per_1m_samples == pytest.approx(0.2 * 1e6 / 3.6e6 * 100) and "override" in override.grid
+    with pytest.raises(AccelscopeError, match="unknown price sheet"):
+        cost.resolve_sheet("nope")
+
 
 
 def test_co2_arithmetic():

@@ -3,12 +3,12 @@ import pytest
 
 from core.errors import StoreError
 from core.facts.results import ProbeResult
-from core.facts.store import Store
-from tests.core.factories import make_result
+from core.facts.store import SCHEMA_VERSION, Store
+from tests.core.factories import make_energy, make_result
 
 
 def test_round_trip_keeps_every_field(db_url):
-    result = make_result(energy={"total_j": 12.5, "components": []}, step_times_s=(0.01, 0.02, 0.03))
+    result = make_result(energy=make_energy(12.5), step_times_s=(0.01, 0.02, 0.03))
     with Store(db_url) as store:
         store.add(result)
     with Store(db_url) as store:
@@ -94,4 +94,4 @@ def test_a_version_1_store_is_migrated_in_place(db_url):
     store.add(make_result())
     assert store.count() == 2
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT value FROM accelscope_meta").scalar() == "2"
+        assert conn.exec_driver_sql("SELECT value FROM accelscope_meta").scalar() == str(SCHEMA_VERSION)

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from core.measure.devices import cpu_device
+from core.measure import backends
 from core.measure.probe import count_flops, run_probe
 from core.facts.spec import ProbeSpec
 from core.measure.stats import LoopPolicy
@@ -14,7 +14,7 @@ SHORT = LoopPolicy(seconds=0.3, max_warmup_s=0.5, min_steps=8)
 
 @pytest.fixture(scope="module")
 def cpu():
-    return cpu_device()
+    return backends.open_backend(backends.find("cpu", backends.discover()))
 
 
 @pytest.mark.parametrize("workload", ["gemm", "mlp", "cnn", "transformer"])

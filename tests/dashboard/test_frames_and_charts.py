@@ -5,9 +5,9 @@ import math
 import pandas as pd
 import pytest
 
-from core.views import catalog, pricing
+from core.views import catalog, cost, pricing
 from dashboard import charts, frames
-from tests.core.factories import make_result
+from tests.core.factories import make_energy, make_result
 
 H100 = "NVIDIA H100 80GB HBM3"
 SHEET = pricing.parse_sheet(
@@ -19,8 +19,7 @@ SHEET = pricing.parse_sheet(
 
 
 def gpu(**kw):
-    energy = {"total_j": 700.0, "total_kind": "measured", "j_per_sample": 0.35, "samples_per_kj": 1e3 / 0.35,
-              "avg_power_w": 700.0, "total_methods": ["nvml-total-energy-counter"], "missing": []}
+    energy = make_energy(700.0, samples=2000, window_s=1.0)  # 0.35 J/sample at 700 W
     values = dict(device="cuda:0", device_name=H100, samples_per_s=2000.0, energy=energy,
                   env={"host": "h1", "gpu": H100})
     values.update(kw)
@@ -28,8 +27,7 @@ def gpu(**kw):
 
 
 def cpu(**kw):
-    energy = {"total_j": 50.0, "total_kind": "estimated", "j_per_sample": 0.5, "samples_per_kj": 2000.0,
-              "avg_power_w": 50.0, "total_methods": ["codecarbon"], "missing": []}
+    energy = make_energy(50.0, samples=100, kind="estimated", window_s=1.0)  # 0.5 J/sample at 50 W
     values = dict(device="cpu", device_name="AMD EPYC", samples_per_s=100.0, energy=energy,
                   env={"host": "h1", "logical_cpus": 2})
     values.update(kw)
@@ -63,11 +61,11 @@ def test_filters_keep_only_the_chosen_values():
 
 
 def test_cost_frame_prices_gpu_per_accelerator_and_cpu_per_vcpu(agg):
-    costs, missing = frames.cost_frame(agg, SHEET.rows, frames.CostSettings(), catalog.load_catalog())
+    costs, missing = frames.cost_frame(agg, SHEET, cost.CostSettings(), catalog.load_catalog())
     # NVIDIA publishes no H100 price: own hardware needs the user's, and says so.
     assert costs[costs["kind"] == "own"].empty
     assert "no purchase price" in missing[missing["option"] == "own hardware"]["reason"].iloc[0]
-    costs, missing = frames.cost_frame(agg, SHEET.rows, frames.CostSettings(purchase_price_usd=30_000),
+    costs, missing = frames.cost_frame(agg, SHEET, cost.CostSettings(purchase_price_usd=30_000),
                                        catalog.load_catalog())
     h100 = costs[(costs["device_kind"] == "cuda") & (costs["precision"] == "fp32") & (costs["kind"] == "on-demand")]
     assert h100["usd_per_1m_samples"].iloc[0] == pytest.approx(98.32 / 8 / 3600 / 2000 * 1e6)
@@ -85,10 +83,10 @@ def test_pareto_mask():
 
 
 def test_plan_job_derives_time_energy_cost_and_break_even(agg):
-    settings = frames.CostSettings(purchase_price_usd=30_000)
-    costs, _ = frames.cost_frame(agg, SHEET.rows, settings, catalog.load_catalog())
+    settings = cost.CostSettings(purchase_price_usd=30_000)
+    costs, _ = frames.cost_frame(agg, SHEET, settings, catalog.load_catalog())
     gpu_fp32 = agg[(agg["device_kind"] == "cuda") & (agg["precision"] == "fp32")]
-    table = frames.plan_job(gpu_fp32, costs, total_samples=7.2e6, g_co2_per_kwh=400, settings=settings)
+    table = frames.plan_job(gpu_fp32, costs, total_samples=7.2e6, g_co2_per_kwh=400)
     rented = table[table["option"].str.startswith("aws p5")].iloc[0]
     assert rented["wall_time_h"] == pytest.approx(1.0)  # 7.2M samples at 2000/s
     assert rented["energy_kwh"] == pytest.approx(0.35 * 7.2e6 / 3.6e6)
@@ -139,7 +137,7 @@ def test_efficiency_chart_names_missing_energy():
 
 
 def test_tradeoff_chart_draws_and_names_the_pareto_frontier(agg):
-    costs, _ = frames.cost_frame(agg, SHEET.rows, frames.CostSettings(), catalog.load_catalog())
+    costs, _ = frames.cost_frame(agg, SHEET, cost.CostSettings(), catalog.load_catalog())
     fig = charts.tradeoff_chart(costs)
     (front,) = [t for t in fig.data if t.name.startswith("Pareto frontier")]
     mask = frames.pareto_mask(costs["seconds_per_1m_samples"], costs["usd_per_1m_samples"])
@@ -158,7 +156,7 @@ def test_empty_selection_gives_an_explaining_figure():
 
 
 def test_cost_chart_is_log_and_sorted(agg):
-    costs, missing = frames.cost_frame(agg, SHEET.rows, frames.CostSettings(spot=True), catalog.load_catalog())
+    costs, missing = frames.cost_frame(agg, SHEET, cost.CostSettings(spot=True), catalog.load_catalog())
     fig = charts.cost_chart(costs, missing)
     assert fig.layout.xaxis.type == "log"
     values = [v for t in fig.data for v in t.x]
@@ -176,9 +174,25 @@ def test_configurations_that_share_a_device_model_get_their_own_chart_rows():
     label = "mlp/S · H100 80GB HBM3 [cuda:0]"
     assert gpu_labels == {f"{label} · host h1 · eager", f"{label} · host h2 · eager",
                           f"{label} · host h1 · compiled"}
-    assert agg.loc[agg["device_kind"] == "cpu", "row_label"].item() == "mlp/S · AMD EPYC [cpu]"  # nothing varies
+    assert agg.loc[agg["device_kind"] == "cpu", "row_label"].item() == "mlp/S · AMD EPYC · ISA not recorded [cpu]"
     speed = charts.speed_chart(agg)
     assert sorted(speed.data[0].y) == sorted(agg["row_label"])
-    costs, _ = frames.cost_frame(agg, SHEET.rows, frames.CostSettings(), catalog.load_catalog())
+    costs, _ = frames.cost_frame(agg, SHEET, cost.CostSettings(), catalog.load_catalog())
     cost_labels = list(charts.cost_chart(costs).data[0].y) + list(charts.cost_chart(costs).data[-1].y)
     assert any(label.endswith("· host h2 · eager") for label in cost_labels)
+
+
+def test_two_cpus_with_one_model_name_never_share_a_median():
+    """A re-provisioned VM reports "AMD EPYC" on different hardware: its identity keeps them apart."""
+    avx2 = "AMD EPYC · AVX2 · 2 logical CPUs · 24 GiB"
+    avx512 = "AMD EPYC · AVX-512-BF16 · 2 logical CPUs · 24 GiB"
+    results = [cpu(device_identity=avx2, samples_per_s=100.0), cpu(device_identity=avx2, samples_per_s=110.0),
+               cpu(device_identity=avx512, samples_per_s=300.0),
+               cpu(device_identity="AMD EPYC · AVX2 · 4 logical CPUs · 24 GiB", samples_per_s=190.0,
+                   warmup_settled=False)]
+    agg = frames.aggregate(frames.results_frame(results))
+    assert len(agg) == 3 and agg["row_label"].is_unique
+    by_label = dict(zip(agg["row_label"], agg["samples_per_s"]))
+    assert by_label["mlp/S · AMD EPYC · AVX-512-BF16 [cpu]"] == 300.0
+    assert by_label["mlp/S · AMD EPYC · AVX2 [cpu] · AVX2 · 2 logical CPUs · 24 GiB"] == 105.0
+    assert agg.loc[agg["samples_per_s"] == 190.0, "unsettled_repeats"].item() == 1

@@ -8,9 +8,9 @@ import logging
 import time
 from typing import Callable
 
-from core.measure.meters.base import ESTIMATED, EnergyReading, unavailable
+from core.units import J_PER_KWH
+from core.facts.energy import ESTIMATED, EnergyReading, unavailable
 
-KWH_TO_J = 3.6e6
 
 
 def codecarbon_available() -> tuple[bool, str | None]:
@@ -67,6 +67,6 @@ class CodeCarbonMeter:
             if kwh is None:
                 readings.append(unavailable(component, duration, f"CodeCarbon gave no {component} energy"))
             else:
-                readings.append(EnergyReading(component, float(kwh) * KWH_TO_J, duration,
+                readings.append(EnergyReading(component, float(kwh) * J_PER_KWH, duration,
                                               f"codecarbon {version}: {what}", ESTIMATED, uncertainty))
         return readings

@@ -1,17 +1,14 @@
-"""Choose the energy meters for a device: NVML for NVIDIA GPUs; RAPL for CPU package and DRAM;
-CodeCarbon's estimate where RAPL is not readable; an explicit 'unavailable' otherwise."""
+"""Host energy meters (RAPL for CPU package and DRAM; CodeCarbon's estimate where RAPL is not
+readable; an explicit 'unavailable' otherwise) and idle-power measurement. Each device backend
+adds its own device meters (core.measure.backends)."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 from pathlib import Path
-from typing import Iterator
 
-from core.measure.meters.base import EnergyReading, unavailable
+from core.facts.energy import EnergyReading, unavailable
 from core.measure.meters.codecarbon_meter import CodeCarbonMeter, codecarbon_available
-from core.measure.meters.gpu import NvmlGpuMeter
-from core.measure.meters.nvml import open_nvml
 from core.measure.meters.rapl import POWERCAP_ROOT, RaplMeter, find_zones
 
 
@@ -42,38 +39,6 @@ def host_meters(powercap_root: Path = POWERCAP_ROOT) -> list:
         return [CodeCarbonMeter()]
     reason = f"RAPL: {rapl_problem}; CodeCarbon: {cc_problem}"
     return [UnavailableMeter({"cpu": reason, "ram": reason})]
-
-
-@contextlib.contextmanager
-def open_meters(device, choice: str = "auto") -> Iterator[list]:
-    """The meters for one probe on ``device`` (a core.measure.devices.Device); closes NVML afterwards."""
-    if choice == "none":
-        yield []
-        return
-    nvml = open_nvml() if device.kind == "cuda" else None
-    try:
-        meters: list = []
-        if device.kind == "cuda":
-            index = int(device.id.split(":")[1]) if ":" in device.id else 0
-            if nvml is None:
-                meters.append(UnavailableMeter({device.id.replace("cuda", "gpu"):
-                                                "NVML not available (install nvidia-ml-py; needs the NVIDIA driver)"}))
-            else:
-                import torch
-
-                uuid = str(getattr(torch.cuda.get_device_properties(index), "uuid", ""))
-                meters.append(NvmlGpuMeter(nvml, nvml.handle_for(index, uuid), f"gpu:{index}"))
-        elif device.kind == "mps":
-            meters.append(UnavailableMeter({"gpu:mps": "Apple GPU energy needs `sudo powermetrics`; "
-                                                       "the CPU/RAM estimate below includes the SoC package"}))
-        elif device.kind == "xpu":
-            meters.append(UnavailableMeter({device.id.replace("xpu", "gpu"):
-                                            "no energy reader for Intel XPU in Accelscope yet"}))
-        meters.extend(host_meters())
-        yield meters
-    finally:
-        if nvml is not None:
-            nvml.close()
 
 
 def measure_idle(meters, seconds: float, sleep=time.sleep) -> dict[str, float]:

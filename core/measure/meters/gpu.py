@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Callable
 
-from core.measure.meters.base import ESTIMATED, MEASURED, EnergyReading, unavailable
+from core.facts.energy import ESTIMATED, MEASURED, EnergyReading, unavailable
 
 # NVML's energy counter is updated by the driver every few tens of ms on recent GPUs (coarser on
 # some); a 1 s window keeps the quantization error well under 1%.
@@ -54,13 +54,20 @@ class NvmlGpuMeter:
     """One GPU. Uses the energy counter when present; otherwise power sampling."""
 
     def __init__(self, nvml, handle, component: str, *, clock: Callable[[], float] = time.monotonic,
-                 sample_interval_s: float = SAMPLE_INTERVAL_S, sampler: PowerSampler | None = None) -> None:
+                 sample_interval_s: float = SAMPLE_INTERVAL_S, sampler: PowerSampler | None = None,
+                 owns_nvml: bool = False) -> None:
         self._nvml, self._handle, self.component, self._clock = nvml, handle, component, clock
+        self._owns_nvml = owns_nvml
         self.has_counter = self._probe_counter()
         self.min_window_s = COUNTER_MIN_WINDOW_S if self.has_counter else 0.2
         self._sampler = sampler or PowerSampler(self._read_power, sample_interval_s, clock)
         self._start_s = 0.0
         self._start_mj = 0
+
+    def close(self) -> None:
+        """Shut NVML down if this meter opened it (the backend hands it over)."""
+        if self._owns_nvml:
+            self._nvml.close()
 
     def _probe_counter(self) -> bool:
         try:
@@ -98,9 +105,3 @@ class NvmlGpuMeter:
         return [EnergyReading(self.component, delta_j, duration, "nvml-total-energy-counter", MEASURED,
                               0.05 if duration >= COUNTER_MIN_WINDOW_S else 0.2)]
 
-
-class NvmlSamplingMeter(NvmlGpuMeter):
-    """Power sampling even where a counter exists (for cross-checking the counter)."""
-
-    def _probe_counter(self) -> bool:
-        return False

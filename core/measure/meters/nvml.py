@@ -18,6 +18,20 @@ class Nvml:
                 pass
         return self._nvml.nvmlDeviceGetHandleByIndex(index)
 
+    def device_count(self) -> int:
+        return self._nvml.nvmlDeviceGetCount()
+
+    def name(self, handle) -> str:
+        name = self._nvml.nvmlDeviceGetName(handle)
+        return name.decode() if isinstance(name, bytes) else str(name)
+
+    def memory_total_bytes(self, handle) -> int:
+        return int(self._nvml.nvmlDeviceGetMemoryInfo(handle).total)
+
+    def compute_capability(self, handle) -> tuple[int, int]:
+        major, minor = self._nvml.nvmlDeviceGetCudaComputeCapability(handle)
+        return int(major), int(minor)
+
     def driver_version(self) -> str:
         version = self._nvml.nvmlSystemGetDriverVersion()
         return version.decode() if isinstance(version, bytes) else str(version)

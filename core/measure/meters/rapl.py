@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from core.measure.meters.base import MEASURED, EnergyReading
+from core.facts.energy import MEASURED, EnergyReading
 
 POWERCAP_ROOT = Path("/sys/class/powercap")
 

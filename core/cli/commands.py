@@ -1,0 +1,214 @@
+"""The CLI's commands: each takes the parsed arguments and returns an exit code.
+
+Commands that only read or write stored facts (results, export, import, delete-run, prices) never
+import torch; probe and suite discover devices once and hand them to the runner.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from core.errors import AccelscopeError
+
+EXIT_OK, EXIT_PROBE_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def cmd_devices(args) -> int:
+    from core.measure.backends import discover
+
+    devices = discover()
+    if args.json:
+        print(json.dumps([d.to_dict() for d in devices], indent=1))
+        return EXIT_OK
+    from core.cli.display import console, devices_table
+
+    console().print(devices_table(devices))
+    if not any(d.kind != "cpu" for d in devices):
+        console().print("No GPU or other accelerator found here (only the CPU).")
+    return EXIT_OK
+
+
+def _checked(specs, devices) -> None:
+    """Refuse the whole plan if any spec cannot run; print what a user must know before it runs."""
+    from core.measure.backends import check_spec, find
+
+    warnings = [w for spec in specs for w in check_spec(spec, find(spec.device, devices))]
+    for warning in dict.fromkeys(warnings):
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+def _run(specs, devices, args, *, show_progress: bool) -> int:
+    from core.cli.display import console, print_results_table, progress_printer
+    from core.facts.rows import flat_row
+    from core.facts.store import Store
+    from core.measure.runner import run_plan
+
+    _checked(specs, devices)
+    store = Store(args.db)
+    events_file = open(args.events, "a", encoding="utf-8") if getattr(args, "events", None) else None
+    try:
+        with progress_printer(len(specs), enabled=show_progress) as on_progress:
+            def on_event(event) -> None:
+                on_progress(event)
+                if events_file:
+                    events_file.write(json.dumps(event.to_dict()) + "\n")
+                    events_file.flush()
+                if event.kind == "done" and args.json:
+                    print(json.dumps(event.result.to_dict()), flush=True)
+
+            results = run_plan(specs, store, devices=devices, timeout_s=args.timeout, meters=args.meters,
+                               on_event=on_event, idle_seconds=args.idle_seconds)
+    finally:
+        if events_file:
+            events_file.close()
+        store.close()
+    if not args.json:
+        print_results_table([flat_row(r) for r in results])
+        for result in results:
+            if not result.ok:
+                console().print(f"[red]{result.status}[/red] {result.workload}/{result.size} {result.precision} "
+                                f"on {result.device}: {result.error}")
+    return EXIT_OK if all(r.ok for r in results) else EXIT_PROBE_FAILED
+
+
+def cmd_probe(args) -> int:
+    from core.facts.spec import ProbeSpec
+    from core.measure.backends import discover
+
+    spec = ProbeSpec(workload=args.workload, size=args.size, device=args.device, precision=args.precision,
+                     batch_size=args.batch_size, seconds=args.seconds, compile=args.compile,
+                     channels_last=args.channels_last)
+    return _run([spec], discover(), args, show_progress=True)
+
+
+def cmd_suite(args) -> int:
+    from core.facts.spec import ProbeSpec
+    from core.measure.backends import discover, find
+    from core.measure.runner import quick_plan
+
+    devices = discover()
+    chosen = [find(d, devices) for d in args.devices] if args.devices else devices
+    if args.plan:
+        specs = _read_plan(args.plan)
+    elif args.workloads:
+        specs = [ProbeSpec(workload=w, size=s, device=d.id, precision=p, seconds=args.seconds)
+                 for d in chosen for w in args.workloads for s in args.sizes for p in args.precisions
+                 if p in d.precisions]
+    else:
+        specs = quick_plan(chosen, seconds=args.seconds)
+    if not specs:
+        raise AccelscopeError("the plan is empty: no device supports the chosen precisions")
+    return _run(specs, devices, args, show_progress=True)
+
+
+def _read_plan(path: str) -> list:
+    from core.errors import UnsupportedSpec
+    from core.facts.spec import ProbeSpec
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            entries = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise UnsupportedSpec(f"cannot read plan {path}: {exc}") from None
+    if not isinstance(entries, list) or not entries:
+        raise UnsupportedSpec(f"plan {path} must be a non-empty JSON list of probe specs")
+    specs = []
+    for number, entry in enumerate(entries, start=1):
+        try:
+            specs.append(ProbeSpec.from_dict(entry))
+        except (UnsupportedSpec, TypeError) as exc:
+            raise UnsupportedSpec(f"plan {path}, probe {number}: {exc}") from None
+    return specs
+
+
+def cmd_results(args) -> int:
+    from core.cli.display import print_results_table
+    from core.cli.parser import cost_settings
+    from core.facts.rows import FLAT_COLUMNS, flat_row
+    from core.facts.store import Store
+    from core.views import catalog, cost
+
+    settings = cost_settings(args)
+    sheet = None
+    if settings is not None:  # bad settings are refused before anything is read
+        sheet = cost.resolve_sheet(settings.sheet)
+        cost.grid_intensity(settings)
+    with Store(args.db) as store:
+        results = store.results(run_id=args.run, workload=args.workload, device=args.device, status=args.status)
+    rows = [flat_row(result) for result in results]
+    accelerators = catalog.load_catalog()
+    figures = [cost.cost_figures(cost.WorkRate.of_row(row), settings, sheet, accelerators=accelerators)
+               for row in rows] if settings else [None] * len(rows)
+    for row in rows:
+        row["mfu"], row["mfu_basis"] = catalog.mfu(row["achieved_tflops"], row["device_name"], row["precision"],
+                                                   accelerators)
+    fmt = "json" if args.json else args.format
+    if fmt == "json":
+        for row, priced in zip(rows, figures):
+            print(json.dumps({**row, "cost": priced.to_dict()} if priced else row))
+    elif fmt == "csv":
+        import csv
+
+        priced_rows = [{**row, **priced.columns()} if priced else row for row, priced in zip(rows, figures)]
+        columns = list(priced_rows[0]) if priced_rows else [*FLAT_COLUMNS, "mfu", "mfu_basis"]
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(priced_rows)
+    else:
+        if not results:
+            print("No results stored yet. Run `python -m core suite --quick` or import a bundle.")
+            return EXIT_OK
+        print_results_table(rows, [priced.columns() if priced else None for priced in figures])
+    return EXIT_OK
+
+
+def cmd_export(args) -> int:
+    from core.facts.bundle import write_bundle
+    from core.facts.store import Store
+
+    with Store(args.db) as store:
+        results = store.results(run_id=args.run)
+    write_bundle(args.file, results)
+    print(f"exported {len(results)} result(s) to {args.file}")
+    return EXIT_OK
+
+
+def cmd_import(args) -> int:
+    from core.facts.bundle import read_bundle
+    from core.facts.store import Store
+
+    results = read_bundle(args.file)
+    with Store(args.db) as store:
+        added = store.add_many(results)
+    print(f"imported {added} result(s) from {args.file}"
+          + (f"; {len(results) - added} already present" if added < len(results) else ""))
+    return EXIT_OK
+
+
+def cmd_delete_run(args) -> int:
+    from core.facts.store import Store
+
+    with Store(args.db) as store:
+        deleted = store.delete_run(args.run_id)
+    if not deleted:
+        raise AccelscopeError(f"no results with run id {args.run_id!r}; see `python -m core results`")
+    print(f"deleted {deleted} result(s) of run {args.run_id}")
+    return EXIT_OK
+
+
+def cmd_prices(args) -> int:
+    from core.views import pricing
+
+    if args.validate:
+        sheet = pricing.load_sheet(args.validate)
+        print(f"{args.validate}: valid, {len(sheet.rows)} row(s) from {sheet.provider}")
+        return EXIT_OK
+    sheets = pricing.bundled_sheets()
+    if args.json:
+        print(json.dumps([s.summary() for s in sheets], indent=1))
+        return EXIT_OK
+    from core.cli.display import console, prices_table
+
+    console().print(prices_table(sheets))
+    return EXIT_OK

@@ -1,0 +1,118 @@
+"""The command line's arguments (``python -m core --help``). The probe child's own arguments live
+with the child (:mod:`core.measure.child`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from core.facts.spec import PRECISIONS
+from core.measure.workloads import WORKLOADS
+from core.views.cost import CostSettings
+
+PRICE_OPTIONS = ("price_sheet", "region", "spot", "electricity_usd_per_kwh", "purchase_price_usd", "lifetime_years",
+                 "hours_per_year", "g_co2_per_kwh")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core",
+                                     description="Accelscope: measure training speed, energy and cost per device.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    devices = sub.add_parser("devices", help="list the devices found on this machine")
+    devices.add_argument("--json", action="store_true", help="print a JSON list")
+
+    probe = sub.add_parser("probe", help="run one training probe (in its own process) and store it")
+    probe.add_argument("--workload", required=True,
+                       help=f"{', '.join(WORKLOADS)} or a custom 'package.module:function'")
+    probe.add_argument("--size", default="S", help="size preset: S, M, L or a named one (resnet50, gpt2-small)")
+    probe.add_argument("--device", default="cpu", help="cpu, cuda:0, mps, xpu:0 (see `devices`)")
+    probe.add_argument("--precision", default="fp32", choices=PRECISIONS)
+    probe.add_argument("--batch-size", type=int, help="override the size preset's batch size")
+    probe.add_argument("--seconds", type=float, default=3.0, help="length of the timed window (default 3)")
+    probe.add_argument("--compile", action="store_true", help="train through torch.compile")
+    probe.add_argument("--channels-last", action="store_true", help="channels-last memory format (cnn)")
+    _add_run_options(probe)
+
+    suite = sub.add_parser("suite", help="run a plan of probes over devices; progress bar; table at the end")
+    suite.add_argument("--quick", action="store_true",
+                       help="mlp, cnn S, transformer S in fp32 and bf16 on each device where the hardware has "
+                            "bf16 units (the default plan)")
+    suite.add_argument("--workloads", nargs="+", choices=list(WORKLOADS), help="instead of the quick plan")
+    suite.add_argument("--sizes", nargs="+", default=["S"])
+    suite.add_argument("--precisions", nargs="+", choices=PRECISIONS, default=["fp32", "bf16"])
+    suite.add_argument("--devices", nargs="+", help="device ids (default: all found)")
+    suite.add_argument("--seconds", type=float, default=2.0, help="timed window per probe (default 2)")
+    suite.add_argument("--plan", help="a JSON file with a list of probe specs (as `ProbeSpec.to_dict`)")
+    suite.add_argument("--events", help="append one JSON line per progress event to this file")
+    _add_run_options(suite)
+
+    results = sub.add_parser("results", help="show stored results (one flat row each), priced if asked")
+    results.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    results.add_argument("--json", action="store_true", help="same as --format json")
+    results.add_argument("--run", help="only this run id")
+    results.add_argument("--workload")
+    results.add_argument("--device")
+    results.add_argument("--status")
+    _add_db(results)
+    _add_cost_options(results)
+
+    export = sub.add_parser("export", help="write stored results to a JSON bundle")
+    export.add_argument("file")
+    export.add_argument("--run", help="only this run id")
+    _add_db(export)
+
+    import_ = sub.add_parser("import", help="import a JSON bundle (validated whole: all or nothing)")
+    import_.add_argument("file")
+    _add_db(import_)
+
+    delete = sub.add_parser("delete-run", help="delete every result of one run")
+    delete.add_argument("run_id")
+    _add_db(delete)
+
+    prices = sub.add_parser("prices", help="list the bundled price sheets, or validate one")
+    prices.add_argument("--validate", metavar="FILE", help="check a price sheet CSV against the schema")
+    prices.add_argument("--json", action="store_true")
+    return parser
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", help="SQLAlchemy URL of the results store "
+                                     "(default: $ACCELSCOPE_DB or the SQLite file accelscope.db)")
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object per result")
+    parser.add_argument("--timeout", type=float, help="seconds before a probe is killed (default: generous)")
+    parser.add_argument("--meters", choices=("auto", "none"), default="auto",
+                        help="energy meters: auto (NVML, RAPL, CodeCarbon as available) or none")
+    parser.add_argument("--idle-seconds", type=float, default=3.0,
+                        help="measure each device's idle power this long before the plan (0: skip)")
+    _add_db(parser)
+
+
+def _add_cost_options(parser: argparse.ArgumentParser) -> None:
+    defaults = CostSettings()
+    group = parser.add_argument_group("cost and CO2 (a view: nothing stored changes)")
+    group.add_argument("--price-sheet", help="price sheet name (e.g. aws) or CSV path: adds cost columns")
+    group.add_argument("--region", help="grid region for CO2: country ISO code (e.g. USA, FRA) or "
+                                        f"provider:region (e.g. aws:us-east-1); default {defaults.region}")
+    group.add_argument("--spot", action="store_true", help="price with spot instead of on-demand rates")
+    group.add_argument("--electricity-usd-per-kwh", type=float,
+                       help=f"own hardware: electricity price (default {defaults.electricity_usd_per_kwh:g})")
+    group.add_argument("--purchase-price-usd", type=float,
+                       help="own hardware: purchase price per device (default: the catalog's typical price)")
+    group.add_argument("--lifetime-years", type=float,
+                       help=f"own hardware: years to amortize over (default {defaults.lifetime_years:g})")
+    group.add_argument("--hours-per-year", type=float,
+                       help=f"own hardware: hours of use per year (default {defaults.hours_per_year:g})")
+    group.add_argument("--g-co2-per-kwh", type=float, help="grid intensity override (default: the region's)")
+
+
+def cost_settings(args: argparse.Namespace) -> CostSettings | None:
+    """The cost settings the flags ask for, or None when no cost flag was given (then no cost columns)."""
+    given = {name: getattr(args, name) for name in PRICE_OPTIONS
+             if getattr(args, name) is not None and getattr(args, name) is not False}
+    if not given:
+        return None
+    values = {("sheet" if name == "price_sheet" else name): value for name, value in given.items()}
+    return CostSettings(**values)

@@ -1,0 +1,98 @@
+"""The cached data pipeline behind every page: filter options, the analysis of the selection, its
+figures, and its cost and carbon under the session's settings. No widgets here (see widgets.py)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.views import cost, pricing
+from dashboard import charts, data, frames, state
+
+COMPARISON_REGIONS = ("FRA", "SWE", "USA", "DEU", "POL", "IND", "CHN")
+
+
+def comparison_regions() -> list[str]:
+    """The user's grid region first, then a fixed spread of clean to carbon-heavy grids."""
+    return list(dict.fromkeys([st.session_state[state.REGION], *COMPARISON_REGIONS]))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def filter_options(url: str, stamp: tuple, sample_stamp: tuple) -> dict[str, tuple[str, ...]]:
+    """The values each filter offers (a shared resource: not unpickled on every rerun)."""
+    frame = data.load_frame(url, stamp, sample_stamp)
+    return {key: tuple(sorted(frame[key].dropna().astype(str).unique().tolist())) for key in state.FILTER_KEYS}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def analysis(url: str, stamp: tuple, sample_stamp: tuple, filters: tuple) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """(aggregated configurations with speed-up, failed results, number of matching results)."""
+    frame = data.load_frame(url, stamp, sample_stamp)
+    chosen = frames.apply_filters(frame, dict(filters))
+    agg = frames.with_speedup(frames.aggregate(chosen))
+    failed = chosen[chosen["status"] != "ok"][["workload", "size", "precision", "device_label", "status", "error",
+                                                "created_at"]]
+    return agg, failed, len(chosen)
+
+
+SELECTION_CHARTS = {"Speed": charts.speed_chart, "Speed-up": charts.speedup_chart,
+                    "Efficiency": charts.efficiency_chart}
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def _selection_figure(url: str, stamp: tuple, sample_stamp: tuple, filters: tuple, view: str) -> go.Figure:
+    agg = analysis(url, stamp, sample_stamp, filters)[0]
+    return SELECTION_CHARTS[view](agg)
+
+
+def selection_figure(view: str) -> go.Figure:
+    """The Speed / Speed-up / Efficiency figure of the current selection, cached on the filters:
+    going back to an earlier selection re-renders without rebuilding the figure. A shared, read-only
+    Figure object (st.plotly_chart only copies it): a cached dict would be unpickled and then
+    re-validated into a Figure on every rerun (~15 ms at each filter change)."""
+    url = data.db_url()
+    return _selection_figure(url, data.store_stamp(url), data.samples_stamp(), current_filters(), view)
+
+
+def current_filters() -> tuple:
+    return tuple((key, tuple(st.session_state.get(state.filter_key(key)) or ())) for key in state.FILTER_KEYS)
+
+
+def current_analysis() -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    url = data.db_url()
+    return analysis(url, data.store_stamp(url), data.samples_stamp(), current_filters())
+
+
+def cost_settings() -> cost.CostSettings:
+    """The session's cost settings (sidebar and Hardware & prices), as core's one CostSettings."""
+    price = float(st.session_state.get(state.PURCHASE_PRICE_USD) or 0)
+    override = float(st.session_state.get(state.INTENSITY_OVERRIDE) or 0)
+    return cost.CostSettings(sheet=st.session_state[state.SHEET], region=st.session_state[state.REGION],
+                             spot=bool(st.session_state.get(state.SPOT)),
+                             electricity_usd_per_kwh=float(st.session_state[state.ELECTRICITY_USD_PER_KWH]),
+                             lifetime_years=float(st.session_state[state.LIFETIME_YEARS]),
+                             hours_per_year=float(st.session_state[state.HOURS_PER_YEAR]),
+                             purchase_price_usd=price if price > 0 else None,
+                             g_co2_per_kwh=override if override > 0 else None)
+
+
+def grid_intensity() -> tuple[float, str]:
+    return cost.grid_intensity(cost_settings(), data.grid_regions())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _priced(url: str, stamp: tuple, sample_stamp: tuple, filters: tuple, sheet_key: int, _sheet: pricing.PriceSheet,
+            settings: cost.CostSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``_sheet`` is not hashed by Streamlit (its hasher walks every row: ~10 ms a rerun); ``sheet_key``,
+    Python's hash of the frozen rows, stands for it."""
+    agg = analysis(url, stamp, sample_stamp, filters)[0]
+    return frames.cost_frame(agg, _sheet, settings, data.accelerators())
+
+
+def current_costs() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cost of the current selection on the chosen sheet, cached on filters, sheet and settings."""
+    url = data.db_url()
+    sheet = data.all_sheets()[st.session_state[state.SHEET]]
+    return _priced(url, data.store_stamp(url), data.samples_stamp(), current_filters(), hash(sheet.rows), sheet,
+                   cost_settings())

@@ -1,0 +1,75 @@
+"""Run probes: the plan is built from core's ProbeSpec, a refused spec starts nothing, and a
+cancelled plan reads as cancelled. Device discovery and the plan process are faked."""
+
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from core.errors import UnsupportedSpec
+from core.facts.spec import ProbeSpec
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+CPU = {"id": "cpu", "name": "Test CPU", "precisions": ["fp32", "bf16"]}
+
+
+class Starts(list):
+    """The specs of each plan started; ``returncode`` is how the fake plan ends."""
+
+    returncode = 0
+
+
+@pytest.fixture
+def plan(tmp_path, monkeypatch):
+    """Fake devices and plan process; returns the specs each start received."""
+    monkeypatch.setenv("ACCELSCOPE_DB", f"sqlite:///{tmp_path / 'ui.db'}")
+    monkeypatch.setattr("dashboard.data.torch_installed", lambda: True)
+    monkeypatch.setattr("dashboard.runs.discover_devices", lambda timeout_s=120: ([CPU], None))
+    st.cache_data.clear()  # the page caches device discovery
+    started = Starts()
+
+    def start_plan(specs, db_url, *, meters="auto", idle_seconds=3.0):
+        started.append(specs)
+        return SimpleNamespace(running=False, returncode=started.returncode, total=len(specs),
+                               started_at=time.time(), events=list, stderr=lambda: "", cleanup=lambda: None)
+
+    monkeypatch.setattr("dashboard.runs.start_plan", start_plan)
+    yield started
+    st.cache_data.clear()
+
+
+def start(at: AppTest) -> AppTest:
+    at.run()
+    at.switch_page("views/run.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    next(b for b in at.button if b.label == "Start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_plan_is_made_of_probe_specs(plan):
+    at = start(AppTest.from_file(APP, default_timeout=90))
+    (specs,) = plan
+    assert specs and all(ProbeSpec.from_dict(s).to_dict() == s for s in specs)
+    assert {s["precision"] for s in specs} == {"fp32", "bf16"} and {s["seconds"] for s in specs} == {2.0}
+    assert any(s.value.startswith("Done:") for s in at.success)
+
+
+def test_a_refused_spec_starts_nothing(plan, monkeypatch):
+    def refuse(self):
+        raise UnsupportedSpec("unknown workload 'x'")
+
+    monkeypatch.setattr(ProbeSpec, "__post_init__", refuse)
+    at = start(AppTest.from_file(APP, default_timeout=90))
+    assert plan == []
+    assert any(e.value == "Nothing started: unknown workload 'x'" for e in at.error)
+
+
+@pytest.mark.parametrize("code", [143, 130, -15])
+def test_a_cancelled_plan_says_so(plan, code):
+    plan.returncode = code
+    at = start(AppTest.from_file(APP, default_timeout=90))
+    assert any(w.value.startswith("Cancelled after") for w in at.warning)
