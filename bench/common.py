@@ -10,7 +10,7 @@ import statistics
 
 
 def machine() -> str:
-    from core.measure.devices import cpu_model_name
+    from core.measure.backends.cpu import cpu_model_name, cpuinfo, isa_class
 
     try:
         import torch
@@ -18,7 +18,7 @@ def machine() -> str:
         torch_version = torch.__version__
     except ImportError:
         torch_version = "no torch"
-    return (f"{cpu_model_name()}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}, "
+    return (f"{cpu_model_name()} ({isa_class(cpuinfo()) or 'ISA unknown'}), {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}, "
             f"Python {platform.python_version()}, torch {torch_version}, "
             f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC")
 

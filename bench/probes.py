@@ -11,7 +11,18 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from bench.common import attempt, cv, failures, figures, header, median, outcome, ratio, table, verdict
+from bench.common import (
+    attempt,
+    cv,
+    failures,
+    figures,
+    header,
+    median,
+    outcome,
+    ratio,
+    table,
+    verdict,
+)
 from core.measure.stats import percentile
 
 ROUNDS = 3
@@ -22,14 +33,12 @@ def _bare_loop_samples_per_s(workload: str, size: str, precision: str, seconds: 
     """A plain hand-written PyTorch training loop over the same model, data and precision."""
     import torch
 
-    from core.measure.probe import build_workload, default_batch_size
-    from core.measure.devices import cpu_device
     from core.facts.spec import ProbeSpec
+    from core.measure.probe import build_workload, default_batch_size
 
     spec = ProbeSpec(workload=workload, size=size, precision=precision)
-    device = cpu_device()
     batch = default_batch_size(spec)
-    w = build_workload(spec, device, batch)
+    w = build_workload(spec, "cpu", batch)
     model = w.model.to("cpu")
     model.train()
     optimizer = w.make_optimizer(model.parameters())
@@ -54,12 +63,13 @@ def _bare_loop_samples_per_s(workload: str, size: str, precision: str, seconds: 
 
 def _probe_samples_per_s(workload: str, size: str, precision: str, seconds: float) -> float:
     """An Accelscope probe in this process (it raises when the probe fails: see ``attempt``)."""
-    from core.measure.devices import cpu_device
-    from core.measure.probe import run_probe
     from core.facts.spec import ProbeSpec
+    from core.measure import backends
+    from core.measure.probe import run_probe
 
     spec = ProbeSpec(workload=workload, size=size, precision=precision, seconds=seconds)
-    return run_probe(spec, cpu_device(), "bench").samples_per_s
+    cpu = backends.open_backend(backends.find("cpu", backends.discover()))
+    return run_probe(spec, cpu, "bench").samples_per_s
 
 
 def overhead(rounds: int = ROUNDS, seconds: float = 3.0) -> None:
@@ -109,11 +119,11 @@ def _tight_mm_tflops(n: int, dtype: str, seconds: float) -> float:
 def ceiling(rounds: int = ROUNDS, seconds: float = 3.0) -> None:
     """gemm probe TFLOP/s vs a tight torch.mm loop of the same two matmuls (both in fresh processes
     with the same environment), and vs the catalog's dense peak."""
-    from core.views import catalog
-    from core.measure.devices import cpu_model_name
-    from core.measure.runner import run_isolated
     from core.facts.spec import ProbeSpec
+    from core.measure.backends.cpu import cpu_model_name
+    from core.measure.runner import run_isolated
     from core.measure.workloads import WORKLOADS
+    from core.views import catalog
 
     header("GEMM ceiling: gemm probe vs tight torch.mm loop (CPU, isolated processes)")
     rows = []
@@ -138,8 +148,8 @@ def ceiling(rounds: int = ROUNDS, seconds: float = 3.0) -> None:
 
 def meters(rounds: int = ROUNDS, seconds: float = 3.0) -> None:
     """Throughput with energy meters on vs off, each probe in its own process, interleaved."""
-    from core.measure.runner import run_isolated
     from core.facts.spec import ProbeSpec
+    from core.measure.runner import run_isolated
 
     header("Meter overhead: throughput with meters on vs off (CPU, isolated probes)")
     rows = []
@@ -151,7 +161,7 @@ def meters(rounds: int = ROUNDS, seconds: float = 3.0) -> None:
                 result = run_isolated(spec, "bench", meters="auto" if meters_on else "none")
                 (on if meters_on else off).append(outcome(result, "samples_per_s"))
                 if meters_on:
-                    methods.update((result.energy or {}).get("total_methods", []))
+                    methods.update(result.energy.methods if result.energy else ())
         on_over_off = ratio(median(on), median(off))
         rows.append({"workload": f"{workload}/S", "off samples/s": median(off), "on samples/s": median(on),
                      "on ÷ off": on_over_off, "target ≥0.99": verdict(on_over_off, 0.99),
@@ -233,8 +243,8 @@ def noise_floor(rounds: int = ROUNDS, seconds: float = 4.0) -> None:
 
 def scaling(seconds: float = 1.0) -> None:
     """How a probe's wall time grows with model size (isolated probes, meters off)."""
-    from core.measure.runner import run_isolated
     from core.facts.spec import ProbeSpec
+    from core.measure.runner import run_isolated
 
     header("Scaling: probe wall time vs model size (CPU, isolated, 1 s window)")
     rows = []

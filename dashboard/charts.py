@@ -19,7 +19,8 @@ HOVER_FIELDS = [("config", "workload"), ("device_label", "device"), ("precision"
                 ("samples_per_s", "samples/s"), ("tokens_per_s", "tokens/s"), ("achieved_tflops", "TFLOP/s"),
                 ("mfu_text", "MFU"), ("j_per_sample", "J/sample"), ("j_per_tflop", "J/TFLOP"),
                 ("energy_kind", "energy"), ("energy_method", "energy method"),
-                ("step_time_cv", "step CV"), ("repeats", "repeats"), ("host", "host"), ("torch", "torch"),
+                ("step_time_cv", "step CV"), ("repeats", "repeats"), ("unsettled_repeats", "unsettled warm-ups"),
+                ("host_other_cpus", "other CPUs busy"), ("host", "host"), ("torch", "torch"),
                 ("cpu", "CPU"), ("gpu", "GPU"), ("driver", "driver"), ("latest_id", "result")]
 
 

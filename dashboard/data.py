@@ -8,9 +8,10 @@ import pandas as pd
 import streamlit as st
 
 from core.facts import bundle
+from core.facts.store import Store, default_url
 from core.paths import DATA_DIR
 from core.views import carbon, catalog, pricing
-from core.facts.store import Store, default_url
+from dashboard import state
 from dashboard.frames import as_categories, results_frame, summaries_frame
 
 SAMPLES_DIR = DATA_DIR / "samples"
@@ -67,7 +68,7 @@ def bundled_sheets() -> dict[str, pricing.PriceSheet]:
 
 
 def all_sheets() -> dict[str, pricing.PriceSheet]:
-    return {**bundled_sheets(), **st.session_state.get("custom_sheets", {})}
+    return {**bundled_sheets(), **st.session_state.get(state.CUSTOM_SHEETS, {})}
 
 
 @st.cache_data(show_spinner=False)

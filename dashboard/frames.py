@@ -11,10 +11,10 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
-from core.units import J_PER_KWH, S_PER_H, SAMPLES_PER_MILLION
-from core.views import carbon, catalog, cost, pricing
 from core.facts.results import ProbeResult
 from core.facts.rows import FLAT_COLUMNS, flat_row
+from core.units import J_PER_KWH, S_PER_H, SAMPLES_PER_MILLION
+from core.views import carbon, catalog, cost, pricing
 
 # What makes two results the same configuration. ``device_identity`` keeps two CPUs that report one
 # model name (a migrated VM) in separate medians and chart rows.
@@ -53,7 +53,7 @@ def apply_filters(frame: pd.DataFrame, filters: dict[str, Sequence]) -> pd.DataF
 
 
 MEDIAN_COLUMNS = ["samples_per_s", "tokens_per_s", "step_time_s", "step_time_cv", "achieved_tflops", "j_per_sample",
-                  "samples_per_kj", "avg_power_w", "j_per_tflop"]
+                  "samples_per_kj", "avg_power_w", "j_per_tflop", "host_other_cpus"]
 LAST_COLUMNS = ["id", "device", "device_name", "device_kind", "energy_method", "energy_missing", "logical_cpus",
                 "torch", "cpu", "gpu", "driver", "params"]
 

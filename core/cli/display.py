@@ -6,8 +6,17 @@ import contextlib
 from typing import Iterator
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
+
+from core.views import notes
+from core.views.notes import NOISY_CV
 
 
 def console() -> Console:
@@ -48,9 +57,6 @@ def devices_table(devices) -> Table:
     return table
 
 
-NOISY_CV = 0.05
-
-
 def _cv_cell(cv) -> str:
     if cv is None:
         return "–"
@@ -61,9 +67,12 @@ def _cv_cell(cv) -> str:
 def _status_cell(row: dict) -> str:
     if row["status"] != "ok":
         return f"[red]{row['status']}[/red]"
+    flags = []
     if row.get("warmup_settled") is False:
-        return "[yellow]ok, unsettled*[/yellow]"
-    return "ok"
+        flags.append("unsettled*")
+    if notes.is_contended(row):
+        flags.append("contended†")
+    return f"[yellow]ok, {', '.join(flags)}[/yellow]" if flags else "ok"
 
 
 def print_results_table(rows: list[dict], costs: list[dict | None] | None = None) -> None:
@@ -102,23 +111,7 @@ def print_results_table(rows: list[dict], costs: list[dict | None] | None = None
 
 
 def result_notes(rows: list[dict]) -> list[str]:
-    """What a reader of the table must know: unsettled warm-ups, emulated precisions, noise, estimates."""
-    notes = []
-    if any(r.get("warmup_settled") is False and r["status"] == "ok" for r in rows):
-        notes.append("[yellow]* unsettled[/yellow]: warm-up reached its time bound before step times settled "
-                     "(within 10%), so the timed window may include slow first steps. Give a longer --seconds "
-                     "(warm-up scales with it) and compare with a settled result.")
-    if any(r.get("precision_emulated") for r in rows):
-        notes.append("[yellow](emulated)[/yellow]: the device has no native units for that precision; torch "
-                     "converts in software, so the figure measures the emulation, not the hardware's capability.")
-    if any(r["step_time_cv"] and r["step_time_cv"] > NOISY_CV for r in rows):
-        notes.append("[yellow]cv % over 5[/yellow]: step times were noisy: another program competing for the "
-                     "device, or a shared virtual machine (`python -m bench noise` measures this machine's own "
-                     "step-time CV for identical work). Compare medians, not single steps.")
-    if any(r["energy_kind"] == "estimated" for r in rows):
-        notes.append("energy J est.: estimated where no meter could read a component "
-                     "(`python -m core results --json` gives each result's energy method and uncertainty).")
-    return notes
+    return [f"[yellow]{tag}[/yellow]: {text}" for tag, text in notes.result_notes(rows)]
 
 
 def prices_table(sheets) -> Table:
@@ -130,17 +123,6 @@ def prices_table(sheets) -> Table:
         table.add_row(s["name"], s["provider"], str(s["rows"]), ", ".join(s["accelerators"]) or "CPU only",
                       ", ".join(s["regions"]), s["retrieved_on"])
     return table
-
-
-def phase_text(detail: dict) -> str:
-    """A probe phase as a person reads it: 'warm-up, step 10 (0.41 s)'."""
-    phase = detail.get("phase")
-    if phase == "warmup":
-        return f"warm-up, step {detail.get('step')} ({detail.get('step_s', 0):.2f} s)"
-    if phase == "window":
-        return f"timed window, {detail.get('seconds', 0):g} s, meters on"
-    return {"build": "building the model", "flops": "counting FLOPs",
-            "done": "done" if detail.get("settled", True) else "done (warm-up did not settle)"}.get(phase, str(phase))
 
 
 @contextlib.contextmanager
@@ -159,15 +141,18 @@ def progress_printer(total: int, enabled: bool = True) -> Iterator:
             if event.kind == "start":
                 progress.update(task, description=f"{prefix} · starting")
             elif event.kind == "progress":
-                progress.update(task, description=f"{prefix} · {phase_text(event.detail or {})}")
+                progress.update(task, description=f"{prefix} · {notes.phase_text(event.detail or {})}")
             else:
                 progress.advance(task)
                 result = event.result
                 mark = "ok" if result.ok else result.status
                 if result.ok and result.warmup_settled is False:
                     mark = "ok*"
+                contended = result.ok and notes.is_contended({"host_other_cpus": result.host_other_cpus})
                 progress.console.print(f"  {mark:7} {event.spec.label}"
                                        + (f"  {result.samples_per_s:,.0f} samples/s" if result.ok
                                           else f"  ({result.error[:100]})")
-                                       + ("  [yellow]warm-up did not settle[/yellow]" if mark == "ok*" else ""))
+                                       + ("  [yellow]warm-up did not settle[/yellow]" if mark == "ok*" else "")
+                                       + (f"  [yellow]contended: {result.host_other_cpus:.1f} CPUs busy with other "
+                                          "work[/yellow]" if contended else ""))
         yield on_event

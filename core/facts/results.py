@@ -21,7 +21,7 @@ _REQUIRED: dict[str, tuple[type, ...]] = {
 _OPTIONAL_NUMBERS = (
     "step_time_s", "step_time_p10_s", "step_time_p90_s", "step_time_cv", "samples_per_s",
     "tokens_per_s", "flops_per_step", "achieved_tflops", "loss_first", "loss_last",
-    "compile_time_s", "wall_time_s", "seconds_requested",
+    "compile_time_s", "wall_time_s", "seconds_requested", "host_other_cpus",
 )
 _OPTIONAL_INTS = ("batch_size", "steps", "warmup_steps", "params", "peak_memory_bytes")
 _OPTIONAL_STRINGS = ("error", "device_name", "peak_memory_method", "flops_method", "device_identity")
@@ -78,6 +78,7 @@ class ProbeResult:
     warmup_settled: bool | None = None  # False: warm-up hit its bounds before step times settled
     device_identity: str | None = None  # what decides the device's speed (see core.measure.backends)
     precision_emulated: bool | None = None  # True: the hardware has no native units for this precision
+    host_other_cpus: float | None = None  # CPUs other work kept busy during the window (core.measure.hostload)
 
     @property
     def ok(self) -> bool:

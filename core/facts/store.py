@@ -13,9 +13,9 @@ from typing import Sequence
 import sqlalchemy as sa
 
 from core.errors import StoreError
-from core.paths import DEFAULT_DB_PATH
 from core.facts.results import ProbeResult
 from core.facts.rows import flat_row
+from core.paths import DEFAULT_DB_PATH
 
 SCHEMA_VERSION = 3  # 2: the `summary` column; 3: summaries are core.facts.rows.flat_row (both migrated in place)
 DB_ENV_VAR = "ACCELSCOPE_DB"

@@ -18,7 +18,7 @@ import signal
 import sys
 import traceback
 from dataclasses import dataclass
-from typing import Callable, IO, Sequence
+from typing import IO, Callable, Sequence
 
 OOM_MARKERS = ("out of memory", "can't allocate memory", "cannot allocate memory")
 RESULT, PROGRESS, IDLE = "result", "progress", "idle"

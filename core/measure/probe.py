@@ -7,6 +7,7 @@ torch. The device is reached only through its backend (:mod:`core.measure.backen
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -16,6 +17,7 @@ from core.facts.results import ProbeResult, new_id, utc_now_iso
 from core.facts.spec import ProbeSpec
 from core.measure.backends import Backend
 from core.measure.env import fingerprint
+from core.measure.hostload import HostLoad
 from core.measure.stats import LoopPolicy, LoopTimes, measure_loop
 from core.measure.workloads import is_custom_workload, load_builder, size_params
 
@@ -33,7 +35,15 @@ def default_batch_size(spec: ProbeSpec) -> int:
 def default_policy(spec: ProbeSpec, meters: Sequence) -> LoopPolicy:
     """A window shorter than a meter can resolve is extended, never reported as 0 J."""
     window_s = max([spec.seconds, *(m.min_window_s for m in meters)])
-    return LoopPolicy(seconds=window_s, max_warmup_s=max(2.0, spec.seconds))
+    return LoopPolicy(seconds=window_s, max_warmup_s=max(2.0, spec.seconds), max_warmup_cap_s=max(60.0, 10 * spec.seconds))
+
+
+def build_workload(spec: ProbeSpec, torch_device: str, batch_size: int):
+    """The workload's model, learnable batches on the device, loss and optimizer factory."""
+    kwargs: dict = {"seed": spec.seed}
+    if spec.channels_last:
+        kwargs["channels_last"] = True
+    return load_builder(spec.workload)(size_params(spec.workload, spec.size), batch_size, torch_device, **kwargs)
 
 
 @dataclass
@@ -56,11 +66,7 @@ def prepare(spec: ProbeSpec, backend: Backend, clock: Callable[[], float]) -> Tr
 
     torch.manual_seed(spec.seed)
     batch_size = default_batch_size(spec)
-    kwargs: dict = {"seed": spec.seed}
-    if spec.channels_last:
-        kwargs["channels_last"] = True
-    workload = load_builder(spec.workload)(size_params(spec.workload, spec.size), batch_size,
-                                           backend.torch_device, **kwargs)
+    workload = build_workload(spec, backend.torch_device, batch_size)
     model = workload.model.to(backend.torch_device)
     if spec.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -97,11 +103,12 @@ def prepare(spec: ProbeSpec, backend: Backend, clock: Callable[[], float]) -> Tr
 
 
 def measure(training: TrainingStep, backend: Backend, policy: LoopPolicy, meters: Sequence,
-            clock: Callable[[], float], on_phase: Phase) -> tuple[LoopTimes, list, Any, Any]:
+            clock: Callable[[], float], on_phase: Phase) -> tuple[LoopTimes, list, Any, Any, float | None]:
     """Warm up, then time the window with the meters running. Returns (times, meter readings,
-    first loss, last loss)."""
-    losses: dict = {"first": training.first_loss, "last": None}
+    first loss, last loss, CPUs other work kept busy during the window)."""
+    losses: dict = {"first": training.first_loss, "last": None, "host_other_cpus": None}
     readings: list = []
+    host_load = HostLoad()
 
     def step() -> None:
         loss = training.step()
@@ -113,8 +120,10 @@ def measure(training: TrainingStep, backend: Backend, policy: LoopPolicy, meters
         on_phase("window", seconds=policy.seconds)
         for meter in meters:
             meter.begin()
+        host_load.begin()
 
     def end_window() -> None:
+        losses["host_other_cpus"] = host_load.end()
         readings.extend(reading for meter in meters for reading in meter.end())
 
     def warmup_step(index: int, seconds: float) -> None:
@@ -123,7 +132,7 @@ def measure(training: TrainingStep, backend: Backend, policy: LoopPolicy, meters
 
     times = measure_loop(step, backend.synchronize, policy, clock, begin_window, end_window,
                          timer=backend.step_timer(clock), on_warmup_step=warmup_step)
-    return times, readings, losses["first"], losses["last"]
+    return times, readings, losses["first"], losses["last"], losses["host_other_cpus"]
 
 
 def run_probe(spec: ProbeSpec, backend: Backend, run_id: str, *, meters: Sequence = (),
@@ -134,12 +143,13 @@ def run_probe(spec: ProbeSpec, backend: Backend, run_id: str, *, meters: Sequenc
     started = clock()
     on_phase("build")
     training = prepare(spec, backend, clock)
-    times, readings, first_loss, last_loss = measure(training, backend, policy or default_policy(spec, meters),
-                                                     meters, clock, on_phase)
+    times, readings, first_loss, last_loss, other_cpus = measure(
+        training, backend, policy or default_policy(spec, meters), meters, clock, on_phase)
     on_phase("flops")
     flops_per_step, flops_method = count_flops(training.uncompiled)
     result = summarize(spec, backend, run_id, training, times, readings, first_loss, last_loss,
                        flops_per_step, flops_method, idle_w, wall_time_s=clock() - started)
+    result = dataclasses.replace(result, host_other_cpus=other_cpus)
     on_phase("done", settled=times.settled)
     return result
 

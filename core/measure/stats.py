@@ -39,13 +39,16 @@ class StepStats:
 class LoopPolicy:
     """How long to warm up and measure. Warm-up ends when the last ``settle_window`` step times
     lie within ``settle_tolerance`` of their median, or at the warm-up bounds (then
-    ``settled`` is False and the result says so)."""
+    ``settled`` is False and the result says so). The time bound grows with the step time, so
+    that slow steps get room for ``settle_window`` of them (up to ``max_warmup_cap_s``): a bound
+    shorter than five steps could never see warm-up settle."""
 
     seconds: float = 3.0
     min_warmup_steps: int = 2
     settle_window: int = 5
     settle_tolerance: float = 0.10
     max_warmup_s: float = 5.0
+    max_warmup_cap_s: float = 60.0
     max_warmup_steps: int = 200
     min_steps: int = 5
     max_steps: int = 1_000_000
@@ -130,8 +133,15 @@ def warm_up(step: Callable[[], object], sync: Callable[[], None], policy: LoopPo
                 times[-policy.settle_window:], policy.settle_tolerance):
             return tuple(times), True
         if len(times) >= policy.min_warmup_steps and (
-                end - started >= policy.max_warmup_s or len(times) >= policy.max_warmup_steps):
+                end - started >= warmup_bound_s(policy, times) or len(times) >= policy.max_warmup_steps):
             return tuple(times), False
+
+
+def warmup_bound_s(policy: LoopPolicy, times: Sequence[float]) -> float:
+    """The warm-up's time bound so far: at least ``max_warmup_s``, and room for 1.5 × a settle
+    window of steps as long as the median so far, capped at ``max_warmup_cap_s``."""
+    room_s = 1.5 * policy.settle_window * statistics.median(times)
+    return max(policy.max_warmup_s, min(room_s, policy.max_warmup_cap_s))
 
 
 def timed_window(step: Callable[[], object], timer, policy: LoopPolicy,

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from core.paths import DATA_DIR
 from core.errors import AccelscopeError
-from core.units import J_PER_KWH, SAMPLES_PER_MILLION
 from core.facts.tables import Column, parse_csv
+from core.paths import DATA_DIR
+from core.units import J_PER_KWH, SAMPLES_PER_MILLION
 
 CARBON_DIR = DATA_DIR / "carbon"
 

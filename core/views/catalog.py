@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from core.paths import DATA_DIR
 from core.facts.tables import Column, parse_csv
+from core.paths import DATA_DIR
 
 CATALOG_PATH = DATA_DIR / "accelerators.csv"
 ACCELERATOR_TYPES = ("CPU", "GPU", "TPU", "ASIC", "FPGA")

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from core.paths import DATA_DIR
-from core.views.catalog import Accelerator, match
 from core.errors import InvalidPriceSheet
-from core.units import S_PER_H, SAMPLES_PER_MILLION
 from core.facts.tables import Column, parse_csv
+from core.paths import DATA_DIR
+from core.units import S_PER_H, SAMPLES_PER_MILLION
+from core.views.catalog import Accelerator, match
 
 SHEETS_DIR = DATA_DIR / "price_sheets"
 CURRENCIES = ("USD",)

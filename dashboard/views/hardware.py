@@ -5,8 +5,8 @@ import io
 import pandas as pd
 import streamlit as st
 
-from core.views import pricing
 from core.errors import InvalidPriceSheet
+from core.views import pricing
 from dashboard import data, state
 
 st.title("Hardware & prices")

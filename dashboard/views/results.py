@@ -1,12 +1,12 @@
 """Results: the stored results; import (all or nothing), export, delete a run."""
 
+import json
+
 import streamlit as st
 
-from core.facts.bundle import parse_bundle, to_bundle
 from core.errors import InvalidImport
+from core.facts.bundle import parse_bundle, to_bundle
 from dashboard import data, state
-
-import json
 
 st.title("Results")
 store = data.store_handle(data.db_url())
@@ -19,12 +19,20 @@ st.caption(f"Store: `{store.safe_url}` · {stored_count:,} stored result{'s' * (
 statuses = st.multiselect("Status", ["ok", "failed", "oom", "timeout"], placeholder="all")
 shown = frame[frame["status"].isin(statuses)] if statuses else frame
 FIRST = ["created_at", "status", "workload", "size", "device_label", "precision", "samples_per_s", "tokens_per_s",
-         "step_time_cv", "energy_j", "energy_kind", "error", "source"]
+         "step_time_cv", "warmup_settled", "host_other_cpus", "precision_emulated", "energy_j", "energy_kind", "error",
+         "source"]
 ordered = shown[FIRST + [c for c in shown.columns if c not in FIRST]].assign(error=shown["error"].fillna(""))
 st.dataframe(ordered.sort_values("created_at", ascending=False).head(5000), hide_index=True, column_config={
     "device_label": st.column_config.TextColumn("device"),
     "samples_per_s": st.column_config.NumberColumn("samples/s", format="%,.0f"),
     "step_time_cv": st.column_config.NumberColumn("step CV", format="%.3f"),
+    "warmup_settled": st.column_config.CheckboxColumn(
+        "warm-up settled", help="Unticked: warm-up hit its time bound before step times settled within 10%"),
+    "host_other_cpus": st.column_config.NumberColumn(
+        "other CPUs busy", format="%.2f", help="CPUs other programs kept busy during the timed window; above "
+                                               "0.25 the result is contended and slower than the hardware"),
+    "precision_emulated": st.column_config.CheckboxColumn(
+        "emulated precision", help="Ticked: the device has no native units for this precision"),
 })
 if len(shown) > 5000:
     st.caption(f"Showing the newest 5,000 of {len(shown):,}; export for all.")

@@ -8,6 +8,7 @@ import streamlit as st
 from core.errors import UnsupportedSpec
 from core.facts.spec import ProbeSpec
 from core.measure.workloads import WORKLOADS
+from core.views.notes import phase_text, result_notes
 from dashboard import data, runs, state
 
 st.title("Run probes")
@@ -84,6 +85,7 @@ def progress() -> None:
     events = run.events()
     done = [e for e in events if e["event"] == "done"]
     started = [e for e in events if e["event"] == "start"]
+    phases = [e for e in events if e["event"] == "progress"]
     elapsed = time.time() - run.started_at
     st.progress(len(done) / run.total, text=f"{len(done)} of {run.total} probes · {elapsed:,.0f} s elapsed")
     if run.running:
@@ -91,8 +93,10 @@ def progress() -> None:
             current = started[-1]
             probe_elapsed = elapsed - current["elapsed_s"]
             expected = current["spec"]["seconds"] + 8.0
+            phase = phases[-1]["detail"] if phases and phases[-1]["index"] == current["index"] else {}
             st.progress(min(probe_elapsed / expected, 0.99),
-                        text=f"now: {current['label']} · {probe_elapsed:,.0f} s (about {expected:.0f} s expected)")
+                        text=f"now: {current['label']} · {phase_text(phase) if phase else 'starting'} · "
+                             f"{probe_elapsed:,.0f} s (about {expected:.0f} s expected)")
         else:
             st.caption("Measuring idle power before the plan…" if not events else "Starting…")
         if st.button("Cancel", type="secondary"):
@@ -100,7 +104,7 @@ def progress() -> None:
             st.rerun()
     else:
         code = run.returncode
-        failed = [e for e in done if e["result"]["status"] != "ok"]
+        failed = [e for e in done if e["row"]["status"] != "ok"]
         if code == 0:
             st.success(f"Done: {len(done)} probe(s) stored. See them on **Explore**.")
         elif code == 1 and len(done) == run.total:
@@ -114,21 +118,24 @@ def progress() -> None:
                      "what finished is stored. Its error output:")
             st.code(run.stderr()[-3000:] or "(none)")
     if done:
-        rows = [{"probe": e["label"], "status": e["result"]["status"],
-                 "samples/s": e["result"]["samples_per_s"],
-                 "step ms": e["result"]["step_time_s"] * 1e3 if e["result"]["step_time_s"] else None,
-                 "step CV": e["result"]["step_time_cv"],
-                 "energy J": (e["result"].get("energy") or {}).get("total_j"),
-                 "reason": e["result"]["error"] or ""} for e in done]
+        rows = [{"probe": e["label"], "status": e["row"]["status"], "samples/s": e["row"]["samples_per_s"],
+                 "step ms": e["row"]["step_time_s"] * 1e3 if e["row"]["step_time_s"] else None,
+                 "step CV": e["row"]["step_time_cv"], "warm-up settled": e["row"]["warmup_settled"],
+                 "other CPUs busy": e["row"]["host_other_cpus"], "energy J": e["row"]["energy_j"],
+                 "reason": e["row"]["error"] or ""} for e in done]
         st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
             "samples/s": st.column_config.NumberColumn(format="%,.0f"),
             "step ms": st.column_config.NumberColumn(format="%.1f"),
             "step CV": st.column_config.NumberColumn(format="percent"),
             "energy J": st.column_config.NumberColumn(format="%.1f"),
+            "other CPUs busy": st.column_config.NumberColumn(
+                format="%.2f", help="CPUs other programs kept busy during the timed window (above 0.25: contended)"),
         })
         for e in done:
-            if e["result"]["status"] != "ok":
-                st.error(f"**{e['label']}** — {e['result']['status']}: {e['result']['error']}")
+            if e["row"]["status"] != "ok":
+                st.error(f"**{e['label']}** — {e['row']['status']}: {e['row']['error']}")
+        for tag, text in result_notes([e["row"] for e in done]):
+            st.caption(f"**{tag}**: {text}")
 
 
 progress()

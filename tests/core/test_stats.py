@@ -87,3 +87,41 @@ def test_sync_is_called_before_each_end_time():
         clock.now += 0.05  # device work finishing only at sync
     times = measure_loop(scripted_step(clock, [0.05] * 100), sync, policy, clock)
     assert all(t == pytest.approx(0.1) for t in times.steps_s)
+
+
+def test_warmup_bound_grows_with_slow_steps_so_they_can_settle():
+    """Steps of 1 s under a 2 s bound could never show five settled steps; the bound makes room."""
+    clock = FakeClock()
+    durations = [1.6, 1.3] + [1.0] * 100
+    policy = LoopPolicy(seconds=2.0, max_warmup_s=2.0, max_warmup_cap_s=60.0)
+    times = measure_loop(scripted_step(clock, durations), lambda: None, policy, clock)
+    assert times.settled and len(times.warmup_s) == 7
+
+
+def test_warmup_bound_is_capped():
+    clock = FakeClock()
+    policy = LoopPolicy(seconds=1.0, max_warmup_s=2.0, max_warmup_cap_s=10.0, min_steps=1)
+    times = measure_loop(scripted_step(clock, [4.0, 8.0] * 20), lambda: None, policy, clock)
+    assert not times.settled and sum(times.warmup_s) <= 10.0 + 8.0
+
+
+def test_event_timer_reads_device_events_after_one_sync():
+    from core.measure.stats import EventTimer
+
+    class Event:
+        clock = 0.0
+
+        def record(self):
+            self.at = Event.clock
+
+        def elapsed_time(self, end):
+            return (end.at - self.at) * 1000.0  # ms, as torch.cuda.Event
+
+    syncs = []
+    timer = EventTimer(Event, lambda: syncs.append(Event.clock))
+    for step_s in (0.5, 0.25):
+        timer.start()
+        Event.clock += step_s
+        timer.stop()
+    assert syncs == []  # no host sync per step
+    assert timer.collect() == [0.5, 0.25] and len(syncs) == 1

@@ -45,7 +45,7 @@ def check_spec(spec, device: Device) -> list[str]:
     reason = module.refusal(spec, device)
     if reason:
         raise UnsupportedSpec(f"cannot run {spec.label}: {reason}. Supported here: {', '.join(device.precisions)}")
-    return module.warnings(spec, device)
+    return getattr(module, "warnings", lambda spec, device: [])(spec, device)
 
 
 def open_backend(device: Device) -> Backend:

@@ -5,7 +5,7 @@ A backend module (cpu, cuda, mps, xpu) provides, for its kind of device:
 
 - ``discover() -> list[Device]`` (torch-free where the platform allows),
 - ``refusal(spec, device) -> str | None``: why the device cannot run a spec (None: it can),
-- ``warnings(spec, device) -> list[str]``: what a user must know before it runs,
+- ``warnings(spec, device) -> list[str]`` (optional): what a user must know before it runs,
 - ``Backend`` subclass: synchronisation, step timer, peak memory, precision set-up, energy meters.
 """
 
@@ -125,7 +125,39 @@ class Backend:
 
     def fingerprint(self) -> dict:
         """Device facts for the result's environment record."""
-        return {"gpu": None, "driver": self.device.driver_version, "power_limit_w": self.device.power_limit_w}
+        return {"gpu": None if self.device.kind == "cpu" else self.device.name,
+                "driver": self.device.driver_version, "power_limit_w": self.device.power_limit_w}
+
+
+class StreamBackend(Backend):
+    """A device reached as ``torch.<module>`` with its own streams and caching allocator (CUDA,
+    XPU): event-timed steps, one synchronisation per window, the allocator's peak."""
+
+    module = ""  # "cuda" | "xpu"
+
+    def _torch_module(self):
+        import torch
+
+        return getattr(torch, self.module)
+
+    @property
+    def peak_memory_method(self) -> str:
+        return f"torch.{self.module}.max_memory_allocated"
+
+    def synchronize(self) -> None:
+        self._torch_module().synchronize(self.device.id)
+
+    def step_timer(self, clock: Callable[[], float] = time.perf_counter) -> "StepTimer":
+        from core.measure.stats import EventTimer
+
+        module = self._torch_module()
+        return EventTimer(lambda: module.Event(enable_timing=True), self.synchronize)
+
+    def reset_peak_memory(self) -> None:
+        self._torch_module().reset_peak_memory_stats(self.device.id)
+
+    def peak_memory(self) -> tuple[int | None, str]:
+        return self._torch_module().max_memory_allocated(self.device.id), self.peak_memory_method
 
 
 class StepTimer:

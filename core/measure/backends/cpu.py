@@ -19,9 +19,10 @@ ISA_CLASSES = (  # (label, the /proc/cpuinfo flags that must all be present), be
     ("SSE4.2", ("sse4_2",)),
 )
 NATIVE_BF16_ISAS = ("AMX-BF16", "AVX-512-BF16", "Arm BF16")
-# Measured on the 2-vCPU AVX2-only VM (AMD EPYC) on 2026-11-27; see BENCHMARKS.md, "Emulated bf16".
-EMULATED_BF16_NOTE = ("bf16 matmuls have no hardware units here and are emulated in software: on an AVX2-only "
-                      "CPU they measured 10–500× slower than fp32 (BENCHMARKS.md, 'Emulated bf16')")
+# Measured with AVX2-only kernels on the 2-vCPU AMD EPYC VM on 2026-11-27: BENCHMARKS.md, "Emulated bf16".
+EMULATED_BF16_NOTE = ("it has no bf16 units, so torch emulates bf16 in software: with AVX2-only kernels bf16 "
+                      "matmuls measured 63–168× slower than fp32 and a transformer/S training step 11× slower "
+                      "(BENCHMARKS.md, 'Emulated bf16')")
 
 
 def cpuinfo(path: str = "/proc/cpuinfo") -> dict[str, str]:
@@ -120,7 +121,7 @@ def refusal(spec, device: Device) -> str | None:
 
 def warnings(spec, device: Device) -> list[str]:
     if spec.precision in device.emulated_precisions:
-        return [f"{spec.label}: {device.name} ({device.isa or 'ISA unknown'}) has no native {spec.precision}; "
+        return [f"{spec.label}: {device.name} ({device.isa or 'ISA unknown'}) has no native {spec.precision}: "
                 f"{EMULATED_BF16_NOTE}. The result is labelled 'emulated'."]
     return []
 

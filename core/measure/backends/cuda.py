@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 
-from core.measure.backends.base import Backend, Device
+from core.measure.backends.base import Device, StreamBackend
 
 
 def torch_is_cpu_build() -> bool:
@@ -81,34 +81,8 @@ def refusal(spec, device: Device) -> str | None:
     return None
 
 
-def warnings(spec, device: Device) -> list[str]:
-    return []
-
-
-class CudaBackend(Backend):
-    peak_memory_method = "torch.cuda.max_memory_allocated"
-
-    def synchronize(self) -> None:
-        import torch
-
-        torch.cuda.synchronize(self.device.id)
-
-    def step_timer(self, clock=None):
-        import torch
-
-        from core.measure.stats import EventTimer
-
-        return EventTimer(lambda: torch.cuda.Event(enable_timing=True), self.synchronize)
-
-    def reset_peak_memory(self) -> None:
-        import torch
-
-        torch.cuda.reset_peak_memory_stats(self.device.id)
-
-    def peak_memory(self) -> tuple[int | None, str]:
-        import torch
-
-        return torch.cuda.max_memory_allocated(self.device.id), self.peak_memory_method
+class CudaBackend(StreamBackend):
+    module = "cuda"
 
     def configure_precision(self, precision: str):
         import torch
@@ -132,10 +106,6 @@ class CudaBackend(Backend):
 
         uuid = str(getattr(torch.cuda.get_device_properties(index), "uuid", ""))
         return [NvmlGpuMeter(nvml, nvml.handle_for(index, uuid), f"gpu:{index}", owns_nvml=True)]
-
-    def fingerprint(self) -> dict:
-        return {"gpu": self.device.name, "driver": self.device.driver_version,
-                "power_limit_w": self.device.power_limit_w}
 
 
 BACKEND = CudaBackend

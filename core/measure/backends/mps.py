@@ -30,10 +30,6 @@ def refusal(spec, device: Device) -> str | None:
     return None
 
 
-def warnings(spec, device: Device) -> list[str]:
-    return []
-
-
 class MpsBackend(Backend):
     peak_memory_method = "torch.mps.driver_allocated_memory (at end)"
 
@@ -52,9 +48,6 @@ class MpsBackend(Backend):
 
         return [UnavailableMeter({"gpu:mps": "Apple GPU energy needs `sudo powermetrics`; the CPU/RAM estimate "
                                              "below includes the SoC package"})]
-
-    def fingerprint(self) -> dict:
-        return {"gpu": self.device.name, "driver": None, "power_limit_w": None}
 
 
 BACKEND = MpsBackend

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.measure.backends.base import Backend, Device
+from core.measure.backends.base import Device, StreamBackend
 
 INTEL_PCI_VENDOR = "0x8086"
 
@@ -43,43 +43,14 @@ def refusal(spec, device: Device) -> str | None:
     return None
 
 
-def warnings(spec, device: Device) -> list[str]:
-    return []
-
-
-class XpuBackend(Backend):
-    peak_memory_method = "torch.xpu.max_memory_allocated"
-
-    def synchronize(self) -> None:
-        import torch
-
-        torch.xpu.synchronize(self.device.id)
-
-    def step_timer(self, clock=None):
-        import torch
-
-        from core.measure.stats import EventTimer
-
-        return EventTimer(lambda: torch.xpu.Event(enable_timing=True), self.synchronize)
-
-    def reset_peak_memory(self) -> None:
-        import torch
-
-        torch.xpu.reset_peak_memory_stats(self.device.id)
-
-    def peak_memory(self) -> tuple[int | None, str]:
-        import torch
-
-        return torch.xpu.max_memory_allocated(self.device.id), self.peak_memory_method
+class XpuBackend(StreamBackend):
+    module = "xpu"
 
     def device_meters(self) -> list:
         from core.measure.meters.factory import UnavailableMeter
 
         return [UnavailableMeter({self.device.id.replace("xpu", "gpu"): "no energy reader for Intel XPU in "
                                                                         "Accelscope yet"})]
-
-    def fingerprint(self) -> dict:
-        return {"gpu": self.device.name, "driver": None, "power_limit_w": None}
 
 
 BACKEND = XpuBackend

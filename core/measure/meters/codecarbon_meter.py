@@ -8,9 +8,8 @@ import logging
 import time
 from typing import Callable
 
-from core.units import J_PER_KWH
 from core.facts.energy import ESTIMATED, EnergyReading, unavailable
-
+from core.units import J_PER_KWH
 
 
 def codecarbon_available() -> tuple[bool, str | None]:
@@ -48,8 +47,8 @@ class CodeCarbonMeter:
 
     def begin(self) -> None:
         self._tracker = self._factory()
+        self._tracker.start()  # its first start takes seconds (hardware detection): not part of the window
         self._start_s = self._clock()
-        self._tracker.start()
 
     def end(self) -> list[EnergyReading]:
         tracker, self._tracker = self._tracker, None
