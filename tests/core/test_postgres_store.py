@@ -13,8 +13,10 @@ from core.errors import StoreError
 from core.facts.store import Store
 from tests.core.factories import make_result
 
-INITDB = shutil.which("initdb")
-PG_CTL = shutil.which("pg_ctl")
+# Debian keeps the server binaries out of PATH, under /usr/lib/postgresql/<version>/bin.
+PG_PATH = os.pathsep.join([os.environ.get("PATH", ""), *sorted(map(str, Path("/usr/lib/postgresql").glob("*/bin")))])
+INITDB = shutil.which("initdb", path=PG_PATH)
+PG_CTL = shutil.which("pg_ctl", path=PG_PATH)
 pytestmark = pytest.mark.skipif(not (INITDB and PG_CTL), reason="PostgreSQL server binaries (initdb, pg_ctl) not installed")
 
 
