@@ -76,6 +76,7 @@ class FakeNvml:
 def test_cuda_gpus_are_discovered_through_nvml_without_torch(monkeypatch):
     monkeypatch.setattr(cuda, "torch_is_cpu_build", lambda: False)
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.setenv("CUDA_DEVICE_ORDER", "PCI_BUS_ID")  # two unlike GPUs: NVML's order is CUDA's only then
     h100, t4 = cuda.discover(FakeNvml())
     assert h100.id == "cuda:0" and h100.precisions == ("fp32", "tf32", "bf16", "fp16")
     assert h100.identity == "NVIDIA H100 80GB HBM3 · 80 GiB · sm_90" and h100.power_limit_w == 700.0
@@ -117,3 +118,14 @@ def test_host_load_counts_only_other_work():
     load.begin()
     assert load.end() == pytest.approx((3.0 - 1.0) / 2.0)  # others kept one CPU busy
     assert HostLoad(busy=lambda: None).end() is None
+
+
+def test_unlike_gpus_are_numbered_by_torch_not_nvml(monkeypatch):
+    """CUDA orders unlike GPUs fastest first, NVML by PCI bus: then torch decides the numbering."""
+    monkeypatch.setattr(cuda, "torch_is_cpu_build", lambda: False)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.delenv("CUDA_DEVICE_ORDER", raising=False)
+    monkeypatch.setattr(cuda, "_torch_devices", lambda nvml: ["from torch"])
+    assert cuda.discover(FakeNvml()) == ["from torch"]
+    monkeypatch.setenv("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
+    assert [d.id for d in cuda.discover(FakeNvml())] == ["cuda:0", "cuda:1"]

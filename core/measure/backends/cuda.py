@@ -22,8 +22,9 @@ def precisions_for(major: int) -> tuple[str, ...]:
 
 
 def discover(nvml=None) -> list[Device]:
-    """CUDA GPUs. From NVML alone when it answers and CUDA_VISIBLE_DEVICES does not renumber the
-    GPUs (so `devices` needs no torch import); else from torch."""
+    """CUDA GPUs. From NVML alone (so `devices` needs no torch import) when NVML's numbering is
+    CUDA's: no CUDA_VISIBLE_DEVICES, and one GPU model (CUDA orders unlike GPUs fastest first, NVML
+    by PCI bus) or CUDA_DEVICE_ORDER=PCI_BUS_ID. Else from torch."""
     if torch_is_cpu_build():
         return []
     from core.measure.meters.nvml import open_nvml
@@ -32,7 +33,9 @@ def discover(nvml=None) -> list[Device]:
     nvml = nvml or open_nvml()
     try:
         if nvml is not None and "CUDA_VISIBLE_DEVICES" not in os.environ:
-            return [_nvml_device(nvml, index) for index in range(nvml.device_count())]
+            devices = [_nvml_device(nvml, index) for index in range(nvml.device_count())]
+            if len({d.name for d in devices}) <= 1 or os.environ.get("CUDA_DEVICE_ORDER") == "PCI_BUS_ID":
+                return devices
         return _torch_devices(nvml)
     finally:
         if own and nvml is not None:

@@ -1,0 +1,93 @@
+"""GPU-only checks for the protocol in bench/gpu.sh: the CUDA-event step timer against a host
+synchronisation after every step, and GPU energy by NVML counter vs integrated power samples.
+On a machine without CUDA each says so and returns."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from bench.common import header, ratio, table
+
+
+def _cuda_backend():
+    import torch
+
+    if not torch.cuda.is_available():
+        print("no CUDA device here: skipped\n")
+        return None
+    from core.measure import backends
+
+    return backends.open_backend(backends.find("cuda:0", backends.discover()))
+
+
+def timer(workload: str = "gemm", size: str = "L", precision: str = "bf16", seconds: float = 3.0,
+          rounds: int = 3) -> None:
+    """The same training step timed two ways, interleaved: CUDA events with one sync per window
+    (what probes use) vs a host clock with a sync after every step (the old way)."""
+    from core.facts.spec import ProbeSpec
+    from core.measure.probe import prepare
+    from core.measure.stats import LoopPolicy, WallClockTimer, timed_window, warm_up
+
+    header(f"Step timer on CUDA: events + one sync per window vs host sync per step ({workload}/{size} {precision})")
+    backend = _cuda_backend()
+    if backend is None:
+        return
+    spec = ProbeSpec(workload=workload, size=size, device=backend.device.id, precision=precision, seconds=seconds)
+    training = prepare(spec, backend, time.perf_counter)
+    policy = LoopPolicy(seconds=seconds)
+    warm_up(training.step, backend.synchronize, policy)
+    rows = []
+    for round_ in range(1, rounds + 1):
+        for name in (("events", "host sync") if round_ % 2 else ("host sync", "events")):
+            chosen = backend.step_timer() if name == "events" else WallClockTimer(time.perf_counter,
+                                                                                   backend.synchronize)
+            steps, window_s = timed_window(training.step, chosen, policy)
+            rows.append({"round": round_, "timer": name, "steps": len(steps),
+                         "step ms (median)": statistics.median(steps) * 1e3,
+                         "samples/s (window)": training.workload.samples_per_step * len(steps) / window_s})
+    table(rows)
+    events = statistics.median(r["samples/s (window)"] for r in rows if r["timer"] == "events")
+    synced = statistics.median(r["samples/s (window)"] for r in rows if r["timer"] == "host sync")
+    print(f"events ÷ host sync throughput: {ratio(events, synced):.3f}\n")
+
+
+def energy(seconds: float = 5.0, n: int = 8192) -> None:
+    """One window of bf16 matmuls measured at once by the NVML energy counter and by integrated
+    NVML power samples (20 ms), after an idle window of the same length."""
+    header(f"GPU energy: NVML counter vs integrated power samples ({seconds:g} s of {n}² bf16 matmuls)")
+    backend = _cuda_backend()
+    if backend is None:
+        return
+    import torch
+
+    from core.measure.meters.gpu import NvmlGpuMeter, PowerSampler, integrate_trapezoid
+    from core.measure.meters.nvml import open_nvml
+
+    nvml = open_nvml()
+    if nvml is None:
+        print("NVML not available: skipped\n")
+        return
+    handle = nvml.handle_for(0)
+    counter = NvmlGpuMeter(nvml, handle, "gpu:0")
+    a = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
+    rows = []
+    for label, busy in (("idle", False), ("matmul", True)):
+        sampler = PowerSampler(lambda: nvml.power_w(handle))
+        counter.begin()
+        sampler.start()
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            if busy:
+                a @ a
+            else:
+                time.sleep(0.05)
+        torch.cuda.synchronize()
+        samples = sampler.stop()
+        (reading,) = counter.end()
+        sampled_j = integrate_trapezoid(samples)
+        rows.append({"window": label, "counter J": reading.energy_j, "sampled J": sampled_j,
+                     "sampled ÷ counter": ratio(sampled_j, reading.energy_j), "samples": len(samples),
+                     "avg W (counter)": reading.avg_power_w, "counter method": reading.method})
+    nvml.close()
+    table(rows)

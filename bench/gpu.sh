@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The GPU protocol (first thing to run on a GPU machine): devices, quick suite, reference
+# workloads, fidelity (step timers), energy methods, export. Each step has its own timeout, so a
+# hang costs one step; everything worth keeping lands in $OUT (at most 8 files).
+#
+#   OUT=/tmp/gpu bash bench/gpu.sh            # on the GPU machine (about 6 minutes)
+#   SMOKE=1 OUT=/tmp/gpu bash bench/gpu.sh    # here, on the CPU, tiny sizes: tests the script
+#
+# The lent H100/H200 image has torch but not SQLAlchemy: carry it as wheels in .whl/ (see the
+# device tool's README: pip download --only-binary=:all: --python-version 3.12 ... sqlalchemy greenlet).
+set -u
+cd "$(dirname "$0")/.."
+OUT=${OUT:-artifacts/gpu}
+mkdir -p "$OUT"
+if [ -d .whl ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
+fi
+export PYTHONPATH=".:${PYTHONPATH:-}" PYTHONUNBUFFERED=1 ACCELSCOPE_DB="sqlite:///$OUT/gpu.db"
+LOG="$OUT/log.md"
+DEVICE=cuda:0; PRECISIONS="fp32 tf32 bf16"; SIZES="M"; SECONDS_=2; BIG=1  # 12 probes, about 2 minutes
+if [ "${SMOKE:-0}" = 1 ]; then DEVICE=cpu; PRECISIONS="fp32"; SIZES="S"; SECONDS_=0.5; BIG=0; fi
+
+step() {  # step TIMEOUT_S TITLE COMMAND...
+  local limit=$1 title=$2; shift 2
+  echo -e "\n## $title\n\n\`$*\`\n" >> "$LOG"
+  local started=$SECONDS
+  timeout "$limit" "$@" >> "$LOG" 2>&1
+  echo -e "\n(exit $?, $((SECONDS - started)) s)" >> "$LOG"
+}
+
+echo "# GPU protocol, $(date -u +%FT%TZ)" > "$LOG"
+nvidia-smi >> "$LOG" 2>&1 || echo "(no nvidia-smi)" >> "$LOG"
+step 60 "Devices" sh -c "python3 -m core devices --json > '$OUT/devices.json'"
+cat "$OUT/devices.json" >> "$LOG"
+step 200 "Quick suite" python3 -m core suite --devices "$DEVICE" --workloads gemm mlp cnn transformer \
+  --sizes $SIZES --precisions $PRECISIONS --seconds "$SECONDS_" --idle-seconds 2
+if [ "$BIG" = 1 ]; then
+  step 60 "ResNet-50, bf16, channels-last, batch 256" python3 -m core probe --workload cnn --size resnet50 \
+    --device "$DEVICE" --precision bf16 --batch-size 256 --channels-last --seconds 5 --idle-seconds 0
+  step 60 "ResNet-50, tf32, channels-last, batch 256" python3 -m core probe --workload cnn --size resnet50 \
+    --device "$DEVICE" --precision tf32 --batch-size 256 --channels-last --seconds 5 --idle-seconds 0
+  step 60 "GPT-2 124M, bf16, context 1024, batch 8" python3 -m core probe --workload transformer \
+    --size gpt2-small --device "$DEVICE" --precision bf16 --seconds 5 --idle-seconds 0
+  step 60 "gemm XL (8192), bf16" python3 -m core probe --workload gemm --size XL --device "$DEVICE" \
+    --precision bf16 --seconds 5 --idle-seconds 0
+fi
+step 60 "Step timer: events vs host sync" python3 -c "from bench import gpu; gpu.timer()"
+step 60 "Energy: NVML counter vs power samples" python3 -c "from bench import gpu; gpu.energy()"
+step 60 "Results" python3 -m core results --price-sheet aws
+python3 -m core results --format csv > "$OUT/results.csv" 2>> "$LOG"
+python3 -m core export "$OUT/bundle-$(date -u +%F).json" >> "$LOG" 2>&1
+rm -f "$OUT/gpu.db" "$OUT"/gpu.db-*
+echo "done: $(ls "$OUT" | tr '\n' ' ')"
