@@ -17,10 +17,6 @@ class DeviceBusy(AccelscopeError):
     """Another probe is already measuring this device; running now would corrupt both."""
 
 
-class ProbeError(AccelscopeError):
-    """A probe started but could not produce a measurement."""
-
-
 class StoreError(AccelscopeError):
     """The results store cannot be opened or written."""
 

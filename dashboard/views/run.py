@@ -135,7 +135,7 @@ def progress() -> None:
             if e["row"]["status"] != "ok":
                 st.error(f"**{e['label']}** — {e['row']['status']}: {e['row']['error']}")
         for tag, text in result_notes([e["row"] for e in done]):
-            st.caption(f"**{tag}**: {text}")
+            st.caption(f"**{tag.replace('*', chr(92) + '*')}**: {text}")  # a literal * in Markdown
 
 
 progress()

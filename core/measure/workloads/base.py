@@ -19,7 +19,6 @@ class Workload:
     make_optimizer: Callable[[object], torch.optim.Optimizer]
     samples_per_step: int
     tokens_per_step: int | None = None
-    image_input: bool = False
 
 
 def generator(seed: int) -> torch.Generator:

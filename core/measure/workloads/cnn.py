@@ -113,5 +113,4 @@ def build(params: dict, batch_size: int, device: str, seed: int = 0, channels_la
         loss_fn=nn.functional.cross_entropy,
         make_optimizer=lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9),
         samples_per_step=batch_size,
-        image_input=True,
     )
