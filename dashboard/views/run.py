@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.errors import UnsupportedSpec
 from core.facts.spec import ProbeSpec
+from core.measure.backends.cpu import EMULATED_BF16_NOTE
 from core.measure.workloads import WORKLOADS
 from core.views.notes import phase_text, result_notes
 from dashboard import data, runs, state
@@ -59,6 +60,12 @@ if submitted:
         skipped = [f"{p} on {d}" for d in chosen_devices for p in precisions if p not in by_id[d]["precisions"]]
         if skipped:
             st.caption("Left out (the device cannot run them): " + ", ".join(sorted(set(skipped))))
+        for device_id in chosen_devices:
+            emulated = [p for p in precisions if p in by_id[device_id].get("emulated_precisions", ())]
+            if emulated:
+                st.warning(f"{', '.join(emulated)} on {device_id} ({by_id[device_id]['name']}, "
+                           f"{by_id[device_id].get('isa') or 'ISA unknown'}) is emulated in software: "
+                           f"{EMULATED_BF16_NOTE}. Those results are labelled 'emulated'.")
         try:
             specs = [ProbeSpec(workload=w, size=s, device=d, precision=p, seconds=float(seconds)).to_dict()
                      for d in chosen_devices for w, chosen in sizes.items() for s in chosen for p in precisions

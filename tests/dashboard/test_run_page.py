@@ -73,3 +73,11 @@ def test_a_cancelled_plan_says_so(plan, code):
     plan.returncode = code
     at = start(AppTest.from_file(APP, default_timeout=90))
     assert any(w.value.startswith("Cancelled after") for w in at.warning)
+
+
+def test_an_emulated_precision_is_announced_before_it_runs(plan, monkeypatch):
+    avx2_cpu = {**CPU, "isa": "AVX2", "emulated_precisions": ["bf16"]}
+    monkeypatch.setattr("dashboard.runs.discover_devices", lambda timeout_s=120: ([avx2_cpu], None))
+    at = start(AppTest.from_file(APP, default_timeout=90))
+    (warning,) = [w.value for w in at.warning if "emulated" in w.value]
+    assert warning.startswith("bf16 on cpu (Test CPU, AVX2) is emulated in software") and "slower than fp32" in warning
