@@ -17,6 +17,19 @@ class DeviceBusy(AccelscopeError):
     """Another probe is already measuring this device; running now would corrupt both."""
 
 
+class ProbeDiverged(AccelscopeError):
+    """A probe's training loss became NaN or infinite: no meaningful measurement."""
+
+
+class InvalidCostSettings(AccelscopeError):
+    """A cost setting out of range (negative price, zero lifetime, more hours than a year has).
+    ``field`` names the setting, so the CLI can name its flag."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class StoreError(AccelscopeError):
     """The results store cannot be opened or written."""
 

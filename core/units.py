@@ -7,6 +7,3 @@ SAMPLES_PER_MILLION = 1e6
 FLOP_PER_TFLOP = 1e12
 BYTES_PER_GIB = 2**30
 
-
-def kwh_from_j(energy_j: float) -> float:
-    return energy_j / J_PER_KWH

@@ -16,6 +16,7 @@ ESTIMATED_PATTERN = "/"
 PRECISION_COLORS = {"fp32": "#4C78A8", "tf32": "#72B7B2", "bf16": "#F58518", "fp16": "#E45756"}
 KIND_COLORS = {"on-demand": "#4C78A8", "spot": "#54A24B", "own": "#B279A2"}
 HOVER_FIELDS = [("config", "workload"), ("device_label", "device"), ("precision", "precision"),
+                ("precision_emulated", "precision emulated"),
                 ("samples_per_s", "samples/s"), ("tokens_per_s", "tokens/s"), ("achieved_tflops", "TFLOP/s"),
                 ("mfu_text", "MFU"), ("j_per_sample", "J/sample"), ("j_per_tflop", "J/TFLOP"),
                 ("energy_kind", "energy"), ("energy_method", "energy method"),

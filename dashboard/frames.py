@@ -12,7 +12,13 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from core.facts.results import ProbeResult
-from core.facts.rows import FLAT_COLUMNS, flat_row
+from core.facts.rows import (
+    FLAT_COLUMNS,
+    IDENTITY_SEPARATOR,
+    NO_IDENTITY,
+    flat_row,
+    identity_details,
+)
 from core.units import J_PER_KWH, S_PER_H, SAMPLES_PER_MILLION
 from core.views import carbon, catalog, cost, pricing
 
@@ -54,7 +60,8 @@ def apply_filters(frame: pd.DataFrame, filters: dict[str, Sequence]) -> pd.DataF
 
 MEDIAN_COLUMNS = ["samples_per_s", "tokens_per_s", "step_time_s", "step_time_cv", "achieved_tflops", "j_per_sample",
                   "samples_per_kj", "avg_power_w", "j_per_tflop", "host_other_cpus"]
-LAST_COLUMNS = ["id", "device", "device_name", "device_kind", "energy_method", "energy_missing", "logical_cpus",
+LAST_COLUMNS = ["id", "device", "device_name", "device_kind", "precision_emulated", "energy_method", "energy_missing",
+                "logical_cpus",
                 "torch", "cpu", "gpu", "driver", "params"]
 
 
@@ -66,7 +73,7 @@ def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
         _estimated=lambda f: (f["energy_kind"] == "estimated").astype("int8"),
         _measured=lambda f: (f["energy_kind"] == "measured").astype("int8"),
         unsettled_repeats=lambda f: (f["warmup_settled"] == False).astype("int16"),  # noqa: E712 (None stays False)
-        device_identity=lambda f: f["device_identity"].astype(object).fillna("identity not recorded"))
+        device_identity=lambda f: f["device_identity"].astype(object).fillna(NO_IDENTITY))
     if ok.empty:
         return pd.DataFrame(columns=[*CONFIG_KEYS, "config", "variant", "row_label", "samples_per_s", "repeats",
                                      "device_kind", "device_name", "energy_kind", "j_per_sample", "mfu", "mfu_text"])
@@ -95,7 +102,7 @@ def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
     return agg
 
 
-VARIANT_PARTS = (("device_identity", lambda v: str(v).split(" · ", 1)[-1]), ("host", lambda v: f"host {v}"), ("batch_size", lambda v: f"batch {v:g}"),
+VARIANT_PARTS = (("device_identity", lambda v: IDENTITY_SEPARATOR.join(identity_details(v)) or str(v)), ("host", lambda v: f"host {v}"), ("batch_size", lambda v: f"batch {v:g}"),
                  ("compile", lambda v: "compiled" if v else "eager"),
                  ("channels_last", lambda v: "channels-last" if v else "contiguous"))
 

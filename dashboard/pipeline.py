@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.errors import InvalidCostSettings
 from core.views import cost, pricing
 from dashboard import charts, data, frames, state
 
@@ -68,13 +69,17 @@ def cost_settings() -> cost.CostSettings:
     """The session's cost settings (sidebar and Hardware & prices), as core's one CostSettings."""
     price = float(st.session_state.get(state.PURCHASE_PRICE_USD) or 0)
     override = float(st.session_state.get(state.INTENSITY_OVERRIDE) or 0)
-    return cost.CostSettings(sheet=st.session_state[state.SHEET], region=st.session_state[state.REGION],
-                             spot=bool(st.session_state.get(state.SPOT)),
-                             electricity_usd_per_kwh=float(st.session_state[state.ELECTRICITY_USD_PER_KWH]),
-                             lifetime_years=float(st.session_state[state.LIFETIME_YEARS]),
-                             hours_per_year=float(st.session_state[state.HOURS_PER_YEAR]),
-                             purchase_price_usd=price if price > 0 else None,
-                             g_co2_per_kwh=override if override > 0 else None)
+    try:
+        return cost.CostSettings(sheet=st.session_state[state.SHEET], region=st.session_state[state.REGION],
+                                 spot=bool(st.session_state.get(state.SPOT)),
+                                 electricity_usd_per_kwh=float(st.session_state[state.ELECTRICITY_USD_PER_KWH]),
+                                 lifetime_years=float(st.session_state[state.LIFETIME_YEARS]),
+                                 hours_per_year=float(st.session_state[state.HOURS_PER_YEAR]),
+                                 purchase_price_usd=price if price > 0 else None,
+                                 g_co2_per_kwh=override if override > 0 else None)
+    except InvalidCostSettings as exc:
+        st.error(f"A cost setting is out of range: {exc}. Change it on **Hardware & prices**.")
+        st.stop()
 
 
 def grid_intensity() -> tuple[float, str]:

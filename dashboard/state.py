@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.views.cost import CostSettings
+
 # Pricing and grid (sidebar, Hardware & prices)
 SHEET = "sheet"
 REGION = "region"
@@ -31,15 +33,16 @@ IMPORTED_FILE = "imported_file"  # Results: (name, size) of the bundle last impo
 SHEET_TO_VIEW = "sheet_to_view"  # Hardware & prices: the sheet shown in the editor
 SHEET_UPLOAD = "sheet_upload"  # Hardware & prices: the price sheet uploader
 
+_COST = CostSettings()  # the cost defaults live in core; the widgets start from them
 DEFAULTS = {
-    SHEET: "aws",
-    REGION: "USA",
-    SPOT: False,
-    ELECTRICITY_USD_PER_KWH: 0.15,
-    LIFETIME_YEARS: 4.0,
-    HOURS_PER_YEAR: 4380.0,
-    PURCHASE_PRICE_USD: 0.0,  # 0: use the catalog's typical price
-    INTENSITY_OVERRIDE: 0.0,  # 0: use the region's grid intensity
+    SHEET: _COST.sheet,
+    REGION: _COST.region,
+    SPOT: _COST.spot,
+    ELECTRICITY_USD_PER_KWH: _COST.electricity_usd_per_kwh,
+    LIFETIME_YEARS: _COST.lifetime_years,
+    HOURS_PER_YEAR: _COST.hours_per_year,
+    PURCHASE_PRICE_USD: 0.0,  # 0 in the widget: None in CostSettings, the catalog's typical price
+    INTENSITY_OVERRIDE: 0.0,  # 0 in the widget: None in CostSettings, the region's grid intensity
     CUSTOM_SHEETS: {},
     SLIDE: 0,
 }

@@ -12,6 +12,7 @@ import sys
 from core.errors import AccelscopeError
 
 EXIT_OK, EXIT_PROBE_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_PRECISIONS = ("fp32", "bf16")
 
 
 def cmd_devices(args) -> int:
@@ -29,13 +30,18 @@ def cmd_devices(args) -> int:
     return EXIT_OK
 
 
-def _checked(specs, devices) -> None:
-    """Refuse the whole plan if any spec cannot run; print what a user must know before it runs."""
+def _checked(specs, devices) -> list:
+    """The specs with each device named as discovered (``cuda`` → ``cuda:0``: one lock, one label).
+    Refuses the whole plan if any spec cannot run; prints what a user must know before it runs."""
+    import dataclasses
+
     from core.measure.backends import check_spec, find
 
+    specs = [dataclasses.replace(spec, device=find(spec.device, devices).id) for spec in specs]
     warnings = [w for spec in specs for w in check_spec(spec, find(spec.device, devices))]
     for warning in dict.fromkeys(warnings):
         print(f"warning: {warning}", file=sys.stderr)
+    return specs
 
 
 def _run(specs, devices, args, *, show_progress: bool) -> int:
@@ -44,7 +50,9 @@ def _run(specs, devices, args, *, show_progress: bool) -> int:
     from core.facts.store import Store
     from core.measure.runner import run_plan
 
-    _checked(specs, devices)
+    specs = _checked(specs, devices)
+    if args.timeout is not None and args.timeout <= 0:
+        raise AccelscopeError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
     store = Store(args.db)
     events_file = open(args.events, "a", encoding="utf-8") if getattr(args, "events", None) else None
     try:
@@ -90,11 +98,14 @@ def cmd_suite(args) -> int:
     devices = discover()
     chosen = [find(d, devices) for d in args.devices] if args.devices else devices
     if args.plan:
+        if args.devices or args.workloads:
+            raise AccelscopeError("--plan names its own devices and workloads; drop --devices/--workloads")
         specs = _read_plan(args.plan)
     elif args.workloads:
+        # An emulated precision runs only when asked for by name (--precisions), never by default.
         specs = [ProbeSpec(workload=w, size=s, device=d.id, precision=p, seconds=args.seconds)
-                 for d in chosen for w in args.workloads for s in args.sizes for p in args.precisions
-                 if p in d.precisions]
+                 for d in chosen for w in args.workloads for s in args.sizes for p in args.precisions or DEFAULT_PRECISIONS
+                 if p in d.precisions and (args.precisions or p not in d.emulated_precisions)]
     else:
         specs = quick_plan(chosen, seconds=args.seconds)
     if not specs:

@@ -15,6 +15,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from core.units import BYTES_PER_GIB
 from core.views import notes
 from core.views.notes import NOISY_CV
 
@@ -32,7 +33,7 @@ def _fmt(value, spec: str = ".3g", missing: str = "–") -> str:
 def _bytes(value) -> str:
     if value is None:
         return "–"
-    return f"{value / 2**30:.1f} GiB" if value >= 2**30 else f"{value / 2**20:.0f} MiB"
+    return f"{value / BYTES_PER_GIB:.1f} GiB" if value >= BYTES_PER_GIB else f"{value / 2**20:.0f} MiB"
 
 
 def devices_table(devices) -> Table:
@@ -46,7 +47,7 @@ def devices_table(devices) -> Table:
         if d.cores:
             details.append(f"{d.cores} cores, {d.logical_cpus} logical CPUs")
         if d.compute_capability:
-            details.append(f"sm_{d.compute_capability.replace('.', '')}, {d.sm_count} SMs")
+            details.append(f"sm_{d.compute_capability.replace('.', '')}" + (f", {d.sm_count} SMs" if d.sm_count else ""))
         if d.driver_version:
             details.append(f"driver {d.driver_version}")
         if d.power_limit_w:

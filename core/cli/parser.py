@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+from core.errors import InvalidCostSettings
 from core.facts.spec import PRECISIONS
 from core.measure.workloads import WORKLOADS
 from core.views.cost import CostSettings
@@ -35,11 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     suite = sub.add_parser("suite", help="run a plan of probes over devices; progress bar; table at the end")
     suite.add_argument("--quick", action="store_true",
-                       help="mlp, cnn S, transformer S in fp32 and bf16 on each device where the hardware has "
-                            "bf16 units (the default plan)")
+                       help="mlp, cnn S, transformer S on each device, in fp32 and, where the device has bf16 "
+                            "units, bf16 (the default plan)")
     suite.add_argument("--workloads", nargs="+", choices=list(WORKLOADS), help="instead of the quick plan")
     suite.add_argument("--sizes", nargs="+", default=["S"])
-    suite.add_argument("--precisions", nargs="+", choices=PRECISIONS, default=["fp32", "bf16"])
+    suite.add_argument("--precisions", nargs="+", choices=PRECISIONS,
+                       help="default: fp32, and bf16 where the device has bf16 units (name bf16 to run it emulated)")
     suite.add_argument("--devices", nargs="+", help="device ids (default: all found)")
     suite.add_argument("--seconds", type=float, default=2.0, help="timed window per probe (default 2)")
     suite.add_argument("--plan", help="a JSON file with a list of probe specs (as `ProbeSpec.to_dict`)")
@@ -93,7 +95,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 def _add_cost_options(parser: argparse.ArgumentParser) -> None:
     defaults = CostSettings()
     group = parser.add_argument_group("cost and CO2 (a view: nothing stored changes)")
-    group.add_argument("--price-sheet", help="price sheet name (e.g. aws) or CSV path: adds cost columns")
+    group.add_argument("--price-sheet", help="price sheet name (e.g. aws) or CSV path (default aws). Any cost flag "
+                                             "adds cost and CO2 columns")
     group.add_argument("--region", help="grid region for CO2: country ISO code (e.g. USA, FRA) or "
                                         f"provider:region (e.g. aws:us-east-1); default {defaults.region}")
     group.add_argument("--spot", action="store_true", help="price with spot instead of on-demand rates")
@@ -115,4 +118,7 @@ def cost_settings(args: argparse.Namespace) -> CostSettings | None:
     if not given:
         return None
     values = {("sheet" if name == "price_sheet" else name): value for name, value in given.items()}
-    return CostSettings(**values)
+    try:
+        return CostSettings(**values)
+    except InvalidCostSettings as exc:  # name the flag, not the field
+        raise InvalidCostSettings(exc.field, f"--{exc.field.replace('_', '-')}: {exc}") from None

@@ -1,14 +1,20 @@
 """The one flat row of a result: the store's summary, the CLI's CSV and JSON rows, the dashboard's
 tables and exports all use :func:`flat_row`. Units are in the column names; a missing figure is
 None, never 0. Cost and CO2 columns are added by the view that prices a row
-(:func:`core.views.cost.cost_columns`), never stored.
+(:meth:`core.views.cost.CostFigures.columns`), never stored.
 """
 
 from __future__ import annotations
 
 from core.facts.results import ProbeResult
 
-IDENTITY_SEPARATOR = " · "
+IDENTITY_SEPARATOR = " · "  # a device identity is "name · detail · detail …" (core.measure.backends.base)
+NO_IDENTITY = "identity not recorded"
+
+
+def identity_details(identity: str | None) -> list[str]:
+    """What an identity says besides the device name (for a CPU: ISA class, logical CPUs, memory)."""
+    return (identity or "").split(IDENTITY_SEPARATOR)[1:]
 
 
 def device_kind(device_id: str) -> str:
@@ -25,9 +31,8 @@ def device_label(device_id: str, device_name: str | None, identity: str | None) 
     not record it say so."""
     name = short_device_name(device_name, device_id)
     if device_kind(device_id) == "cpu":
-        parts = (identity or "").split(IDENTITY_SEPARATOR)
-        isa = parts[1] if len(parts) > 1 else "ISA not recorded"
-        name = f"{name} · {isa}"
+        details = identity_details(identity)
+        name = f"{name}{IDENTITY_SEPARATOR}{details[0] if details else 'ISA not recorded'}"
     return f"{name} [{device_id}]"
 
 

@@ -8,10 +8,12 @@ torch. The device is reached only through its backend (:mod:`core.measure.backen
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from core.errors import ProbeDiverged
 from core.facts.energy import EnergyRecord
 from core.facts.results import ProbeResult, new_id, utc_now_iso
 from core.facts.spec import ProbeSpec
@@ -35,7 +37,7 @@ def default_batch_size(spec: ProbeSpec) -> int:
 def default_policy(spec: ProbeSpec, meters: Sequence) -> LoopPolicy:
     """A window shorter than a meter can resolve is extended, never reported as 0 J."""
     window_s = max([spec.seconds, *(m.min_window_s for m in meters)])
-    return LoopPolicy(seconds=window_s, max_warmup_s=max(2.0, spec.seconds), max_warmup_cap_s=max(60.0, 10 * spec.seconds))
+    return LoopPolicy(seconds=window_s, warmup_bound_s=max(2.0, spec.seconds), warmup_bound_cap_s=max(60.0, 10 * spec.seconds))
 
 
 def build_workload(spec: ProbeSpec, torch_device: str, batch_size: int):
@@ -145,10 +147,12 @@ def run_probe(spec: ProbeSpec, backend: Backend, run_id: str, *, meters: Sequenc
     training = prepare(spec, backend, clock)
     times, readings, first_loss, last_loss, other_cpus = measure(
         training, backend, policy or default_policy(spec, meters), meters, clock, on_phase)
+    memory = backend.peak_memory()  # before the FLOP-counting step, which is not the measured one
+    check_finite(first_loss, last_loss)
     on_phase("flops")
     flops_per_step, flops_method = count_flops(training.uncompiled)
     result = summarize(spec, backend, run_id, training, times, readings, first_loss, last_loss,
-                       flops_per_step, flops_method, idle_w, wall_time_s=clock() - started)
+                       flops_per_step, flops_method, idle_w, memory, wall_time_s=clock() - started)
     result = dataclasses.replace(result, host_other_cpus=other_cpus)
     on_phase("done", settled=times.settled)
     return result
@@ -156,11 +160,11 @@ def run_probe(spec: ProbeSpec, backend: Backend, run_id: str, *, meters: Sequenc
 
 def summarize(spec: ProbeSpec, backend: Backend, run_id: str, training: TrainingStep, times: LoopTimes,
               readings: list, first_loss, last_loss, flops_per_step: float | None, flops_method: str,
-              idle_w: dict | None, wall_time_s: float) -> ProbeResult:
+              idle_w: dict | None, memory: tuple[int | None, str], wall_time_s: float) -> ProbeResult:
     """The result: throughput over the timed window, step-time statistics, FLOPs, memory, energy."""
     device, workload = backend.device, training.workload
     stats = times.stats
-    memory_bytes, memory_method = backend.peak_memory()
+    memory_bytes, memory_method = memory
     steps = len(times.steps_s)
     energy = EnergyRecord.from_readings(readings, samples=workload.samples_per_step * steps,
                                         flops=(flops_per_step or 0) * steps, idle_w=idle_w,
@@ -184,6 +188,16 @@ def summarize(spec: ProbeSpec, backend: Backend, run_id: str, training: Training
         compile_time_s=training.compile_time_s, wall_time_s=wall_time_s,
         env=fingerprint(backend), energy=energy,
     )
+
+
+def check_finite(*losses) -> None:
+    """A loss that became NaN or infinite means training diverged: the steps measured are not
+    training any more, so the probe fails and says so."""
+    for loss in losses:
+        value = float(loss.detach().float().item())
+        if not math.isfinite(value):
+            raise ProbeDiverged(f"the training loss became {value} (training diverged); try fp32 or bf16 instead of "
+                                "fp16, or a smaller learning rate in a custom workload")
 
 
 def count_flops(step: Callable[[], object]) -> tuple[float | None, str]:

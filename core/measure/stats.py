@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -40,16 +40,16 @@ class LoopPolicy:
     """How long to warm up and measure. Warm-up ends when the last ``settle_window`` step times
     lie within ``settle_tolerance`` of their median, or at the warm-up bounds (then
     ``settled`` is False and the result says so). The time bound grows with the step time, so
-    that slow steps get room for ``settle_window`` of them (up to ``max_warmup_cap_s``): a bound
+    that slow steps get room for ``settle_window`` of them (up to ``warmup_bound_cap_s``): a bound
     shorter than five steps could never see warm-up settle."""
 
     seconds: float = 3.0
     min_warmup_steps: int = 2
     settle_window: int = 5
     settle_tolerance: float = 0.10
-    max_warmup_s: float = 5.0
-    max_warmup_cap_s: float = 60.0
-    max_warmup_steps: int = 200
+    warmup_bound_s: float = 5.0
+    warmup_bound_cap_s: float = 60.0
+    warmup_bound_steps: int = 200
     min_steps: int = 5
     max_steps: int = 1_000_000
 
@@ -64,6 +64,17 @@ class LoopTimes:
     @property
     def stats(self) -> StepStats:
         return StepStats.of(self.steps_s)
+
+
+class StepTimer(Protocol):
+    """Times the steps of one window: ``start()``/``stop()`` around each step, ``collect()`` once
+    at the end (an accelerator synchronises there, not after every step). A backend makes one."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def collect(self) -> list[float]: ...
 
 
 class WallClockTimer:
@@ -91,23 +102,30 @@ class EventTimer:
     read after one host synchronisation at the end of the window, as torch.utils.benchmark and
     optimum-benchmark do: no per-step host sync, so the host keeps the device's queue full."""
 
-    def __init__(self, make_event: Callable[[], object], sync: Callable[[], None]) -> None:
-        self._make_event, self._sync = make_event, sync
+    def __init__(self, make_event: Callable[[], object], sync: Callable[[], None], stream=None) -> None:
+        self._make_event, self._sync, self._stream = make_event, sync, stream
         self._pairs: list[tuple[object, object]] = []
         self._begin = None
 
     def start(self) -> None:
         self._begin = self._make_event()
-        self._begin.record()
+        self._record(self._begin)
 
     def stop(self) -> None:
         end = self._make_event()
-        end.record()
+        self._record(end)
         self._pairs.append((self._begin, end))
 
     def collect(self) -> list[float]:
         self._sync()
         return [begin.elapsed_time(end) / 1000.0 for begin, end in self._pairs]  # ms -> s
+
+    def _record(self, event) -> None:
+        """On the device's own stream: the current device's would be another GPU's idle stream."""
+        if self._stream is None:
+            event.record()
+        else:
+            event.record(self._stream)
 
 
 def _settled(window: Sequence[float], tolerance: float) -> bool:
@@ -133,15 +151,15 @@ def warm_up(step: Callable[[], object], sync: Callable[[], None], policy: LoopPo
                 times[-policy.settle_window:], policy.settle_tolerance):
             return tuple(times), True
         if len(times) >= policy.min_warmup_steps and (
-                end - started >= warmup_bound_s(policy, times) or len(times) >= policy.max_warmup_steps):
+                end - started >= current_warmup_bound_s(policy, times) or len(times) >= policy.warmup_bound_steps):
             return tuple(times), False
 
 
-def warmup_bound_s(policy: LoopPolicy, times: Sequence[float]) -> float:
-    """The warm-up's time bound so far: at least ``max_warmup_s``, and room for 1.5 × a settle
-    window of steps as long as the median so far, capped at ``max_warmup_cap_s``."""
+def current_warmup_bound_s(policy: LoopPolicy, times: Sequence[float]) -> float:
+    """The warm-up's time bound so far: ``policy.warmup_bound_s`` at least, widened to room for
+    1.5 × a settle window of steps as long as the median so far, up to ``policy.warmup_bound_cap_s``."""
     room_s = 1.5 * policy.settle_window * statistics.median(times)
-    return max(policy.max_warmup_s, min(room_s, policy.max_warmup_cap_s))
+    return max(policy.warmup_bound_s, min(room_s, policy.warmup_bound_cap_s))
 
 
 def timed_window(step: Callable[[], object], timer, policy: LoopPolicy,

@@ -14,13 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from core.errors import AccelscopeError
+from core.errors import AccelscopeError, InvalidCostSettings
 from core.units import H_PER_YEAR, J_PER_KWH, S_PER_H, SAMPLES_PER_MILLION
 from core.views import carbon, catalog, pricing
 
-
-class InvalidCostSettings(AccelscopeError):
-    """A cost setting out of range (negative price, zero lifetime, more hours than a year has)."""
+# The range each numeric setting may take: (lowest, highest, what it is). The dashboard's widgets
+# use the same bounds.
+LIMITS = {
+    "electricity_usd_per_kwh": (0.0, 10.0, "an electricity price in $/kWh"),
+    "purchase_price_usd": (0.0, 10_000_000.0, "a purchase price per device in $"),
+    "lifetime_years": (0.1, 30.0, "a hardware lifetime in years"),
+    "hours_per_year": (1.0, H_PER_YEAR, "hours of use per year"),
+    "g_co2_per_kwh": (0.0, 2000.0, "a grid intensity in g CO2e/kWh"),
+}
 
 
 @dataclass(frozen=True)
@@ -38,18 +44,13 @@ class CostSettings:
     g_co2_per_kwh: float | None = None  # None: the region's grid intensity
 
     def __post_init__(self) -> None:
-        checks = (
-            ("electricity_usd_per_kwh", self.electricity_usd_per_kwh, 0, math.inf, "a price ≥ 0 in $/kWh"),
-            ("purchase_price_usd", self.purchase_price_usd, 0, math.inf, "a price ≥ 0 in $"),
-            ("lifetime_years", self.lifetime_years, 1e-9, 100, "a lifetime in years, > 0"),
-            ("hours_per_year", self.hours_per_year, 1e-9, H_PER_YEAR, f"hours of use per year in (0, {H_PER_YEAR:g}]"),
-            ("g_co2_per_kwh", self.g_co2_per_kwh, 0, 5000, "a grid intensity in g CO2e/kWh, 0–5000"),
-        )
-        for name, value, low, high, what in checks:
+        for name, (low, high, what) in LIMITS.items():
+            value = getattr(self, name)
             if value is None and name in ("purchase_price_usd", "g_co2_per_kwh"):
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-                raise InvalidCostSettings(f"{name} must be {what}; got {value!r}")
+            if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                    or not low <= value <= high):
+                raise InvalidCostSettings(name, f"{name} must be {what} from {low:g} to {high:,g}; got {value!r}")
 
     def amortized_usd_per_h(self, purchase_price_usd: float) -> float:
         return purchase_price_usd / (self.lifetime_years * self.hours_per_year)

@@ -44,6 +44,7 @@ def result_notes(rows: list[dict]) -> list[tuple[str, str]]:
                                      "virtual machine (`python -m bench noise` measures this machine's own step-time "
                                      "CV for identical work). Compare medians, not single steps."))
     if any(r["energy_kind"] == "estimated" for r in rows):
-        notes.append(("energy J est.", "estimated where no meter could read a component (`python -m core results "
-                                       "--json` gives each result's energy method and uncertainty)."))
+        notes.append(("energy J est.", "estimated by a model (CodeCarbon's TDP × load, or sampled power) where no "
+                                       "energy counter could be read; `python -m core results --json` gives each "
+                                       "result's energy method and uncertainty."))
     return notes

@@ -6,8 +6,15 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import InvalidPriceSheet
-from core.views import pricing
+from core.views import cost, pricing
 from dashboard import data, state
+
+
+def bounds(setting: str) -> tuple[float, float]:
+    """A cost setting's (min_value, max_value), as core's CostSettings accepts it."""
+    low, high, _ = cost.LIMITS[setting]
+    return float(low), float(high)
+
 
 st.title("Hardware & prices")
 catalog_tab, sheets_tab, settings_tab = st.tabs(["Accelerator catalog", "Price sheets", "Cost & carbon settings"])
@@ -67,11 +74,12 @@ with sheets_tab:
 with settings_tab:
     st.subheader("Own hardware")
     left, right = st.columns(2)
-    left.number_input("Electricity price ($/kWh)", min_value=0.0, step=0.01, key=state.ELECTRICITY_USD_PER_KWH)
-    left.number_input("Hardware lifetime (years)", min_value=0.5, step=0.5, key=state.LIFETIME_YEARS)
-    right.number_input("Hours used per year", min_value=1.0, max_value=8760.0, step=100.0, key=state.HOURS_PER_YEAR)
-    right.number_input("Purchase price per device ($; 0 = catalog's typical price)", min_value=0.0, step=500.0,
-                       key=state.PURCHASE_PRICE_USD)
+    left.number_input("Electricity price ($/kWh)", *bounds("electricity_usd_per_kwh"), step=0.01,
+                      key=state.ELECTRICITY_USD_PER_KWH)
+    left.number_input("Hardware lifetime (years)", *bounds("lifetime_years"), step=0.5, key=state.LIFETIME_YEARS)
+    right.number_input("Hours used per year", *bounds("hours_per_year"), step=100.0, key=state.HOURS_PER_YEAR)
+    right.number_input("Purchase price per device ($; 0 = catalog's typical price)", *bounds("purchase_price_usd"),
+                       step=500.0, key=state.PURCHASE_PRICE_USD)
     st.caption("Own-hardware cost per 1M samples = electricity × measured energy + purchase price ÷ "
                "(lifetime × hours per year) × time for 1M samples.")
     st.subheader("Grid carbon intensity")
@@ -79,5 +87,5 @@ with settings_tab:
     st.selectbox("Grid region", list(regions), key=state.REGION, format_func=lambda k: regions[k].label)
     region = regions[st.session_state[state.REGION]]
     st.caption(f"{region.g_co2_per_kwh:g} g CO2e/kWh — {region.source}")
-    st.number_input("Override intensity (g CO2e/kWh; 0 = use the region's)", min_value=0.0, step=10.0,
+    st.number_input("Override intensity (g CO2e/kWh; 0 = use the region's)", *bounds("g_co2_per_kwh"), step=10.0,
                     key=state.INTENSITY_OVERRIDE)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.errors import InvalidImport
 from core.facts.bundle import parse_bundle, to_bundle
+from core.views.notes import CONTENDED_OTHER_CPUS
 from dashboard import data, state
 
 st.title("Results")
@@ -30,7 +31,8 @@ st.dataframe(ordered.sort_values("created_at", ascending=False).head(5000), hide
         "warm-up settled", help="Unticked: warm-up hit its time bound before step times settled within 10%"),
     "host_other_cpus": st.column_config.NumberColumn(
         "other CPUs busy", format="%.2f", help="CPUs other programs kept busy during the timed window; above "
-                                               "0.25 the result is contended and slower than the hardware"),
+                                               f"{CONTENDED_OTHER_CPUS:g} the result is contended (slower than the "
+                                               "hardware)"),
     "precision_emulated": st.column_config.CheckboxColumn(
         "emulated precision", help="Ticked: the device has no native units for this precision"),
 })

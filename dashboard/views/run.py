@@ -9,7 +9,7 @@ from core.errors import UnsupportedSpec
 from core.facts.spec import ProbeSpec
 from core.measure.backends.cpu import EMULATED_BF16_NOTE
 from core.measure.workloads import WORKLOADS
-from core.views.notes import phase_text, result_notes
+from core.views.notes import CONTENDED_OTHER_CPUS, phase_text, result_notes
 from dashboard import data, runs, state
 
 st.title("Run probes")
@@ -136,7 +136,7 @@ def progress() -> None:
             "step CV": st.column_config.NumberColumn(format="percent"),
             "energy J": st.column_config.NumberColumn(format="%.1f"),
             "other CPUs busy": st.column_config.NumberColumn(
-                format="%.2f", help="CPUs other programs kept busy during the timed window (above 0.25: contended)"),
+                format="%.2f", help=f"CPUs other programs kept busy during the timed window (above {CONTENDED_OTHER_CPUS:g}: contended)"),
         })
         for e in done:
             if e["row"]["status"] != "ok":

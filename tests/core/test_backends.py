@@ -129,3 +129,14 @@ def test_unlike_gpus_are_numbered_by_torch_not_nvml(monkeypatch):
     assert cuda.discover(FakeNvml()) == ["from torch"]
     monkeypatch.setenv("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
     assert [d.id for d in cuda.discover(FakeNvml())] == ["cuda:0", "cuda:1"]
+
+
+def test_an_nvml_query_that_fails_falls_back_to_torch(monkeypatch):
+    class NoPowerLimit(FakeNvml):
+        def power_limit_w(self, handle):
+            raise RuntimeError("NVML_ERROR_NOT_SUPPORTED")
+
+    monkeypatch.setattr(cuda, "torch_is_cpu_build", lambda: False)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.setattr(cuda, "_torch_devices", lambda nvml: ["from torch"])
+    assert cuda.discover(NoPowerLimit()) == ["from torch"]

@@ -8,8 +8,19 @@ from __future__ import annotations
 import subprocess
 from types import SimpleNamespace
 
-from bench.common import (_fmt, attempt, cv, failures, figures, median, one_line, outcome, ratio, table,
-                          verdict)
+from bench.common import (
+    _fmt,
+    attempt,
+    cv,
+    failures,
+    figures,
+    median,
+    one_line,
+    outcome,
+    ratio,
+    table,
+    verdict,
+)
 
 
 def _result(status="ok", error=None, **figures_):

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from core.facts.bundle import parse_bundle, read_bundle, to_bundle, write_bundle
 from core.errors import InvalidImport
+from core.facts.bundle import parse_bundle, read_bundle, to_bundle, write_bundle
 from core.facts.store import Store
 from tests.core.factories import make_result
 

@@ -151,7 +151,9 @@ def test_results_show_cloud_and_own_hardware_cost_and_co2(db_url):
     proc = cli("results", "--price-sheet", "nope", db_url=db_url)
     assert proc.returncode == 2 and "unknown price sheet 'nope'" in proc.stderr
     proc = cli("results", "--price-sheet", "aws", "--lifetime-years", "0", db_url=db_url)
-    assert proc.returncode == 2 and "lifetime_years must be" in proc.stderr
+    assert proc.returncode == 2 and "--lifetime-years: lifetime_years must be a hardware lifetime in years from 0.1 to 30" in proc.stderr
+    proc = cli("results", "--price-sheet", "aws", "--electricity-usd-per-kwh", "inf", db_url=db_url)
+    assert proc.returncode == 2 and "--electricity-usd-per-kwh" in proc.stderr
 
 
 def test_commands_on_stored_facts_never_import_torch(db_url, tmp_path):

@@ -3,9 +3,9 @@
 import pytest
 
 from core.errors import DeviceBusy
-from core.measure.runner import device_locks, run_isolated, run_plan
 from core.facts.spec import ProbeSpec
 from core.facts.store import Store
+from core.measure.runner import device_locks, run_isolated, run_plan
 
 FAULTY = "tests.core.faulty_workloads"
 
@@ -51,7 +51,9 @@ def test_isolated_probe_result_has_the_fingerprint():
     result = run_isolated(spec(f"{FAULTY}:tiny_mlp", batch_size=32), "r", meters="none")
     assert result.ok, result.error
     assert result.env["malloc_tuning"]  # the child ran with the allocator tuning it records
-    assert result.loss_last < result.loss_first
+    assert result.env["cpu_isa"] and result.env["torch_cpu_capability"] and result.host_other_cpus is not None
+    # (that the loss falls is tested in-process with enough steps: tests/core/test_workloads.py; a
+    # 0.3 s window on a busy machine may hold only 5 steps of a tiny model)
 
 
 def test_a_busy_device_is_refused_with_a_clear_message(db_url):

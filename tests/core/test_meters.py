@@ -4,9 +4,14 @@ import os
 
 import pytest
 
-from core.facts.energy import ESTIMATED, MEASURED, UNAVAILABLE, EnergyReading
+from core.facts.energy import (
+    ESTIMATED,
+    MEASURED,
+    UNAVAILABLE,
+    EnergyReading,
+    EnergyRecord,
+)
 from core.measure.meters.codecarbon_meter import CodeCarbonMeter
-from core.facts.energy import EnergyRecord
 from core.measure.meters.factory import host_meters, measure_idle
 from core.measure.meters.gpu import NvmlGpuMeter, PowerSampler, integrate_trapezoid
 from core.measure.meters.rapl import RaplMeter, delta_uj, find_zones

@@ -38,7 +38,7 @@ def test_warmup_runs_until_step_times_settle_then_times_the_window():
     clock = FakeClock()
     # 3 slow warm-up steps, then steady 0.125 s steps (exact in binary floating point).
     durations = [2.0, 1.0, 0.5] + [0.125] * 1000
-    policy = LoopPolicy(seconds=1.0, settle_window=5, settle_tolerance=0.1, max_warmup_s=100)
+    policy = LoopPolicy(seconds=1.0, settle_window=5, settle_tolerance=0.1, warmup_bound_s=100)
     times = measure_loop(scripted_step(clock, durations), lambda: None, policy, clock)
     assert times.settled
     assert times.warmup_s[:3] == (2.0, 1.0, 0.5)
@@ -52,7 +52,7 @@ def test_warmup_runs_until_step_times_settle_then_times_the_window():
 def test_warmup_is_bounded_when_times_never_settle():
     clock = FakeClock()
     durations = [0.1, 0.3] * 1000
-    policy = LoopPolicy(seconds=0.5, max_warmup_s=2.0, min_steps=3)
+    policy = LoopPolicy(seconds=0.5, warmup_bound_s=2.0, min_steps=3)
     times = measure_loop(scripted_step(clock, durations), lambda: None, policy, clock)
     assert not times.settled
     assert sum(times.warmup_s) == pytest.approx(2.0, abs=0.31)
@@ -61,7 +61,7 @@ def test_warmup_is_bounded_when_times_never_settle():
 
 def test_min_steps_even_when_one_step_outlasts_the_window():
     clock = FakeClock()
-    policy = LoopPolicy(seconds=1.0, min_steps=5, max_warmup_s=0.0, min_warmup_steps=1)
+    policy = LoopPolicy(seconds=1.0, min_steps=5, warmup_bound_s=0.0, min_warmup_steps=1)
     times = measure_loop(scripted_step(clock, [3.0] * 100), lambda: None, policy, clock)
     assert len(times.steps_s) == 5
 
@@ -93,14 +93,14 @@ def test_warmup_bound_grows_with_slow_steps_so_they_can_settle():
     """Steps of 1 s under a 2 s bound could never show five settled steps; the bound makes room."""
     clock = FakeClock()
     durations = [1.6, 1.3] + [1.0] * 100
-    policy = LoopPolicy(seconds=2.0, max_warmup_s=2.0, max_warmup_cap_s=60.0)
+    policy = LoopPolicy(seconds=2.0, warmup_bound_s=2.0, warmup_bound_cap_s=60.0)
     times = measure_loop(scripted_step(clock, durations), lambda: None, policy, clock)
     assert times.settled and len(times.warmup_s) == 7
 
 
 def test_warmup_bound_is_capped():
     clock = FakeClock()
-    policy = LoopPolicy(seconds=1.0, max_warmup_s=2.0, max_warmup_cap_s=10.0, min_steps=1)
+    policy = LoopPolicy(seconds=1.0, warmup_bound_s=2.0, warmup_bound_cap_s=10.0, min_steps=1)
     times = measure_loop(scripted_step(clock, [4.0, 8.0] * 20), lambda: None, policy, clock)
     assert not times.settled and sum(times.warmup_s) <= 10.0 + 8.0
 
@@ -125,3 +125,21 @@ def test_event_timer_reads_device_events_after_one_sync():
         timer.stop()
     assert syncs == []  # no host sync per step
     assert timer.collect() == [0.5, 0.25] and len(syncs) == 1
+
+
+def test_event_timer_records_on_the_given_stream():
+    from core.measure.stats import EventTimer
+
+    streams = []
+
+    class Event:
+        def record(self, stream=None):
+            streams.append(stream)
+
+        def elapsed_time(self, end):
+            return 1.0
+
+    timer = EventTimer(Event, lambda: None, stream="cuda:1 stream")
+    timer.start()
+    timer.stop()
+    assert timer.collect() == [0.001] and streams == ["cuda:1 stream", "cuda:1 stream"]

@@ -1,5 +1,5 @@
-import sqlalchemy as sa
 import pytest
+import sqlalchemy as sa
 
 from core.errors import StoreError
 from core.facts.results import ProbeResult

@@ -3,13 +3,13 @@
 import pytest
 import torch
 
+from core.facts.spec import ProbeSpec
 from core.measure import backends
 from core.measure.probe import count_flops, run_probe
-from core.facts.spec import ProbeSpec
 from core.measure.stats import LoopPolicy
 from core.measure.workloads import WORKLOADS, cnn, gemm, mlp, transformer
 
-SHORT = LoopPolicy(seconds=0.3, max_warmup_s=0.5, min_steps=8)
+SHORT = LoopPolicy(seconds=0.3, warmup_bound_s=0.5, min_steps=8)
 
 
 @pytest.fixture(scope="module")

@@ -44,7 +44,11 @@ def check_spec(spec, device: Device) -> list[str]:
     module = module_for(device.kind)
     reason = module.refusal(spec, device)
     if reason:
-        raise UnsupportedSpec(f"cannot run {spec.label}: {reason}. Supported here: {', '.join(device.precisions)}")
+        if spec.precision not in device.precisions:
+            supported = ", ".join(p + (" (emulated)" if p in device.emulated_precisions else "")
+                                  for p in device.precisions)
+            reason += f". Supported here: {supported}"
+        raise UnsupportedSpec(f"cannot run {spec.label}: {reason}")
     return getattr(module, "warnings", lambda spec, device: [])(spec, device)
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from core.facts.rows import IDENTITY_SEPARATOR
+from core.measure.stats import StepTimer
+from core.units import BYTES_PER_GIB
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class Device:
         """What decides this device's speed. Results of different identities never share a median:
         a CPU's model, instruction-set class, logical CPUs and memory; a GPU's name, memory and
         compute capability."""
-        gib = f"{self.memory_bytes / 2**30:.0f} GiB" if self.memory_bytes else "memory ?"
+        gib = f"{self.memory_bytes / BYTES_PER_GIB:.0f} GiB" if self.memory_bytes else "memory ?"
         if self.kind == "cpu":
             parts = [self.name, self.isa or "ISA ?", f"{self.logical_cpus or '?'} logical CPUs", gib]
         else:
@@ -85,7 +87,7 @@ class Backend:
     def synchronize(self) -> None:
         """Wait until every queued kernel has finished (a no-op on the CPU)."""
 
-    def step_timer(self, clock: Callable[[], float] = time.perf_counter) -> "StepTimer":
+    def step_timer(self, clock: Callable[[], float] = time.perf_counter) -> StepTimer:
         from core.measure.stats import WallClockTimer
 
         return WallClockTimer(clock, self.synchronize)
@@ -135,6 +137,10 @@ class StreamBackend(Backend):
 
     module = ""  # "cuda" | "xpu"
 
+    def __init__(self, device: Device) -> None:
+        super().__init__(device)
+        self._torch_module().set_device(device.id)  # a probe process drives one device: make it the current one
+
     def _torch_module(self):
         import torch
 
@@ -147,25 +153,15 @@ class StreamBackend(Backend):
     def synchronize(self) -> None:
         self._torch_module().synchronize(self.device.id)
 
-    def step_timer(self, clock: Callable[[], float] = time.perf_counter) -> "StepTimer":
+    def step_timer(self, clock: Callable[[], float] = time.perf_counter) -> StepTimer:
         from core.measure.stats import EventTimer
 
         module = self._torch_module()
-        return EventTimer(lambda: module.Event(enable_timing=True), self.synchronize)
+        return EventTimer(lambda: module.Event(enable_timing=True), self.synchronize,
+                          stream=module.current_stream(self.device.id))
 
     def reset_peak_memory(self) -> None:
         self._torch_module().reset_peak_memory_stats(self.device.id)
 
     def peak_memory(self) -> tuple[int | None, str]:
         return self._torch_module().max_memory_allocated(self.device.id), self.peak_memory_method
-
-
-class StepTimer:
-    """Times the steps of one window: ``start()``/``stop()`` around each step, ``collect()`` once
-    at the end (an accelerator synchronises there, not after every step)."""
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-    def collect(self) -> list[float]: ...

@@ -33,8 +33,11 @@ def discover(nvml=None) -> list[Device]:
     nvml = nvml or open_nvml()
     try:
         if nvml is not None and "CUDA_VISIBLE_DEVICES" not in os.environ:
-            devices = [_nvml_device(nvml, index) for index in range(nvml.device_count())]
-            if len({d.name for d in devices}) <= 1 or os.environ.get("CUDA_DEVICE_ORDER") == "PCI_BUS_ID":
+            try:
+                devices = [_nvml_device(nvml, index) for index in range(nvml.device_count())]
+            except Exception:  # an NVML query this GPU does not answer (MIG, an old driver): ask torch
+                devices = []
+            if devices and (len({d.name for d in devices}) == 1 or os.environ.get("CUDA_DEVICE_ORDER") == "PCI_BUS_ID"):
                 return devices
         return _torch_devices(nvml)
     finally:
@@ -59,16 +62,18 @@ def _torch_devices(nvml) -> list[Device]:
     for index in range(torch.cuda.device_count()):
         props = torch.cuda.get_device_properties(index)
         driver, power_limit_w, notes = None, None, []
+        memory_bytes = props.total_memory
         if nvml is not None:
             try:
                 handle = nvml.handle_for(index, str(getattr(props, "uuid", "")))
                 driver, power_limit_w = nvml.driver_version(), nvml.power_limit_w(handle)
+                memory_bytes = nvml.memory_total_bytes(handle)  # as the NVML path reports it: one identity
             except Exception as exc:  # NVML present but this query failed
                 notes.append(f"NVML query failed: {exc}")
         else:
             notes.append("NVML not available (install nvidia-ml-py): no driver version, power limit or energy")
         devices.append(Device(
-            id=f"cuda:{index}", kind="cuda", name=props.name, memory_bytes=props.total_memory,
+            id=f"cuda:{index}", kind="cuda", name=props.name, memory_bytes=memory_bytes,
             precisions=precisions_for(props.major), compute_capability=f"{props.major}.{props.minor}",
             sm_count=props.multi_processor_count, driver_version=driver, power_limit_w=power_limit_w,
             notes=tuple(notes)))
