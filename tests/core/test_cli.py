@@ -63,6 +63,7 @@ def test_probe_json_results_csv_export_import(db_url, tmp_path):
     (["--workload", "mlp", "--size", "XXL"], "unknown size 'XXL'"),
     (["--workload", "mlp", "--device", "cuda:7"], "no device 'cuda:7'"),
     (["--workload", "mlp", "--batch-size", "0"], "batch size must be a positive integer"),
+    (["--workload", "mlp", "--timeout", "-5"], "--timeout must be a positive number of seconds"),
 ])
 def test_bad_usage_exits_2_and_stores_nothing(args, message, db_url):
     proc = cli("probe", *args, db_url=db_url)
@@ -166,3 +167,14 @@ def test_commands_on_stored_facts_never_import_torch(db_url, tmp_path):
                               text=True, cwd=REPO, env=env, timeout=120)
         imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
         assert "torch" not in imported, f"`python -m core {' '.join(args)}` imported torch"
+
+
+def test_a_device_alias_is_recorded_as_the_device_it_names(capsys):
+    """`--device cuda` is cuda:0: one device lock and one chart row, whichever name was typed."""
+    from core.cli.commands import _checked
+    from core.facts.spec import ProbeSpec
+    from core.measure.backends.base import Device
+
+    gpu = Device(id="cuda:0", kind="cuda", name="NVIDIA H100 80GB HBM3", precisions=("fp32", "bf16"))
+    (spec,) = _checked([ProbeSpec(workload="mlp", device="cuda", precision="bf16")], [gpu])
+    assert spec.device == "cuda:0" and capsys.readouterr().err == ""
