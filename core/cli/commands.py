@@ -208,6 +208,36 @@ def cmd_delete_run(args) -> int:
     return EXIT_OK
 
 
+def cmd_project(args) -> int:
+    from core.cli.display import console, projections_table
+    from core.facts.references import load_references
+    from core.facts.rows import flat_row
+    from core.facts.store import Store
+    from core.views import catalog, projection
+
+    accelerators = catalog.load_catalog()
+    if args.to == "all":
+        targets = [a for a in accelerators if a.type != "CPU"]
+    else:
+        target = catalog.match(args.to, accelerators)
+        if target is None:
+            names = ", ".join(a.model for a in accelerators if a.type != "CPU")
+            raise AccelscopeError(f"no catalog accelerator matches {args.to!r}; choose one of: {names}, or all")
+        targets = [target]
+    with Store(args.db) as store:
+        rows = [flat_row(r) for r in store.results(workload=args.workload, status="ok")]
+    points = (projection.published_points(load_references(), args.workload, args.size)
+              + projection.measured_points(rows, args.workload, args.size, accelerators))
+    projections = [projection.project(target, args.workload, args.size, args.precision, points, accelerators,
+                                      holdout=args.holdout) for target in targets]
+    if args.json:
+        for projected in projections:
+            print(json.dumps(projected.to_dict()))
+    else:
+        console().print(projections_table(projections))
+    return EXIT_OK
+
+
 def cmd_prices(args) -> int:
     from core.views import pricing
 

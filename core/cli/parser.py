@@ -71,6 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("run_id")
     _add_db(delete)
 
+    project = sub.add_parser("project", help="projected training throughput on catalog accelerators (no GPU needed)")
+    project.add_argument("--workload", required=True, help="e.g. cnn, transformer")
+    project.add_argument("--size", required=True, help="e.g. resnet50, gpt2-small")
+    project.add_argument("--precision", default="bf16", choices=PRECISIONS)
+    project.add_argument("--to", required=True, metavar="DEVICE",
+                         help="a catalog model (e.g. 'A100 80GB', see `python -m core prices`) or 'all'")
+    project.add_argument("--holdout", action="store_true",
+                         help="ignore every measured and published point on the target device itself")
+    project.add_argument("--json", action="store_true", help="one JSON object per device (JSON lines)")
+    _add_db(project)
+
     prices = sub.add_parser("prices", help="list the bundled price sheets, or validate one")
     prices.add_argument("--validate", metavar="FILE", help="check a price sheet CSV against the schema")
     prices.add_argument("--json", action="store_true")

@@ -161,7 +161,7 @@ def test_commands_on_stored_facts_never_import_torch(db_url, tmp_path):
     """results, prices, export, import and delete-run read or write stored facts only."""
     bundle = tmp_path / "b.json"
     for args in (["results", "--price-sheet", "aws"], ["prices"], ["export", str(bundle)], ["import", str(bundle)],
-                 ["delete-run", "nope"], ["devices"]):
+                 ["delete-run", "nope"], ["devices"], ["project", "--workload", "cnn", "--size", "resnet50", "--to", "all"]):
         env = dict(os.environ, PYTHONPATH=str(REPO), ACCELSCOPE_DB=db_url)
         proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "core", *args], capture_output=True,
                               text=True, cwd=REPO, env=env, timeout=120)
@@ -178,3 +178,21 @@ def test_a_device_alias_is_recorded_as_the_device_it_names(capsys):
     gpu = Device(id="cuda:0", kind="cuda", name="NVIDIA H100 80GB HBM3", precisions=("fp32", "bf16"))
     (spec,) = _checked([ProbeSpec(workload="mlp", device="cuda", precision="bf16")], [gpu])
     assert spec.device == "cuda:0" and capsys.readouterr().err == ""
+
+
+def test_project_gives_a_number_or_a_reason_for_every_catalog_accelerator(db_url):
+    from core.views.catalog import load_catalog
+
+    out = cli("project", "--workload", "cnn", "--size", "resnet50", "--precision", "bf16", "--to", "all", "--json",
+              db_url=db_url, check_rc=0).stdout
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert {r["device"] for r in rows} == {a.model for a in load_catalog() if a.type != "CPU"}
+    for row in rows:
+        assert row["kind"] == "projected"
+        assert (row["samples_per_s"] is None) == bool(row["reason"])
+        if row["samples_per_s"] is not None:
+            assert row["low"] <= row["samples_per_s"] <= row["high"] and row["basis"]
+    (v100,) = [r for r in rows if r["device"] == "V100"]
+    assert "no dense bf16 peak" in v100["reason"]
+    proc = cli("project", "--workload", "cnn", "--size", "resnet50", "--to", "A999", db_url=db_url)
+    assert proc.returncode == 2 and "no catalog accelerator matches 'A999'" in proc.stderr

@@ -1,0 +1,94 @@
+"""Published training results (data/references/*.csv): throughput other people measured on hardware
+we may not have, each row with its source, software stack and a note on comparability.
+
+A published figure is a fact about someone else's run, never ours: it keeps the label
+``published`` and its source wherever it is shown. Rows are validated whole (core.facts.tables):
+an unknown device, a missing figure or a formula-looking cell rejects the file with its row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from core.errors import InvalidPriceSheet
+from core.facts.tables import Column, parse_csv
+from core.paths import DATA_DIR
+
+REFERENCES_DIR = DATA_DIR / "references"
+PUBLISHED = "published"
+PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
+
+REFERENCE_COLUMNS = (
+    Column("device", "text"), Column("device_count", "integer"), Column("workload", "text"), Column("size", "text"),
+    Column("precision", "choice", choices=PRECISIONS), Column("batch_size_per_device", "integer", False),
+    Column("samples_per_s", "number", False), Column("tokens_per_s", "number", False),
+    Column("context", "integer", False), Column("software", "text"), Column("published_on", "date"),
+    Column("source_url", "url"), Column("retrieved_on", "date"), Column("comparability", "text"),
+)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One published figure, as printed (over ``device_count`` devices)."""
+
+    device: str  # a catalog model name (data/accelerators.csv)
+    device_count: int
+    workload: str
+    size: str
+    precision: str
+    batch_size_per_device: int | None
+    samples_per_s: float | None
+    tokens_per_s: float | None
+    context: int | None
+    software: str
+    published_on: str
+    source_url: str
+    retrieved_on: str
+    comparability: str
+
+    @property
+    def samples_per_s_per_device(self) -> float:
+        """Samples (images, sequences) per second on one device: the published total ÷ the devices
+        that produced it (data-parallel scaling is assumed, and the note says when it was not 1)."""
+        total = self.samples_per_s if self.samples_per_s is not None else self.tokens_per_s / self.context
+        return total / self.device_count
+
+    @property
+    def label(self) -> str:
+        count = f"{self.device_count}× " if self.device_count > 1 else ""
+        return f"{count}{self.device}, {self.precision}, {self.software} ({self.published_on})"
+
+
+def _check_row(row: dict, known_devices: frozenset[str]) -> None:
+    if row["device"] not in known_devices:
+        raise ValueError(f"column 'device': {row['device']!r} is not a catalog model (data/accelerators.csv)")
+    if row["device_count"] < 1:
+        raise ValueError("column 'device_count': at least 1")
+    if row["samples_per_s"] is None and row["tokens_per_s"] is None:
+        raise ValueError("columns 'samples_per_s', 'tokens_per_s': one of them must hold the published figure")
+    if row["samples_per_s"] is None and not row["context"]:
+        raise ValueError("column 'context': a tokens/s figure needs the sequence length")
+    if any(row[name] is not None and row[name] <= 0 for name in ("samples_per_s", "tokens_per_s")):
+        raise ValueError("a published throughput must be positive")
+
+
+def parse_references(raw: bytes | str, name: str, known_devices: frozenset[str]) -> tuple[Reference, ...]:
+    rows = parse_csv(raw, name, REFERENCE_COLUMNS, row_check=lambda row: _check_row(row, known_devices))
+    return tuple(Reference(**row) for row in rows)
+
+
+@lru_cache(maxsize=2)
+def load_references(directory: Path = REFERENCES_DIR) -> tuple[Reference, ...]:
+    """Every bundled reference. Raises InvalidPriceSheet (the CSV-schema error) naming file and row."""
+    from core.views.catalog import load_catalog
+
+    known = frozenset(accelerator.model for accelerator in load_catalog())
+    references: list[Reference] = []
+    for path in sorted(Path(directory).glob("*.csv")):
+        try:
+            references.extend(parse_references(path.read_bytes(), path.name, known))
+        except OSError as exc:
+            raise InvalidPriceSheet(f"{path}: cannot read ({exc.strerror})") from None
+    return tuple(references)

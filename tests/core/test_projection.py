@@ -1,0 +1,90 @@
+"""Projection onto hardware we did not measure, and the published references it learns from."""
+
+import dataclasses
+
+import pytest
+
+from core.errors import InvalidPriceSheet
+from core.facts.references import parse_references
+from core.views import catalog, projection
+from core.views.projection import Point
+
+CATALOG = catalog.load_catalog()
+BY_MODEL = {a.model: a for a in CATALOG}
+F = 24.3e9  # FLOPs per sample
+
+
+def roofline_points(utilisation, intensity, devices, precision="fp16"):
+    """Points that lie exactly on a roofline (test data, not published figures)."""
+    return [Point(d, precision, utilisation * projection.attainable_tflops(BY_MODEL[d], precision, intensity)
+                  * 1e12 / F, "published", "test") for d in devices]
+
+
+def test_points_on_a_roofline_are_projected_back_with_a_tight_interval():
+    points = roofline_points(0.45, 64.0, ["V100", "A100 80GB", "H100 SXM", "T4", "L4"])
+    result = projection.project(BY_MODEL["A100 40GB"], "cnn", "resnet50", "fp16", points, CATALOG,
+                                flops_per_sample=F)
+    expected = 0.45 * projection.attainable_tflops(BY_MODEL["A100 40GB"], "fp16", 64.0) * 1e12 / F
+    assert result.samples_per_s == pytest.approx(expected, rel=0.05)
+    assert result.low <= result.samples_per_s <= result.high and result.high / result.low < 1.2
+    assert result.kind == "projected" and len(result.basis) == 5 and result.reason is None
+
+
+def test_holdout_ignores_the_targets_own_points():
+    points = roofline_points(0.45, 64.0, ["V100", "A100 80GB", "H100 SXM", "T4"])
+    points.append(Point("A100 80GB", "fp16", 1.0, "published", "an outlier on the target"))
+    kept = projection.project(BY_MODEL["A100 80GB"], "cnn", "resnet50", "fp16", points, CATALOG, flops_per_sample=F,
+                              holdout=True)
+    assert all(p.device != "A100 80GB" for p in kept.basis) and len(kept.basis) == 3
+
+
+@pytest.mark.parametrize("target,precision,reason", [
+    ("V100", "bf16", "no dense bf16 peak for V100"),
+    ("Xilinx VU9P", "fp16", "no dense fp16 peak"),
+])
+def test_refusals_say_why(target, precision, reason):
+    points = roofline_points(0.45, 64.0, ["A100 80GB", "H100 SXM", "L4"], precision="bf16")
+    result = projection.project(BY_MODEL[target], "cnn", "resnet50", precision, points, CATALOG, flops_per_sample=F)
+    assert result.samples_per_s is None and reason in result.reason
+
+
+def test_too_few_points_is_a_refusal_not_a_guess():
+    points = roofline_points(0.45, 64.0, ["A100 80GB", "H100 SXM"])
+    result = projection.project(BY_MODEL["L4"], "cnn", "resnet50", "fp16", points, CATALOG, flops_per_sample=F)
+    assert result.samples_per_s is None and "fewer than 3 devices" in result.reason
+    assert projection.project(BY_MODEL["L4"], "mlp", "S", "fp16", points, CATALOG).reason.startswith("no FLOP count")
+
+
+HEADER = ("device,device_count,workload,size,precision,batch_size_per_device,samples_per_s,tokens_per_s,context,"
+          "software,published_on,source_url,retrieved_on,comparability\n")
+KNOWN = frozenset(BY_MODEL)
+
+
+def test_references_give_per_device_throughput_and_keep_their_source():
+    raw = (HEADER + "A100 80GB,8,cnn,resnet50,fp16,256,24000,,,PyTorch,2023-01-01,https://example.org/a,2026-11-27,"
+           "8-GPU aggregate\nH100 SXM,1,transformer,gpt2-small,bf16,16,,400000,1024,llm.c,2024-05-01,"
+           "https://example.org/b,2026-11-27,CUDA C\n")
+    dgx, h100 = parse_references(raw, "refs.csv", KNOWN)
+    assert dgx.samples_per_s_per_device == 3000 and h100.samples_per_s_per_device == pytest.approx(400000 / 1024)
+    (point,) = projection.published_points([dgx, h100], "cnn", "resnet50")
+    assert point.kind == "published" and "https://example.org/a" in point.source
+
+
+@pytest.mark.parametrize("row,message", [
+    ("A999,1,cnn,resnet50,fp16,,100,,,x,2023-01-01,https://e.org,2026-11-27,n", "not a catalog model"),
+    ("V100,1,cnn,resnet50,fp16,,,,,x,2023-01-01,https://e.org,2026-11-27,n", "one of them must hold"),
+    ("V100,1,cnn,resnet50,fp16,,=1+1,,,x,2023-01-01,https://e.org,2026-11-27,n", "looks like a spreadsheet formula"),
+    ("V100,1,transformer,gpt2-small,fp16,,,5000,,x,2023-01-01,https://e.org,2026-11-27,n", "needs the sequence length"),
+])
+def test_a_bad_reference_row_rejects_the_file_naming_the_row(row, message):
+    with pytest.raises(InvalidPriceSheet, match=message):
+        parse_references(HEADER + row + "\n", "refs.csv", KNOWN)
+
+
+def test_measured_points_come_from_accelerators_not_cpu_slices():
+    row = {"status": "ok", "workload": "cnn", "size": "resnet50", "samples_per_s": 2500.0, "precision": "bf16",
+           "id": "x", "created_at": "2026-11-27", "device_name": "NVIDIA H100 80GB HBM3"}
+    cpu = dict(row, device_name="AMD EPYC 9654 96-Core Processor")
+    (point,) = projection.measured_points([row, cpu], "cnn", "resnet50", CATALOG)
+    assert point.device == "H100 SXM" and point.kind == "measured"
+    assert dataclasses.asdict(point)["samples_per_s"] == 2500.0
