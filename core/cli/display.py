@@ -118,12 +118,12 @@ def result_notes(rows: list[dict]) -> list[str]:
 def projections_table(projections) -> Table:
     """Projected samples/s per device with the interval, the points it stands on, or the reason."""
     table = Table(title="Projected training throughput (a model's estimate, not a measurement)")
-    for column in ("device", "workload", "precision", "samples/s", "interval", "points", "reason"):
+    for column in ("device", "workload", "precision", "samples/s", "interval", "points", "reason or caveat"):
         table.add_column(column, justify="right" if column in ("samples/s", "interval", "points") else "left")
     for p in projections:
         interval = "–" if p.low is None else f"{p.low:,.0f}–{p.high:,.0f}"
         table.add_row(p.device, f"{p.workload}/{p.size}", p.precision, _fmt(p.samples_per_s, ",.0f"), interval,
-                      str(len(p.basis)) if p.basis else "–", p.reason or "")
+                      str(len(p.basis)) if p.basis else "–", p.reason or p.caveat or "")
     return table
 
 

@@ -61,12 +61,13 @@ class Projection:
     intensity_flop_per_byte: float | None = None
     basis: tuple[Point, ...] = field(default_factory=tuple)
     kind: str = PROJECTED
+    caveat: str | None = None  # what makes this projection weaker than its interval says
 
     def to_dict(self) -> dict:
         return {"device": self.device, "workload": self.workload, "size": self.size, "precision": self.precision,
                 "kind": self.kind, "samples_per_s": self.samples_per_s, "low": self.low, "high": self.high,
                 "reason": self.reason, "utilisation": self.utilisation,
-                "intensity_flop_per_byte": self.intensity_flop_per_byte,
+                "intensity_flop_per_byte": self.intensity_flop_per_byte, "caveat": self.caveat,
                 "basis": [point.to_dict() for point in self.basis]}
 
 
@@ -88,7 +89,9 @@ class Fit:
 
 def fit(points: Sequence[Point], by_model: dict[str, Accelerator], flops_per_sample: float) -> Fit | None:
     """The intensity whose roofline makes the points' utilisations agree best (least spread of
-    log η), and their median η. None with fewer than two usable points."""
+    log η), and their median η. Several points of one device and precision (other software stacks)
+    count once, as their median. None with fewer than two usable points."""
+    points = _one_per_device(points)
     best: tuple[float, Fit] | None = None
     for intensity in INTENSITY_GRID:
         etas = []
@@ -103,6 +106,14 @@ def fit(points: Sequence[Point], by_model: dict[str, Accelerator], flops_per_sam
         if best is None or spread < best[0] - 1e-12:
             best = (spread, Fit(math.exp(statistics.median(logs)), intensity))
     return best[1] if best else None
+
+
+def _one_per_device(points: Sequence[Point]) -> list[Point]:
+    groups: dict[tuple[str, str], list[Point]] = {}
+    for point in points:
+        groups.setdefault((point.device, point.precision), []).append(point)
+    return [Point(device, precision, statistics.median(p.samples_per_s for p in group), group[0].kind, group[0].source)
+            for (device, precision), group in groups.items()]
 
 
 def predict(model: Fit, accelerator: Accelerator, precision: str, flops_per_sample: float) -> float | None:
@@ -137,6 +148,9 @@ def project(target: Accelerator, workload: str, size: str, precision: str, point
                               "or no published figure): nothing to scale")
     usable = [p for p in points if p.device in by_model and by_model[p.device].peak_tflops(p.precision)
               and not (holdout and p.device == target.model)]
+    same_precision = [p for p in usable if p.precision == precision]
+    if len({p.device for p in same_precision}) >= MIN_POINTS:
+        usable = same_precision  # utilisation differs by precision (tensor cores, TF32 in "fp32" convs)
     if len({p.device for p in usable}) < MIN_POINTS:
         return _refuse(blank, f"fewer than {MIN_POINTS} devices with a known {workload}/{size} throughput to learn "
                               "from (data/references and measured results)")
@@ -145,11 +159,16 @@ def project(target: Accelerator, workload: str, size: str, precision: str, point
     if not predicted:
         return _refuse(blank, "the roofline model could not be fitted to these points")
     errors = loo_log_errors(usable, by_model, flops)
-    deciles = statistics.quantiles(errors, n=10, method="inclusive") if len(errors) >= 2 else [-0.5, 0.5]
-    low_q, high_q = deciles[0], deciles[-1]
+    # The 5th to 95th percentile of the leave-one-out errors (the 10th–90th covered 60% in validation).
+    ventiles = statistics.quantiles(errors, n=20, method="inclusive") if len(errors) >= 2 else [-0.5, 0.5]
+    low_q, high_q = ventiles[0], ventiles[-1]
+    vendors = {by_model[p.device].vendor for p in usable}
+    caveat = None if target.vendor in vendors else (
+        f"no {target.vendor} device among the {len(usable)} points ({', '.join(sorted(vendors))} only): extrapolated "
+        "across vendors and software stacks, so the interval understates the uncertainty")
     return Projection(target.model, workload, size, precision, predicted, predicted * math.exp(min(low_q, 0.0)),
                       predicted * math.exp(max(high_q, 0.0)), None, model.utilisation, model.intensity,
-                      tuple(usable))
+                      tuple(usable), caveat=caveat)
 
 
 def _refuse(blank: Projection, reason: str) -> Projection:

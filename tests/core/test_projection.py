@@ -88,3 +88,20 @@ def test_measured_points_come_from_accelerators_not_cpu_slices():
     (point,) = projection.measured_points([row, cpu], "cnn", "resnet50", CATALOG)
     assert point.device == "H100 SXM" and point.kind == "measured"
     assert dataclasses.asdict(point)["samples_per_s"] == 2500.0
+
+
+def test_a_vendor_without_points_is_projected_with_a_caveat():
+    points = roofline_points(0.45, 64.0, ["V100", "A100 80GB", "H100 SXM", "L4"])
+    mi300x = projection.project(BY_MODEL["MI300X"], "cnn", "resnet50", "fp16", points, CATALOG, flops_per_sample=F)
+    assert mi300x.samples_per_s and "no AMD device among the 4 points" in mi300x.caveat
+    h200 = projection.project(BY_MODEL["H200"], "cnn", "resnet50", "fp16", points, CATALOG, flops_per_sample=F)
+    assert h200.caveat is None
+
+
+def test_the_bundled_references_load_and_every_row_names_its_source():
+    from core.facts.references import load_references
+
+    references = load_references()
+    resnet = [r for r in references if (r.workload, r.size) == ("cnn", "resnet50")]
+    assert len({r.device for r in resnet}) >= 10
+    assert all(r.source_url.startswith("https://") and r.comparability for r in references)
