@@ -224,3 +224,38 @@ def carbon_chart(carbon_rows: pd.DataFrame, big: bool = False) -> go.Figure:
     fig.update_yaxes(title_text="g CO2e per 1M samples")
     fig.update_layout(title="Carbon: g CO2e per 1M samples by grid region", barmode="group")
     return _style(fig, big)
+
+
+KIND_STYLES = {  # measured solid, published outlined, projected translucent with its interval
+    "measured": {"marker_color": "#4C78A8", "opacity": 1.0},
+    "published": {"marker_color": "rgba(0,0,0,0)", "marker_line_color": "#4C78A8", "marker_line_width": 2},
+    "projected": {"marker_color": "#4C78A8", "opacity": 0.35},
+}
+
+
+def instance_cost_chart(frame: pd.DataFrame, workload: str, big: bool = False) -> go.Figure:
+    """$ per 1M samples on every priced instance; the bar's look says where the throughput came from."""
+    priced = frame.dropna(subset=["usd_per_1m_samples"]).sort_values("usd_per_1m_samples", ascending=False)
+    if priced.empty:
+        return empty_figure("No instance of this sheet can be priced for this workload (reasons in the table below).",
+                            "Every instance")
+    fig = go.Figure()
+    for kind in ("measured", "published", "projected"):
+        group = priced[priced["kind"] == kind]
+        if group.empty:
+            continue
+        error = None
+        if kind == "projected":
+            error = {"type": "data", "symmetric": False, "color": "#333",
+                     "array": group["usd_per_1m_samples_high"] - group["usd_per_1m_samples"],
+                     "arrayminus": group["usd_per_1m_samples"] - group["usd_per_1m_samples_low"]}
+        fig.add_bar(y=group["option"], x=group["usd_per_1m_samples"], orientation="h", name=f"{kind} throughput",
+                    error_x=error, **KIND_STYLES[kind],
+                    customdata=list(zip(group["accelerator"], [f"{v:,.0f}" for v in group["samples_per_s_per_device"]],
+                                        [s[:160] for s in group["source"]])),
+                    hovertemplate="$%{x:.4g} per 1M samples<br>%{customdata[0]}: %{customdata[1]} samples/s "
+                                  "per device<br>%{customdata[2]}<extra></extra>")
+    fig.update_xaxes(title_text="$ per 1M samples (from measured, published or projected throughput)", rangemode="tozero")
+    fig.update_layout(title=f"Every instance of the sheet, priced for {workload}", height=max(420, 24 * len(priced) + 180),
+                      barmode="overlay")
+    return _style(fig, big, height=max(420, 24 * len(priced) + 180))

@@ -244,3 +244,26 @@ def plan_job(agg: pd.DataFrame, costs: pd.DataFrame, total_samples: float, g_co2
                          "break_even_h": break_even})
     return pd.DataFrame(rows, columns=["device", "precision", "workload", "option", "wall_time_h", "energy_kwh",
                                        "cost_usd", "co2_kg", "energy_kind", "break_even_h"])
+
+
+INSTANCE_COLUMNS = ["option", "accelerator", "accelerator_count", "usd_per_h", "kind", "samples_per_s_per_device",
+                    "low", "high", "usd_per_1m_samples", "usd_per_1m_samples_low", "usd_per_1m_samples_high",
+                    "hours_for_job", "usd_for_job", "source", "reason"]
+
+
+def instance_frame(costs: Sequence, total_samples: float | None = None) -> pd.DataFrame:
+    """core.views.estimates.InstanceCost rows as a table; with ``total_samples``, the job's wall time
+    and cost on each instance (all its accelerators data-parallel)."""
+    rows = []
+    for c in costs:
+        t = c.throughput
+        sps = t.samples_per_s if t else None
+        hours = total_samples / (sps * c.accelerator_count) / S_PER_H if total_samples and sps else None
+        rows.append({"option": c.option, "accelerator": c.accelerator, "accelerator_count": c.accelerator_count,
+                     "usd_per_h": c.usd_per_h, "kind": t.kind if t else None, "samples_per_s_per_device": sps,
+                     "low": t.low if t else None, "high": t.high if t else None,
+                     "usd_per_1m_samples": c.usd_per_1m_samples, "usd_per_1m_samples_low": c.usd_per_1m_samples_low,
+                     "usd_per_1m_samples_high": c.usd_per_1m_samples_high, "hours_for_job": hours,
+                     "usd_for_job": hours * c.usd_per_h if hours is not None and c.usd_per_h is not None else None,
+                     "source": t.source if t else "", "reason": c.reason})
+    return pd.DataFrame(rows, columns=INSTANCE_COLUMNS)

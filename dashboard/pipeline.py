@@ -101,3 +101,44 @@ def current_costs() -> tuple[pd.DataFrame, pd.DataFrame]:
     sheet = data.all_sheets()[st.session_state[state.SHEET]]
     return _priced(url, data.store_stamp(url), data.samples_stamp(), current_filters(), hash(sheet.rows), sheet,
                    cost_settings())
+
+
+def reference_precisions(config: str) -> list[str]:
+    """The precisions, those with published results for ``config`` first (most rows first)."""
+    from collections import Counter
+
+    from core.facts.references import PRECISIONS, load_references
+
+    counts = Counter(r.precision for r in load_references() if f"{r.workload}/{r.size}" == config)
+    return sorted(PRECISIONS, key=lambda p: (-counts[p], PRECISIONS.index(p)))
+
+
+def reference_workloads() -> list[str]:
+    """Workloads with published results ("cnn/resnet50"), for the every-instance view."""
+    from core.facts.references import load_references
+
+    return sorted({f"{r.workload}/{r.size}" for r in load_references()})
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _instance_costs(url: str, stamp: tuple, sample_stamp: tuple, sheet_key: int, _sheet: pricing.PriceSheet,
+                    config: str, precision: str, spot: bool) -> list:
+    from core.facts.references import load_references
+    from core.views import estimates, projection
+
+    workload, size = config.split("/", 1)
+    frame = data.load_frame(url, stamp, sample_stamp)
+    rows = frame[(frame["workload"] == workload) & (frame["size"] == size)].to_dict("records")
+    accelerators = data.accelerators()
+    points = (projection.published_points(load_references(), workload, size)
+              + projection.measured_points(rows, workload, size, accelerators))
+    return estimates.instance_costs(_sheet.rows, workload, size, precision, points, accelerators, spot=spot)
+
+
+def instance_costs(config: str, precision: str) -> list:
+    """Every accelerator instance of the session's sheet priced for ``config`` (measured, else
+    published, else projected throughput), cached on the store, sheet, workload and precision."""
+    url = data.db_url()
+    sheet = data.all_sheets()[st.session_state[state.SHEET]]
+    return _instance_costs(url, data.store_stamp(url), data.samples_stamp(), hash(sheet.rows), sheet, config,
+                           precision, bool(st.session_state.get(state.SPOT)))

@@ -24,6 +24,8 @@ CUSTOM_SHEETS = "custom_sheets"  # name -> PriceSheet uploaded or edited in this
 # Views
 VIEW = "view"  # Explore's chart
 FOCUS = "focus"  # the workload (config) the cost-type charts compare
+INSTANCE_CONFIG = "instance_config"  # Explore → Every instance: the workload priced on every instance
+INSTANCE_PRECISION = "instance_precision"  # … and its precision
 SLIDE = "slide"  # Present's slide index
 
 # Page-local widgets and bookkeeping

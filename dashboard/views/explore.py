@@ -14,7 +14,7 @@ st.caption(f"{matching:,} results, {len(agg):,} configurations (repeats shown as
            f"({'spot' if st.session_state[state.SPOT] else 'on-demand'}) "
            f"and the grid intensity you picked.")
 
-VIEWS = ["Speed", "Speed-up", "Efficiency", "Cost", "Trade-off", "Carbon", "Plan a job"]
+VIEWS = ["Speed", "Speed-up", "Efficiency", "Cost", "Every instance", "Trade-off", "Carbon", "Plan a job"]
 if st.session_state.get(state.VIEW) not in VIEWS:
     st.session_state[state.VIEW] = VIEWS[0]
 view = st.segmented_control("View", VIEWS, key=state.VIEW, label_visibility="collapsed") or VIEWS[0]
@@ -48,6 +48,46 @@ elif view == "Cost":
     if not focus_missing.empty:
         with st.expander("Options without a price, and why"):
             st.dataframe(focus_missing, hide_index=True)
+
+elif view == "Every instance":
+    st.caption("Every accelerator instance of the price sheet, priced for one workload, including hardware nobody "
+               "here has measured: the throughput is **measured** (ours) where we have it, else **published** "
+               "(data/references, with its source), else **projected** by a roofline model calibrated on those "
+               "points (with its interval). `python -m core project` gives the same projections.")
+    configs = list(dict.fromkeys([*pipeline.reference_workloads(), *sorted(agg["config"].unique())]))
+    left, middle, right = st.columns(3)
+    config = left.selectbox("Workload", configs, key=state.INSTANCE_CONFIG)
+    precisions = pipeline.reference_precisions(config)
+    if st.session_state.get(state.INSTANCE_PRECISION) not in precisions:
+        st.session_state[state.INSTANCE_PRECISION] = precisions[0]
+    precision = middle.selectbox("Precision", precisions, key=state.INSTANCE_PRECISION,
+                                 help="Ordered by how many published results exist for the workload")
+    samples = right.number_input("Job: samples to train on", min_value=1, value=1_281_167 * 90, step=1_000_000,
+                                 help="Default: 90 epochs of ImageNet-1k (1,281,167 images)")
+    table = frames.instance_frame(pipeline.instance_costs(config, precision), float(samples))
+    st.plotly_chart(charts.instance_cost_chart(table, f"{config} {precision}"), theme=None)
+    priced = table.dropna(subset=["usd_per_1m_samples"])
+    extrapolated = sorted(set(priced.loc[priced["source"].str.contains("extrapolated across vendors"), "accelerator"]))
+    if extrapolated:
+        st.warning(f"Projected across vendors, with no published or measured point from their maker: "
+                   f"{', '.join(extrapolated)}. Their figures are rough estimates (wider than the interval shows); "
+                   "measure one, or add a published result to data/references, before renting on them.")
+    st.dataframe(priced.drop(columns=["reason"]), hide_index=True, column_config={
+        "option": "instance", "accelerator_count": "accelerators", "kind": "throughput is",
+        "usd_per_h": st.column_config.NumberColumn("$/h", format="%.2f"),
+        "samples_per_s_per_device": st.column_config.NumberColumn("samples/s per device", format="%,.0f"),
+        "low": st.column_config.NumberColumn("low", format="%,.0f"),
+        "high": st.column_config.NumberColumn("high", format="%,.0f"),
+        "usd_per_1m_samples": st.column_config.NumberColumn("$ per 1M samples", format="%.4g"),
+        "usd_per_1m_samples_low": st.column_config.NumberColumn("$ per 1M (low)", format="%.4g"),
+        "usd_per_1m_samples_high": st.column_config.NumberColumn("$ per 1M (high)", format="%.4g"),
+        "hours_for_job": st.column_config.NumberColumn("job hours", format="%.3g"),
+        "usd_for_job": st.column_config.NumberColumn("job $", format="%,.0f"),
+    })
+    unpriced = table[table["usd_per_1m_samples"].isna()][["option", "accelerator", "reason"]]
+    if not unpriced.empty:
+        with st.expander(f"{len(unpriced)} instance(s) that cannot be priced, and why"):
+            st.dataframe(unpriced, hide_index=True)
 
 elif view == "Trade-off":
     st.plotly_chart(charts.tradeoff_chart(focus_costs), theme=None)

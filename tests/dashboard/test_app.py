@@ -42,7 +42,8 @@ def test_every_page_runs_without_an_exception(page, store_url):
     assert at.title, "every page has a title"
 
 
-@pytest.mark.parametrize("view", ["Speed", "Speed-up", "Efficiency", "Cost", "Trade-off", "Carbon", "Plan a job"])
+@pytest.mark.parametrize("view", ["Speed", "Speed-up", "Efficiency", "Cost", "Every instance", "Trade-off", "Carbon",
+                                  "Plan a job"])
 def test_every_explore_view_renders_from_the_bundled_samples(view, store_url):
     at = open_page("explore")
     assert any(m.label.startswith("Fastest") for m in at.metric)
@@ -55,6 +56,20 @@ def test_every_explore_view_renders_from_the_bundled_samples(view, store_url):
         (spec,) = chart_specs(at)
         assert spec["data"], f"{view} chart has data"
     assert at.query_params["view"] in (view, [view])
+
+
+def test_every_instance_prices_hardware_nobody_here_measured(store_url):
+    """ResNet-50 on the aws sheet: A100, H100 and L4 instances priced from published or projected
+    throughput, each bar labelled with where its figure came from."""
+    at = open_page("explore")
+    at.session_state["view"] = "Every instance"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    (spec,) = chart_specs(at)
+    names = {trace["name"] for trace in spec["data"]}
+    assert {"published throughput", "projected throughput"} <= names
+    options = {label for trace in spec["data"] for label in trace["y"]}
+    assert any("p4d" in o for o in options) and any("p5." in o for o in options) and any("g6." in o for o in options)
 
 
 def test_a_filter_change_changes_the_figures(store_url):

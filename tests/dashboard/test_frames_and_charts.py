@@ -196,3 +196,37 @@ def test_two_cpus_with_one_model_name_never_share_a_median():
     assert by_label["mlp/S · AMD EPYC · AVX-512-BF16 [cpu]"] == 300.0
     assert by_label["mlp/S · AMD EPYC · AVX2 [cpu] · AVX2 · 2 logical CPUs · 24 GiB"] == 105.0
     assert agg.loc[agg["samples_per_s"] == 190.0, "unsettled_repeats"].item() == 1
+
+
+def test_every_instance_is_priced_from_measured_published_or_projected_throughput():
+    from core.views import estimates, projection
+
+    cat = catalog.load_catalog()
+    points = [projection.Point("H100 SXM", "bf16", 3000.0, "measured", "result x"),
+              projection.Point("A100 80GB", "bf16", 1500.0, "published", "paper"),
+              projection.Point("V100", "bf16", 0.0, "published", "ignored: V100 has no bf16 peak"),
+              projection.Point("L4", "bf16", 400.0, "published", "vendor"),
+              projection.Point("A10", "bf16", 500.0, "published", "vendor")]
+    sheet = pricing.parse_sheet(
+        "provider,instance_type,region,accelerator,accelerator_type,accelerator_count,vcpus,memory_gb,"
+        "on_demand_usd_per_h,spot_usd_per_h,currency,source_url,retrieved_on,note\n"
+        "x,h100x8,r,H100,GPU,8,,,80,,USD,https://e.org,2025-05-01,\n"
+        "x,a100x1,r,A100-SXM4-80GB,GPU,1,,,4,,USD,https://e.org,2025-05-01,\n"
+        "x,h200x1,r,H200,GPU,1,,,6,,USD,https://e.org,2025-05-01,\n"
+        "x,t4x1,r,T4,GPU,1,,,0.5,,USD,https://e.org,2025-05-01,\n"
+        "x,mystery,r,Mystery9000,GPU,1,,,1,,USD,https://e.org,2025-05-01,\n", "s.csv")
+    costs = estimates.instance_costs(sheet.rows, "cnn", "resnet50", "bf16", points, cat)
+    table = frames.instance_frame(costs, total_samples=3.6e6).set_index("option")
+    h100 = table.loc["x h100x8 (r)"]
+    assert h100["kind"] == "measured" and h100["usd_per_1m_samples"] == pytest.approx(80 / 3600 / (3000 * 8) * 1e6)
+    assert h100["hours_for_job"] == pytest.approx(3.6e6 / (3000 * 8) / 3600)
+    assert table.loc["x a100x1 (r)", "kind"] == "published"
+    h200 = table.loc["x h200x1 (r)"]
+    assert h200["kind"] == "projected" and h200["usd_per_1m_samples_low"] < h200["usd_per_1m_samples"]
+    assert "no dense bf16 peak for T4" in table.loc["x t4x1 (r)", "reason"]
+    assert "not in the accelerator catalog" in table.loc["x mystery (r)", "reason"]
+    figure = charts.instance_cost_chart(table.reset_index(), "cnn/resnet50 bf16")
+    assert {trace.name for trace in figure.data} == {"measured throughput", "published throughput",
+                                                     "projected throughput"}
+    (projected,) = [t for t in figure.data if t.name == "projected throughput"]
+    assert projected.error_x.array is not None and projected.opacity < 1
