@@ -9,7 +9,7 @@ from core.measure.probe import count_flops, run_probe
 from core.measure.stats import LoopPolicy
 from core.measure.workloads import WORKLOADS, cnn, gemm, mlp, transformer
 
-SHORT = LoopPolicy(seconds=0.3, warmup_bound_s=0.5, min_steps=8)
+SHORT = LoopPolicy(seconds=0.3, warmup_bound_s=0.5, warmup_bound_cap_s=2.0, min_steps=8)
 
 
 @pytest.fixture(scope="module")
