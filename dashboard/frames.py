@@ -267,3 +267,25 @@ def instance_frame(costs: Sequence, total_samples: float | None = None) -> pd.Da
                      "usd_for_job": hours * c.usd_per_h if hours is not None and c.usd_per_h is not None else None,
                      "source": t.source if t else "", "reason": c.reason})
     return pd.DataFrame(rows, columns=INSTANCE_COLUMNS)
+
+
+def job_claims(agg: pd.DataFrame, instances: pd.DataFrame, config: str, total_samples: float) -> dict:
+    """"Hours on a CPU, minutes on a GPU", for one job: the measured CPU's wall time (its fastest
+    precision) next to the fastest and the cheapest instance, each with where its figure came from.
+    Projections across vendors (no point from the device's maker) are left out when others exist."""
+    cpu = agg[(agg["config"] == config) & (agg["device_kind"] == "cpu")] if not agg.empty else agg
+    claims: dict = {"cpu": None, "fastest": None, "cheapest": None}
+    if not cpu.empty:
+        best = cpu.loc[cpu["samples_per_s"].idxmax()]
+        claims["cpu"] = {"hours": total_samples / best["samples_per_s"] / S_PER_H, "kind": "measured",
+                         "label": f"{best['device_label']} · {best['precision']}"}
+    priced = instances.dropna(subset=["hours_for_job", "usd_for_job"])
+    if "source" in priced:  # a projection across vendors is too weak to headline while better figures exist
+        trusted = priced[~priced["source"].fillna("").str.contains("extrapolated across vendors")]
+        priced = trusted if not trusted.empty else priced
+    if not priced.empty:
+        for key, column in (("fastest", "hours_for_job"), ("cheapest", "usd_for_job")):
+            row = priced.loc[priced[column].idxmin()]
+            claims[key] = {"hours": row["hours_for_job"], "usd": row["usd_for_job"], "kind": row["kind"],
+                           "label": f"{row['option']} ({row['accelerator_count']}× {row['accelerator']})"}
+    return claims

@@ -52,6 +52,33 @@ def pricing_controls() -> None:
     st.sidebar.toggle("Spot prices", key=state.SPOT, help="Spot/preemptible instead of on-demand rates")
 
 
+def duration(hours: float) -> str:
+    """3.2 h, 14 min, 2.1 days: the unit a person would say."""
+    if hours >= 48:
+        return f"{hours / 24:,.1f} days"
+    return f"{hours:,.1f} h" if hours >= 1 else f"{hours * 60:,.0f} min"
+
+
+def job_claim_cards(claims: dict, samples: float) -> None:
+    """The job on the measured CPU vs the fastest and the cheapest instance, each labelled by kind."""
+    cards = st.columns(3)
+    cpu, fastest, cheapest = claims["cpu"], claims["fastest"], claims["cheapest"]
+    if cpu:
+        cards[0].metric("On the measured CPU", duration(cpu["hours"]))
+        cards[0].caption(f"{cpu['label']} · measured")
+    else:
+        cards[0].metric("On a CPU", "not measured")
+        cards[0].caption("run `python -m core probe` with this workload to compare")
+    for card, title, claim in ((cards[1], "Fastest instance", fastest), (cards[2], "Cheapest instance", cheapest)):
+        if claim is None:
+            card.metric(title, "no price")
+            continue
+        value = duration(claim["hours"]) if title.startswith("Fastest") else usd(claim["usd"])
+        card.metric(title, value)
+        card.caption(f"{claim['label']} · {claim['kind']} throughput · {duration(claim['hours'])}, "
+                     f"{usd(claim['usd'])} for {compact(samples)} samples")
+
+
 def metric_cards(agg: pd.DataFrame, costs: pd.DataFrame) -> None:
     """Fastest, cheapest and most efficient configuration of the selection, as big numbers."""
     cards = st.columns(3)

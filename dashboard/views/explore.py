@@ -65,6 +65,7 @@ elif view == "Every instance":
     samples = right.number_input("Job: samples to train on", min_value=1, value=1_281_167 * 90, step=1_000_000,
                                  help="Default: 90 epochs of ImageNet-1k (1,281,167 images)")
     table = frames.instance_frame(pipeline.instance_costs(config, precision), float(samples))
+    widgets.job_claim_cards(frames.job_claims(agg, table, config, float(samples)), float(samples))
     st.plotly_chart(charts.instance_cost_chart(table, f"{config} {precision}"), theme=None)
     priced = table.dropna(subset=["usd_per_1m_samples"])
     extrapolated = sorted(set(priced.loc[priced["source"].str.contains("extrapolated across vendors"), "accelerator"]))

@@ -230,3 +230,32 @@ def test_every_instance_is_priced_from_measured_published_or_projected_throughpu
                                                      "projected throughput"}
     (projected,) = [t for t in figure.data if t.name == "projected throughput"]
     assert projected.error_x.array is not None and projected.opacity < 1
+
+
+def test_job_claims_put_cpu_hours_next_to_the_fastest_and_cheapest_instance():
+    results = [cpu(workload="cnn", size="resnet50", samples_per_s=4.0),
+               cpu(workload="cnn", size="resnet50", precision="bf16", samples_per_s=5.0)]
+    agg = frames.aggregate(frames.results_frame(results))
+    instances = pd.DataFrame([
+        {"option": "fast", "accelerator": "H100 SXM", "accelerator_count": 8, "kind": "published",
+         "hours_for_job": 0.5, "usd_for_job": 40.0},
+        {"option": "cheap", "accelerator": "L4", "accelerator_count": 1, "kind": "projected",
+         "hours_for_job": 20.0, "usd_for_job": 16.0},
+        {"option": "unpriced", "accelerator": "TPU v4", "accelerator_count": 4, "kind": None,
+         "hours_for_job": None, "usd_for_job": None}])
+    claims = frames.job_claims(agg, instances, "cnn/resnet50", total_samples=3.6e6)
+    assert claims["cpu"]["hours"] == pytest.approx(3.6e6 / 5.0 / 3600) and "bf16" in claims["cpu"]["label"]
+    assert claims["fastest"]["label"].startswith("fast (8× H100 SXM)") and claims["fastest"]["kind"] == "published"
+    assert claims["cheapest"]["usd"] == 16.0 and claims["cheapest"]["kind"] == "projected"
+    assert frames.job_claims(agg.iloc[0:0], instances.iloc[0:0], "cnn/resnet50", 1e6) == {
+        "cpu": None, "fastest": None, "cheapest": None}
+
+
+def test_job_claims_do_not_headline_a_cross_vendor_extrapolation():
+    instances = pd.DataFrame([
+        {"option": "trn", "accelerator": "Trainium2", "accelerator_count": 16, "kind": "projected",
+         "hours_for_job": 0.1, "usd_for_job": 5.0, "source": "roofline; no AWS device …: extrapolated across vendors"},
+        {"option": "p5", "accelerator": "H100 SXM", "accelerator_count": 8, "kind": "published",
+         "hours_for_job": 0.5, "usd_for_job": 40.0, "source": "Lambda"}])
+    claims = frames.job_claims(frames.aggregate(frames.results_frame([])), instances, "cnn/resnet50", 1e6)
+    assert claims["fastest"]["label"].startswith("p5") and claims["cheapest"]["label"].startswith("p5")
