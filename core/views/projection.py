@@ -15,9 +15,11 @@ too few points.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 from core.views.catalog import Accelerator
@@ -154,14 +156,10 @@ def project(target: Accelerator, workload: str, size: str, precision: str, point
     if len({p.device for p in usable}) < MIN_POINTS:
         return _refuse(blank, f"fewer than {MIN_POINTS} devices with a known {workload}/{size} throughput to learn "
                               "from (data/references and measured results)")
-    model = fit(usable, by_model, flops)
+    model, (low_q, high_q) = calibrate(tuple(usable), tuple(catalog), flops)
     predicted = predict(model, target, precision, flops) if model else None
     if not predicted:
         return _refuse(blank, "the roofline model could not be fitted to these points")
-    errors = loo_log_errors(usable, by_model, flops)
-    # The 5th to 95th percentile of the leave-one-out errors (the 10th–90th covered 60% in validation).
-    ventiles = statistics.quantiles(errors, n=20, method="inclusive") if len(errors) >= 2 else [-0.5, 0.5]
-    low_q, high_q = ventiles[0], ventiles[-1]
     vendors = {by_model[p.device].vendor for p in usable}
     caveat = None if target.vendor in vendors else (
         f"no {target.vendor} device among the {len(usable)} points ({', '.join(sorted(vendors))} only): extrapolated "
@@ -171,8 +169,20 @@ def project(target: Accelerator, workload: str, size: str, precision: str, point
                       tuple(usable), caveat=caveat)
 
 
+@lru_cache(maxsize=64)
+def calibrate(points: tuple[Point, ...], catalog: tuple[Accelerator, ...],
+              flops_per_sample: float) -> tuple[Fit | None, tuple[float, float]]:
+    """The model fitted to one set of points and its error band: the 5th and 95th percentile of the
+    leave-one-out log errors (the 10th–90th covered 60% in validation). Cached, because projecting
+    onto every catalog accelerator fits the same points each time."""
+    by_model = {accelerator.model: accelerator for accelerator in catalog}
+    errors = loo_log_errors(points, by_model, flops_per_sample)
+    ventiles = statistics.quantiles(errors, n=20, method="inclusive") if len(errors) >= 2 else [-0.5, 0.5]
+    return fit(points, by_model, flops_per_sample), (ventiles[0], ventiles[-1])
+
+
 def _refuse(blank: Projection, reason: str) -> Projection:
-    return Projection(blank.device, blank.workload, blank.size, blank.precision, None, None, None, reason)
+    return dataclasses.replace(blank, reason=reason)
 
 
 def published_points(references: Iterable, workload: str, size: str) -> list[Point]:
