@@ -248,7 +248,7 @@ def plan_job(agg: pd.DataFrame, costs: pd.DataFrame, total_samples: float, g_co2
 
 INSTANCE_COLUMNS = ["option", "accelerator", "accelerator_count", "usd_per_h", "kind", "samples_per_s_per_device",
                     "low", "high", "usd_per_1m_samples", "usd_per_1m_samples_low", "usd_per_1m_samples_high",
-                    "hours_for_job", "usd_for_job", "source", "reason"]
+                    "hours_for_job", "usd_for_job", "source", "caveat", "reason"]
 
 
 def instance_frame(costs: Sequence, total_samples: float | None = None) -> pd.DataFrame:
@@ -265,7 +265,7 @@ def instance_frame(costs: Sequence, total_samples: float | None = None) -> pd.Da
                      "usd_per_1m_samples": c.usd_per_1m_samples, "usd_per_1m_samples_low": c.usd_per_1m_samples_low,
                      "usd_per_1m_samples_high": c.usd_per_1m_samples_high, "hours_for_job": hours,
                      "usd_for_job": hours * c.usd_per_h if hours is not None and c.usd_per_h is not None else None,
-                     "source": t.source if t else "", "reason": c.reason})
+                     "source": t.source if t else "", "caveat": t.caveat if t else None, "reason": c.reason})
     return pd.DataFrame(rows, columns=INSTANCE_COLUMNS)
 
 
@@ -280,9 +280,8 @@ def job_claims(agg: pd.DataFrame, instances: pd.DataFrame, config: str, total_sa
         claims["cpu"] = {"hours": total_samples / best["samples_per_s"] / S_PER_H, "kind": "measured",
                          "label": f"{best['device_label']} · {best['precision']}"}
     priced = instances.dropna(subset=["hours_for_job", "usd_for_job"])
-    if "source" in priced:  # a projection across vendors is too weak to headline while better figures exist
-        trusted = priced[~priced["source"].fillna("").str.contains("extrapolated across vendors")]
-        priced = trusted if not trusted.empty else priced
+    trusted = priced[priced["caveat"].isna()]  # a projection across vendors is too weak to headline
+    priced = trusted if not trusted.empty else priced
     if not priced.empty:
         for key, column in (("fastest", "hours_for_job"), ("cheapest", "usd_for_job")):
             row = priced.loc[priced[column].idxmin()]

@@ -31,6 +31,7 @@ class Throughput:
     high: float | None
     source: str  # the results, the publication, or the projection's basis and caveat
     reason: str | None = None
+    caveat: str | None = None  # a projection across vendors (core.views.projection.Projection.caveat)
 
 
 def best_throughput(accelerator: Accelerator, workload: str, size: str, precision: str,
@@ -47,7 +48,8 @@ def best_throughput(accelerator: Accelerator, workload: str, size: str, precisio
     if projected.samples_per_s is None:
         return Throughput(accelerator.model, None, None, None, None, "", projected.reason)
     basis = f"roofline model on {len(projected.basis)} point(s)" + (f"; {projected.caveat}" if projected.caveat else "")
-    return Throughput(accelerator.model, PROJECTED, projected.samples_per_s, projected.low, projected.high, basis)
+    return Throughput(accelerator.model, PROJECTED, projected.samples_per_s, projected.low, projected.high, basis,
+                      caveat=projected.caveat)
 
 
 @dataclass(frozen=True)

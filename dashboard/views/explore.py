@@ -68,12 +68,12 @@ elif view == "Every instance":
     widgets.job_claim_cards(frames.job_claims(agg, table, config, float(samples)), float(samples))
     st.plotly_chart(charts.instance_cost_chart(table, f"{config} {precision}"), theme=None)
     priced = table.dropna(subset=["usd_per_1m_samples"])
-    extrapolated = sorted(set(priced.loc[priced["source"].str.contains("extrapolated across vendors"), "accelerator"]))
+    extrapolated = sorted(set(priced.loc[priced["caveat"].notna(), "accelerator"]))
     if extrapolated:
         st.warning(f"Projected across vendors, with no published or measured point from their maker: "
                    f"{', '.join(extrapolated)}. Their figures are rough estimates (wider than the interval shows); "
                    "measure one, or add a published result to data/references, before renting on them.")
-    st.dataframe(priced.drop(columns=["reason"]), hide_index=True, column_config={
+    st.dataframe(priced.drop(columns=["reason", "caveat"]), hide_index=True, column_config={
         "option": "instance", "accelerator_count": "accelerators", "kind": "throughput is",
         "usd_per_h": st.column_config.NumberColumn("$/h", format="%.2f"),
         "samples_per_s_per_device": st.column_config.NumberColumn("samples/s per device", format="%,.0f"),

@@ -238,11 +238,11 @@ def test_job_claims_put_cpu_hours_next_to_the_fastest_and_cheapest_instance():
     agg = frames.aggregate(frames.results_frame(results))
     instances = pd.DataFrame([
         {"option": "fast", "accelerator": "H100 SXM", "accelerator_count": 8, "kind": "published",
-         "hours_for_job": 0.5, "usd_for_job": 40.0},
+         "hours_for_job": 0.5, "usd_for_job": 40.0, "caveat": None},
         {"option": "cheap", "accelerator": "L4", "accelerator_count": 1, "kind": "projected",
-         "hours_for_job": 20.0, "usd_for_job": 16.0},
+         "hours_for_job": 20.0, "usd_for_job": 16.0, "caveat": None},
         {"option": "unpriced", "accelerator": "TPU v4", "accelerator_count": 4, "kind": None,
-         "hours_for_job": None, "usd_for_job": None}])
+         "hours_for_job": None, "usd_for_job": None, "caveat": None}])
     claims = frames.job_claims(agg, instances, "cnn/resnet50", total_samples=3.6e6)
     assert claims["cpu"]["hours"] == pytest.approx(3.6e6 / 5.0 / 3600) and "bf16" in claims["cpu"]["label"]
     assert claims["fastest"]["label"].startswith("fast (8× H100 SXM)") and claims["fastest"]["kind"] == "published"
@@ -254,8 +254,9 @@ def test_job_claims_put_cpu_hours_next_to_the_fastest_and_cheapest_instance():
 def test_job_claims_do_not_headline_a_cross_vendor_extrapolation():
     instances = pd.DataFrame([
         {"option": "trn", "accelerator": "Trainium2", "accelerator_count": 16, "kind": "projected",
-         "hours_for_job": 0.1, "usd_for_job": 5.0, "source": "roofline; no AWS device …: extrapolated across vendors"},
+         "hours_for_job": 0.1, "usd_for_job": 5.0, "source": "roofline",
+         "caveat": "no AWS device among the points: extrapolated across vendors"},
         {"option": "p5", "accelerator": "H100 SXM", "accelerator_count": 8, "kind": "published",
-         "hours_for_job": 0.5, "usd_for_job": 40.0, "source": "Lambda"}])
+         "hours_for_job": 0.5, "usd_for_job": 40.0, "source": "Lambda", "caveat": None}])
     claims = frames.job_claims(frames.aggregate(frames.results_frame([])), instances, "cnn/resnet50", 1e6)
     assert claims["fastest"]["label"].startswith("p5") and claims["cheapest"]["label"].startswith("p5")
