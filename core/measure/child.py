@@ -133,6 +133,7 @@ def probe_main(args, emit: Callable[..., None]) -> int:
     device = Device.from_dict(json.loads(args.device))
     if args.memory_limit_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (args.memory_limit_bytes, args.memory_limit_bytes))
+    backend = None
     try:
         from core.measure.backends import open_backend
         from core.measure.probe import run_probe
@@ -149,19 +150,21 @@ def probe_main(args, emit: Callable[..., None]) -> int:
             detail = f"out of memory: {detail}. Try a smaller --batch-size or size."
         traceback.print_exc()
         emit(RESULT, result=failed_result(spec, args.run_id, status, detail, device_name=device.name,
-                                          device_identity=device.identity, env=_fingerprint_or_empty(device)).to_dict())
+                                          device_identity=device.identity, env=_fingerprint_or_empty(backend)).to_dict())
         return 1
     emit(RESULT, result=result.to_dict())
     return 0
 
 
-def _fingerprint_or_empty(device) -> dict:
-    """The environment of a failed probe, as far as it can still be read."""
+def _fingerprint_or_empty(backend) -> dict:
+    """The environment of a failed probe, as far as it can still be read (nothing if even the
+    device's backend could not be opened)."""
+    if backend is None:
+        return {}
     try:
-        from core.measure.backends import open_backend
         from core.measure.env import fingerprint
 
-        return fingerprint(open_backend(device))
+        return fingerprint(backend)
     except Exception:
         return {}
 

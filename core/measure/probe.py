@@ -7,7 +7,6 @@ torch. The device is reached only through its backend (:mod:`core.measure.backen
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -108,15 +107,15 @@ def measure(training: TrainingStep, backend: Backend, policy: LoopPolicy, meters
             clock: Callable[[], float], on_phase: Phase) -> tuple[LoopTimes, list, Any, Any, float | None]:
     """Warm up, then time the window with the meters running. Returns (times, meter readings,
     first loss, last loss, CPUs other work kept busy during the window)."""
-    losses: dict = {"first": training.first_loss, "last": None, "host_other_cpus": None}
+    seen: dict = {"first_loss": training.first_loss, "last_loss": None, "host_other_cpus": None}
     readings: list = []
     host_load = HostLoad()
 
     def step() -> None:
         loss = training.step()
-        if losses["first"] is None:
-            losses["first"] = loss.detach()
-        losses["last"] = loss
+        if seen["first_loss"] is None:
+            seen["first_loss"] = loss.detach()
+        seen["last_loss"] = loss
 
     def begin_window() -> None:
         on_phase("window", seconds=policy.seconds)
@@ -125,7 +124,7 @@ def measure(training: TrainingStep, backend: Backend, policy: LoopPolicy, meters
         host_load.begin()
 
     def end_window() -> None:
-        losses["host_other_cpus"] = host_load.end()
+        seen["host_other_cpus"] = host_load.end()
         readings.extend(reading for meter in meters for reading in meter.end())
 
     def warmup_step(index: int, seconds: float) -> None:
@@ -134,7 +133,7 @@ def measure(training: TrainingStep, backend: Backend, policy: LoopPolicy, meters
 
     times = measure_loop(step, backend.synchronize, policy, clock, begin_window, end_window,
                          timer=backend.step_timer(clock), on_warmup_step=warmup_step)
-    return times, readings, losses["first"], losses["last"], losses["host_other_cpus"]
+    return times, readings, seen["first_loss"], seen["last_loss"], seen["host_other_cpus"]
 
 
 def run_probe(spec: ProbeSpec, backend: Backend, run_id: str, *, meters: Sequence = (),
@@ -148,19 +147,19 @@ def run_probe(spec: ProbeSpec, backend: Backend, run_id: str, *, meters: Sequenc
     times, readings, first_loss, last_loss, other_cpus = measure(
         training, backend, policy or default_policy(spec, meters), meters, clock, on_phase)
     memory = backend.peak_memory()  # before the FLOP-counting step, which is not the measured one
-    check_finite(first_loss, last_loss)
+    losses = finite_losses(first_loss, last_loss)
     on_phase("flops")
     flops_per_step, flops_method = count_flops(training.uncompiled)
-    result = summarize(spec, backend, run_id, training, times, readings, first_loss, last_loss,
+    result = summarize(spec, backend, run_id, training, times, readings, losses, other_cpus,
                        flops_per_step, flops_method, idle_w, memory, wall_time_s=clock() - started)
-    result = dataclasses.replace(result, host_other_cpus=other_cpus)
     on_phase("done", settled=times.settled)
     return result
 
 
 def summarize(spec: ProbeSpec, backend: Backend, run_id: str, training: TrainingStep, times: LoopTimes,
-              readings: list, first_loss, last_loss, flops_per_step: float | None, flops_method: str,
-              idle_w: dict | None, memory: tuple[int | None, str], wall_time_s: float) -> ProbeResult:
+              readings: list, losses: tuple[float, float], host_other_cpus: float | None,
+              flops_per_step: float | None, flops_method: str, idle_w: dict | None, memory: tuple[int | None, str],
+              wall_time_s: float) -> ProbeResult:
     """The result: throughput over the timed window, step-time statistics, FLOPs, memory, energy."""
     device, workload = backend.device, training.workload
     stats = times.stats
@@ -183,21 +182,22 @@ def summarize(spec: ProbeSpec, backend: Backend, run_id: str, training: Training
         flops_per_step=flops_per_step, flops_method=flops_method,
         achieved_tflops=flops_per_step / stats.mean_s / 1e12 if flops_per_step else None,
         params=sum(p.numel() for p in training.model.parameters()),
-        loss_first=float(first_loss.float().item()), loss_last=float(last_loss.detach().float().item()),
+        loss_first=losses[0], loss_last=losses[1], host_other_cpus=host_other_cpus,
         peak_memory_bytes=memory_bytes, peak_memory_method=memory_method,
         compile_time_s=training.compile_time_s, wall_time_s=wall_time_s,
         env=fingerprint(backend), energy=energy,
     )
 
 
-def check_finite(*losses) -> None:
-    """A loss that became NaN or infinite means training diverged: the steps measured are not
-    training any more, so the probe fails and says so."""
-    for loss in losses:
-        value = float(loss.detach().float().item())
+def finite_losses(*losses) -> tuple[float, ...]:
+    """The loss tensors as numbers (one device read each). A loss that became NaN or infinite means
+    training diverged: the steps measured are not training any more, so the probe fails and says so."""
+    values = tuple(float(loss.detach().float().item()) for loss in losses)
+    for value in values:
         if not math.isfinite(value):
             raise ProbeDiverged(f"the training loss became {value} (training diverged); try fp32 or bf16 instead of "
                                 "fp16, or a smaller learning rate in a custom workload")
+    return values
 
 
 def count_flops(step: Callable[[], object]) -> tuple[float | None, str]:
