@@ -42,8 +42,7 @@ def noise_ratio(rounds: int = ROUNDS, seconds: float = 2.0) -> None:
                      "probes": None if isinstance(suite, str) else len(suite),
                      "ratio": ratio(suite_cv, floor_cv), "goal ≤ 1.5": verdict(ratio(suite_cv, floor_cv), 1.5,
                                                                               at_most=True),
-                     "status": failures(floor=[floor if isinstance(floor, str) else 1.0],
-                                        suite=[suite if isinstance(suite, str) else 1.0])})
+                     "status": failures(floor=[floor], suite=[suite])})
     table(rows)
     overall = ratio(median(r["quick suite median step CV"] for r in rows), median(r["noise floor CV"] for r in rows))
     print(f"median over rounds: ratio {overall if overall is None else f'{overall:.2f}'} "

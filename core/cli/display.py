@@ -71,7 +71,7 @@ def _status_cell(row: dict) -> str:
     flags = []
     if row.get("warmup_settled") is False:
         flags.append("unsettled*")
-    if notes.is_contended(row):
+    if notes.is_contended(row.get("host_other_cpus")):
         flags.append("contended†")
     return f"[yellow]ok, {', '.join(flags)}[/yellow]" if flags else "ok"
 
@@ -161,7 +161,7 @@ def progress_printer(total: int, enabled: bool = True) -> Iterator:
                 mark = "ok" if result.ok else result.status
                 if result.ok and result.warmup_settled is False:
                     mark = "ok*"
-                contended = result.ok and notes.is_contended({"host_other_cpus": result.host_other_cpus})
+                contended = result.ok and notes.is_contended(result.host_other_cpus)
                 progress.console.print(f"  {mark:7} {event.spec.label}"
                                        + (f"  {result.samples_per_s:,.0f} samples/s" if result.ok
                                           else f"  ({result.error[:100]})")

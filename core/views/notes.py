@@ -19,8 +19,9 @@ def phase_text(detail: dict) -> str:
             "done": "done" if detail.get("settled", True) else "done (warm-up did not settle)"}.get(phase, str(phase))
 
 
-def is_contended(row: dict) -> bool:
-    return (row.get("host_other_cpus") or 0) > CONTENDED_OTHER_CPUS
+def is_contended(host_other_cpus: float | None) -> bool:
+    """Whether other work kept enough CPUs busy during a window to slow the probe down."""
+    return (host_other_cpus or 0) > CONTENDED_OTHER_CPUS
 
 
 def result_notes(rows: list[dict]) -> list[tuple[str, str]]:
@@ -31,7 +32,7 @@ def result_notes(rows: list[dict]) -> list[tuple[str, str]]:
         notes.append(("* unsettled", "warm-up reached its time bound before step times settled (within 10%), so "
                                      "the timed window may include slow first steps. Give a longer --seconds "
                                      "(warm-up scales with it) and compare with a settled result."))
-    contended = [r["host_other_cpus"] for r in rows if is_contended(r)]
+    contended = [r["host_other_cpus"] for r in rows if is_contended(r.get("host_other_cpus"))]
     if contended:
         notes.append(("† contended", f"other programs kept up to {max(contended):.1f} CPUs busy during the timed "
                                      "window; a CPU probe sharing its cores runs many times slower. Rerun on an "

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable, Sequence
 
-from core.views.catalog import Accelerator
+from core.views.catalog import Accelerator, match
 
 PROJECTED = "projected"
 MIN_POINTS = 3
@@ -194,8 +194,6 @@ def published_points(references: Iterable, workload: str, size: str) -> list[Poi
 def measured_points(rows: Iterable[dict], workload: str, size: str, catalog: Sequence[Accelerator]) -> list[Point]:
     """Points from our own successful results (flat rows) on catalog accelerators. CPUs are left
     out: a measured CPU is a slice of a machine (a 2-vCPU VM), not the catalog's whole chip."""
-    from core.views.catalog import match
-
     points = []
     for row in rows:
         if row["status"] != "ok" or (row["workload"], row["size"]) != (workload, size) or not row["samples_per_s"]:
