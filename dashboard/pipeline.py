@@ -130,7 +130,7 @@ def _instance_costs(url: str, stamp: tuple, sample_stamp: tuple, sheet_key: int,
     frame = data.load_frame(url, stamp, sample_stamp)
     rows = frame[(frame["workload"] == workload) & (frame["size"] == size)].to_dict("records")
     accelerators = data.accelerators()
-    points = (projection.published_points(load_references(), workload, size)
+    points = (projection.published_points(load_references(), workload, size, accelerators)
               + projection.measured_points(rows, workload, size, accelerators))
     return estimates.instance_costs(_sheet.rows, workload, size, precision, points, accelerators, spot=spot)
 

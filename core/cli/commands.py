@@ -226,7 +226,7 @@ def cmd_project(args) -> int:
         targets = [target]
     with Store(args.db) as store:
         rows = [flat_row(r) for r in store.results(workload=args.workload, status="ok")]
-    points = (projection.published_points(load_references(), args.workload, args.size)
+    points = (projection.published_points(load_references(), args.workload, args.size, accelerators)
               + projection.measured_points(rows, args.workload, args.size, accelerators))
     projections = [projection.project(target, args.workload, args.size, args.precision, points, accelerators,
                                       holdout=args.holdout) for target in targets]

@@ -1,16 +1,19 @@
 """Projected training throughput on hardware we did not measure (pure, torch-free).
 
-The model, in one paragraph: a training step does F FLOPs per sample; a device can deliver at most
-its dense peak P (for the precision) or, when the step is starved by memory, its bandwidth B times
-the step's effective arithmetic intensity I (FLOPs per byte of DRAM traffic): attainable =
-min(P, B × I), the roofline. The share of that the software reaches (utilisation η) and I are
+The model, in one paragraph: a training step does F FLOPs per sample and moves some bytes through
+DRAM; its time is the FLOPs at the device's dense peak P (for the precision) plus the bytes at its
+memory bandwidth B, so the rate it can attain is 1 ÷ (1/P + 1/(B × I)), where I is the step's
+effective arithmetic intensity (FLOPs per byte) — a roofline with the compute and memory times
+added instead of overlapped. The share of that the software reaches (utilisation η) and I are
 learned from the points we have for the same workload — published results (data/references) and
-our own measurements on catalog accelerators: I is the intensity that makes the points' η agree
-best, η their median. Projected samples/s = η × min(P, B × I) ÷ F. The interval comes from the
-model's own leave-one-out errors on those points (each point predicted from the others), and the
-projection lists the points it stands on. It refuses, with the reason, where a number would be
-invented: a device without a dense peak for the precision, a precision the device cannot train in,
-too few points.
+our own measurements on catalog accelerators — from one software stack where one covers enough
+devices (the same code on every device, so the fit sees hardware, not stacks): I is the intensity
+that makes the points' η agree best, η their median. Projected samples/s = η × attainable ÷ F. The
+interval comes from the model's own leave-one-out errors on those points (each point predicted
+from the others), and the projection lists the points it stands on. It refuses, with the reason,
+where a number would be invented: a device without a dense peak for the precision, a precision the
+device cannot train in, a model whose weights, gradients and optimizer state alone exceed the
+device's memory, too few points.
 """
 
 from __future__ import annotations
@@ -32,6 +35,18 @@ INTENSITY_GRID = tuple(2 ** (k / 4) for k in range(0, 49))  # 1 … 4096 FLOP/by
 # torch.utils.flop_counter.FlopCounterMode on one step of Accelscope's own model (batch 1, CPU,
 # 2026-11-27): a measured result of the workload, where there is one, supplies its own count.
 FLOPS_PER_SAMPLE = {("cnn", "resnet50"): 24.299e9, ("transformer", "gpt2-small"): 758.98e9}
+# Parameters of the same models (sum of numel over model.parameters(), 2026-11-27).
+PARAMETERS = {("cnn", "resnet50"): 25_557_032, ("transformer", "gpt2-small"): 124_439_808}
+# Bytes per parameter that training holds whatever the batch: mixed-precision Adam keeps fp16/bf16
+# weights and gradients (2 + 2) and fp32 master weights, momentum and variance (4 + 4 + 4) — 16 bytes
+# (ZeRO, Rajbhandari et al. 2020, §3.1); plain fp32 Adam also needs 4 + 4 + 8. Activations come on top.
+STATE_BYTES_PER_PARAMETER = 16
+ACCELSCOPE_STACK = "accelscope"
+SIBLING_PRECISIONS = {"bf16": ("fp16",), "fp16": ("bf16",)}
+# Frameworks enable TF32 for convolutions by default on GPUs that have it (PyTorch's
+# torch.backends.cudnn.allow_tf32 is True; TensorFlow ≥ 2.4 and NGC MXNet likewise), so a result
+# published as "fp32" on such a GPU ran its convolutions in TF32: it is counted as tf32.
+TF32_BY_DEFAULT_NOTE = "published as fp32; frameworks run convolutions in TF32 by default on this GPU"
 
 
 @dataclass(frozen=True)
@@ -43,10 +58,11 @@ class Point:
     samples_per_s: float
     kind: str  # measured | published
     source: str
+    stack: str = ""  # the software that produced it: the publication's repository and framework, or ours
 
     def to_dict(self) -> dict:
         return {"device": self.device, "precision": self.precision, "samples_per_s": self.samples_per_s,
-                "kind": self.kind, "source": self.source}
+                "kind": self.kind, "source": self.source, "stack": self.stack}
 
 
 @dataclass(frozen=True)
@@ -74,13 +90,15 @@ class Projection:
 
 
 def attainable_tflops(accelerator: Accelerator, precision: str, intensity: float) -> float | None:
-    """Roofline: min(dense peak, bandwidth × intensity), in TFLOP/s; None without a peak."""
+    """1 ÷ (1/peak + 1/(bandwidth × intensity)) in TFLOP/s: compute time and memory time added
+    (a min() roofline assumes they overlap perfectly; validation favoured the sum). None without a
+    peak; the peak alone without a bandwidth."""
     peak = accelerator.peak_tflops(precision)
     if not peak:
         return None
     if not accelerator.memory_bandwidth_gbps:
         return peak
-    return min(peak, accelerator.memory_bandwidth_gbps * 1e9 * intensity / 1e12)
+    return 1.0 / (1.0 / peak + 1.0 / (accelerator.memory_bandwidth_gbps * 1e9 * intensity / 1e12))
 
 
 @dataclass(frozen=True)
@@ -114,8 +132,8 @@ def _one_per_device(points: Sequence[Point]) -> list[Point]:
     groups: dict[tuple[str, str], list[Point]] = {}
     for point in points:
         groups.setdefault((point.device, point.precision), []).append(point)
-    return [Point(device, precision, statistics.median(p.samples_per_s for p in group), group[0].kind, group[0].source)
-            for (device, precision), group in groups.items()]
+    return [Point(device, precision, statistics.median(p.samples_per_s for p in group), group[0].kind, group[0].source,
+                  group[0].stack) for (device, precision), group in groups.items()]
 
 
 def predict(model: Fit, accelerator: Accelerator, precision: str, flops_per_sample: float) -> float | None:
@@ -136,23 +154,27 @@ def loo_log_errors(points: Sequence[Point], by_model: dict[str, Accelerator], fl
 
 
 def project(target: Accelerator, workload: str, size: str, precision: str, points: Iterable[Point],
-            catalog: Sequence[Accelerator], *, flops_per_sample: float | None = None,
+            catalog: Sequence[Accelerator], *, flops_per_sample: float | None = None, parameters: float | None = None,
             holdout: bool = False) -> Projection:
     """Projected samples/s of (workload, size, precision) on ``target``, or a reason. ``holdout``
     ignores every point on the target device itself (what validation does)."""
     by_model = {accelerator.model: accelerator for accelerator in catalog}
     flops = flops_per_sample or FLOPS_PER_SAMPLE.get((workload, size))
+    parameters = parameters or PARAMETERS.get((workload, size))
     blank = Projection(target.model, workload, size, precision, None, None, None)
     if not flops:
         return _refuse(blank, f"no FLOP count for {workload}/{size}: measure it once (python -m core probe)")
     if not target.peak_tflops(precision):
         return _refuse(blank, f"the catalog has no dense {precision} peak for {target.model} (no {precision} units, "
                               "or no published figure): nothing to scale")
+    if parameters and target.memory_gb and parameters * STATE_BYTES_PER_PARAMETER > target.memory_gb * 1e9:
+        return _refuse(blank, f"does not fit: {parameters / 1e9:.3g}B parameters need "
+                              f"{parameters * STATE_BYTES_PER_PARAMETER / 1e9:,.0f} GB for weights, gradients and Adam "
+                              f"state ({STATE_BYTES_PER_PARAMETER} bytes each) before any activation; "
+                              f"{target.model} has {target.memory_gb:g} GB (shard it over several devices)")
     usable = [p for p in points if p.device in by_model and by_model[p.device].peak_tflops(p.precision)
               and not (holdout and p.device == target.model)]
-    same_precision = [p for p in usable if p.precision == precision]
-    if len({p.device for p in same_precision}) >= MIN_POINTS:
-        usable = same_precision  # utilisation differs by precision (tensor cores, TF32 in "fp32" convs)
+    usable = choose_points(usable, precision)
     if len({p.device for p in usable}) < MIN_POINTS:
         return _refuse(blank, f"fewer than {MIN_POINTS} devices with a known {workload}/{size} throughput to learn "
                               "from (data/references and measured results)")
@@ -167,6 +189,29 @@ def project(target: Accelerator, workload: str, size: str, precision: str, point
     return Projection(target.model, workload, size, precision, predicted, predicted * math.exp(min(low_q, 0.0)),
                       predicted * math.exp(max(high_q, 0.0)), None, model.utilisation, model.intensity,
                       tuple(usable), caveat=caveat)
+
+
+def choose_points(points: Sequence[Point], precision: str) -> list[Point]:
+    """The points a projection stands on: those of the precision (utilisation differs by
+    precision: tensor cores, TF32), else of its 16-bit sibling (fp16 and bf16 run on the same
+    units at the same peak), from one software stack if one covers enough devices — ours first,
+    else the stack with the most devices — else every stack; every precision as a last resort."""
+    same_precision = [p for p in points if p.precision == precision]
+    if _devices(same_precision) < MIN_POINTS:
+        same_precision = [p for p in points if p.precision in (precision, *SIBLING_PRECISIONS.get(precision, ()))]
+    if _devices(same_precision) < MIN_POINTS:
+        return list(points)
+    stacks: dict[str, list[Point]] = {}
+    for point in same_precision:
+        stacks.setdefault(point.stack, []).append(point)
+    covering = [group for stack, group in stacks.items() if stack and _devices(group) >= MIN_POINTS]
+    if not covering:
+        return same_precision
+    return max(covering, key=lambda group: (group[0].stack == ACCELSCOPE_STACK, _devices(group), group[0].stack))
+
+
+def _devices(points: Sequence[Point]) -> int:
+    return len({p.device for p in points})
 
 
 @lru_cache(maxsize=64)
@@ -185,10 +230,35 @@ def _refuse(blank: Projection, reason: str) -> Projection:
     return dataclasses.replace(blank, reason=reason)
 
 
-def published_points(references: Iterable, workload: str, size: str) -> list[Point]:
-    """Points from core.facts.references.Reference rows of the workload (per device)."""
-    return [Point(r.device, r.precision, r.samples_per_s_per_device, "published", f"{r.label}: {r.source_url}")
-            for r in references if (r.workload, r.size) == (workload, size)]
+def published_points(references: Iterable, workload: str, size: str, catalog: Sequence[Accelerator]) -> list[Point]:
+    """Points from core.facts.references.Reference rows of the workload (per device). A result
+    published as fp32 on a GPU with TF32 units counts as tf32 (TF32_BY_DEFAULT_NOTE)."""
+    by_model = {accelerator.model: accelerator for accelerator in catalog}
+    points = []
+    for r in references:
+        if (r.workload, r.size) != (workload, size):
+            continue
+        source = f"{r.label}: {r.source_url}"
+        precision = r.precision
+        accelerator = by_model.get(r.device)
+        if precision == "fp32" and accelerator is not None and accelerator.peak_tflops("tf32"):
+            precision, source = "tf32", f"{source} ({TF32_BY_DEFAULT_NOTE})"
+        points.append(Point(r.device, precision, r.samples_per_s_per_device, "published", source, stack_of(r.source_url)))
+    return points
+
+
+def stack_of(source_url: str) -> str:
+    """The software stack of a publication, from its address: a repository and the folder its
+    file sits in after the commit (NVIDIA/DeepLearningExamples/PyTorch vs …/TensorFlow), else the
+    page's address without its fragment."""
+    parts = source_url.split("#")[0].rstrip("/").split("/")
+    if "github.com" in parts and "blob" in parts:
+        repo = parts[parts.index("github.com") + 1: parts.index("blob")]
+        after_commit = parts[parts.index("blob") + 2:]
+        return "/".join(repo + after_commit[:1])
+    if "github.com" in parts:
+        return "/".join(parts[parts.index("github.com") + 1:][:2])
+    return "/".join(parts[2:])
 
 
 def measured_points(rows: Iterable[dict], workload: str, size: str, catalog: Sequence[Accelerator]) -> list[Point]:
@@ -201,5 +271,5 @@ def measured_points(rows: Iterable[dict], workload: str, size: str, catalog: Seq
         accelerator = match(row["device_name"], tuple(catalog))
         if accelerator is not None and accelerator.type != "CPU":
             points.append(Point(accelerator.model, row["precision"], row["samples_per_s"], "measured",
-                                f"result {row['id']} ({row['created_at']})"))
+                                f"result {row['id']} ({row['created_at']})", ACCELSCOPE_STACK))
     return points

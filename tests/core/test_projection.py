@@ -66,7 +66,7 @@ def test_references_give_per_device_throughput_and_keep_their_source():
            "https://example.org/b,2026-11-27,CUDA C\n")
     dgx, h100 = parse_references(raw, "refs.csv", KNOWN)
     assert dgx.samples_per_s_per_device == 3000 and h100.samples_per_s_per_device == pytest.approx(400000 / 1024)
-    (point,) = projection.published_points([dgx, h100], "cnn", "resnet50")
+    (point,) = projection.published_points([dgx, h100], "cnn", "resnet50", CATALOG)
     assert point.kind == "published" and "https://example.org/a" in point.source
 
 
@@ -105,3 +105,40 @@ def test_the_bundled_references_load_and_every_row_names_its_source():
     resnet = [r for r in references if (r.workload, r.size) == ("cnn", "resnet50")]
     assert len({r.device for r in resnet}) >= 10
     assert all(r.source_url.startswith("https://") and r.comparability for r in references)
+
+
+def test_a_model_whose_training_state_exceeds_device_memory_is_refused():
+    points = roofline_points(0.45, 64.0, ["V100", "A100 80GB", "H100 SXM", "L4"])
+    big = projection.project(BY_MODEL["L4"], "transformer", "llama-8b", "fp16", points, CATALOG, flops_per_sample=F,
+                             parameters=8e9)
+    assert big.samples_per_s is None and big.reason.startswith("does not fit")
+    assert "128 GB" in big.reason and "L4 has 24 GB" in big.reason
+    small = projection.project(BY_MODEL["L4"], "cnn", "resnet50", "fp16", points, CATALOG, flops_per_sample=F)
+    assert small.samples_per_s and small.reason is None  # ResNet-50's 25.6M parameters need 0.4 GB
+
+
+def test_one_software_stack_that_covers_enough_devices_is_fitted_alone():
+    clean = [dataclasses.replace(p, stack="lab/bench") for p in
+             roofline_points(0.45, 64.0, ["V100", "A100 80GB", "H100 SXM", "L4"])]
+    other_stack = [dataclasses.replace(p, samples_per_s=p.samples_per_s * 2.5, stack="vendor/tuned")
+                   for p in roofline_points(0.45, 64.0, ["A100 80GB", "T4"])]
+    result = projection.project(BY_MODEL["A100 40GB"], "cnn", "resnet50", "fp16", clean + other_stack, CATALOG,
+                                flops_per_sample=F)
+    assert {p.stack for p in result.basis} == {"lab/bench"}
+    expected = 0.45 * projection.attainable_tflops(BY_MODEL["A100 40GB"], "fp16", 64.0) * 1e12 / F
+    assert result.samples_per_s == pytest.approx(expected, rel=0.05)
+    measured = [dataclasses.replace(p, kind="measured", stack=projection.ACCELSCOPE_STACK) for p in
+                roofline_points(0.3, 64.0, ["V100", "T4", "L4"])]
+    ours = projection.project(BY_MODEL["A100 40GB"], "cnn", "resnet50", "fp16", clean + measured, CATALOG,
+                              flops_per_sample=F)
+    assert {p.stack for p in ours.basis} == {projection.ACCELSCOPE_STACK}  # our own runs first
+
+
+def test_a_published_fp32_result_on_a_tf32_gpu_counts_as_tf32_and_names_the_stack():
+    row = ("A100 80GB,1,cnn,resnet50,fp32,256,1000,,,PyTorch,2023-01-01,"
+           "https://github.com/lab/bench/blob/0123abc/pytorch/results.csv,2026-11-27,n\n"
+           "V100,1,cnn,resnet50,fp32,256,400,,,PyTorch,2023-01-01,https://example.org/page#t,2026-11-27,n\n")
+    a100, v100 = projection.published_points(parse_references(HEADER + row, "refs.csv", KNOWN), "cnn", "resnet50",
+                                             CATALOG)
+    assert a100.precision == "tf32" and "TF32 by default" in a100.source and a100.stack == "lab/bench/pytorch"
+    assert v100.precision == "fp32" and v100.stack == "example.org/page"  # V100 has no TF32 units
