@@ -15,6 +15,13 @@ from dashboard.frames import pareto_mask
 ESTIMATED_PATTERN = "/"
 PRECISION_COLORS = {"fp32": "#4C78A8", "tf32": "#72B7B2", "bf16": "#F58518", "fp16": "#E45756"}
 KIND_COLORS = {"on-demand": "#4C78A8", "spot": "#54A24B", "own": "#B279A2"}
+KIND_LEGEND = {"measured": "measured (ours)", "published": "published (source on hover)",
+               "projected": "projected (interval as error bar)"}
+KIND_STYLES = {  # measured solid, published outlined, projected translucent with its interval
+    "measured": {"marker_color": "#4C78A8"},
+    "published": {"marker_color": "rgba(0,0,0,0)", "marker_line_color": "#4C78A8", "marker_line_width": 2},
+    "projected": {"marker_color": "rgba(76,120,168,0.35)"},  # translucent bar, solid label text
+}
 HOVER_FIELDS = [("config", "workload"), ("device_label", "device"), ("precision", "precision"),
                 ("precision_emulated", "precision emulated"),
                 ("samples_per_s", "samples/s"), ("tokens_per_s", "tokens/s"), ("achieved_tflops", "TFLOP/s"),
@@ -93,21 +100,64 @@ def speed_chart(agg: pd.DataFrame, big: bool = False) -> go.Figure:
     return _style(fig, big, height=_bar_height(rows))
 
 
-def speedup_chart(agg: pd.DataFrame, big: bool = False) -> go.Figure:
-    """Speed-up over the CPU baseline for the same workload and host (log scale)."""
-    have = agg.dropna(subset=["speedup_vs_cpu"]) if "speedup_vs_cpu" in agg else agg.iloc[0:0]
+def hardware_speedup_chart(frame: pd.DataFrame, baseline: dict | None, workload: str, big: bool = False) -> go.Figure:
+    """Every accelerator with a known throughput for the workload, × the measured CPU (log scale),
+    drawn by where its figure came from: measured solid, published outlined, projected translucent
+    with its interval as error bars."""
+    title = f"Speed-up over the CPU: {workload}"
+    if baseline is None:
+        return empty_figure(f"No CPU result for {workload} in the selection: measure the CPU on this workload "
+                            "(Run probes, or python -m core probe) to compare accelerators with it.", title)
+    have = frame.dropna(subset=["speedup"]).sort_values("speedup") if not frame.empty else frame
     if have.empty:
-        return empty_figure("No CPU baseline in the selection: include a CPU result for the same workload.",
-                            "Speed-up over the CPU")
-    fig, rows = _precision_bars(have, "speedup_vs_cpu", hover_prefix="speed-up: %{x:.3g}×<br>",
-                                text=lambda values: [f"{v:,.1f}×" for v in values], textposition="outside",
-                                cliponaxis=False)
-    fig.update_xaxes(type="log", title_text="× the CPU's fp32 throughput (log scale)")
+        return empty_figure(f"No accelerator has a measured, published or projected throughput for {workload}: "
+                            "only the built-in references (data/references) and your own GPU results give one.",
+                            title)
+    fig = go.Figure()
+    for kind in ("measured", "published", "projected"):
+        group = have[have["kind"] == kind]
+        if group.empty:
+            continue
+        error = None
+        if kind == "projected":
+            error = {"type": "data", "symmetric": False, "color": "#333",
+                     "array": group["speedup_high"] - group["speedup"],
+                     "arrayminus": group["speedup"] - group["speedup_low"]}
+        fig.add_bar(y=group["accelerator"], x=group["speedup"], orientation="h", name=KIND_LEGEND[kind],
+                    error_x=error, text=[f"{v:,.0f}×" if v >= 10 else f"{v:,.1f}×" for v in group["speedup"]],
+                    textposition="outside", cliponaxis=False, **KIND_STYLES[kind],
+                    customdata=list(zip([f"{v:,.0f}" for v in group["samples_per_s"]],
+                                        [s[:120] for s in group["source"]])),
+                    hovertemplate="%{y}: %{x:.3g}× the CPU<br>%{customdata[0]} samples/s<br>%{customdata[1]}"
+                                  "<extra></extra>")
+    fig.update_xaxes(type="log", title_text=f"× {baseline['label']} ({baseline['samples_per_s']:,.3g} samples/s, "
+                                            "measured; log scale)")
+    fig.update_yaxes(categoryorder="array", categoryarray=list(have["accelerator"]))  # one order, fastest on top
+    fig.update_layout(title=title, barmode="overlay", showlegend=True)
+    return _style(fig, big, height=_bar_height(len(have)))
+
+
+def precision_gain_chart(frame: pd.DataFrame, big: bool = False) -> go.Figure:
+    """What a lower precision buys on one device: its throughput ÷ the same configuration's fp32
+    (or tf32), measured here (solid) or from one published source (outlined)."""
+    if frame.empty:
+        return empty_figure("No device in the selection has both fp32 and a lower precision of one configuration.",
+                            "Precision gain")
+    frame = frame.sort_values(["kind", "row"], ascending=False)
+    fig = go.Figure()
+    for (kind, precision), group in frame.groupby(["kind", "precision"], sort=False):
+        style = ({"marker_color": PRECISION_COLORS.get(precision)} if kind == "measured" else
+                 {"marker_color": "rgba(0,0,0,0)", "marker_line_color": PRECISION_COLORS.get(precision),
+                  "marker_line_width": 2})
+        fig.add_bar(y=group["row"], x=group["gain"], orientation="h", name=f"{precision} · {kind}", **style,
+                    text=[f"{v:.2f}×" for v in group["gain"]], textposition="outside", cliponaxis=False,
+                    customdata=list(zip(group["baseline_precision"], group["source"])),
+                    hovertemplate=f"{precision}: %{{x:.2f}}× %{{customdata[0]}}<br>%{{customdata[1]}}<extra></extra>")
     fig.add_vline(x=1, line_dash="dot", line_color="#555")
-    fig.add_annotation(x=0, xref="x", y=1.02, yref="paper", text="CPU baseline (1×)", showarrow=False,
-                       xanchor="left")
-    fig.update_layout(title="Speed-up over the CPU, same workload and host (measured)", barmode="group")
-    return _style(fig, big, height=_bar_height(rows))
+    fig.update_xaxes(title_text="× the same configuration in fp32 (tf32 where the source has no fp32)",
+                     rangemode="tozero")
+    fig.update_layout(title="Precision gain: the same device, a lower precision", barmode="group")
+    return _style(fig, big, height=_bar_height(frame["row"].nunique()))
 
 
 def efficiency_chart(agg: pd.DataFrame, big: bool = False) -> go.Figure:
@@ -226,13 +276,6 @@ def carbon_chart(carbon_rows: pd.DataFrame, big: bool = False) -> go.Figure:
     return _style(fig, big)
 
 
-KIND_STYLES = {  # measured solid, published outlined, projected translucent with its interval
-    "measured": {"marker_color": "#4C78A8", "opacity": 1.0},
-    "published": {"marker_color": "rgba(0,0,0,0)", "marker_line_color": "#4C78A8", "marker_line_width": 2},
-    "projected": {"marker_color": "#4C78A8", "opacity": 0.35},
-}
-
-
 def instance_cost_chart(frame: pd.DataFrame, workload: str, big: bool = False) -> go.Figure:
     """$ per 1M samples on every priced instance; the bar's look says where the throughput came from."""
     priced = frame.dropna(subset=["usd_per_1m_samples"]).sort_values("usd_per_1m_samples", ascending=False)
@@ -249,13 +292,16 @@ def instance_cost_chart(frame: pd.DataFrame, workload: str, big: bool = False) -
             error = {"type": "data", "symmetric": False, "color": "#333",
                      "array": group["usd_per_1m_samples_high"] - group["usd_per_1m_samples"],
                      "arrayminus": group["usd_per_1m_samples"] - group["usd_per_1m_samples_low"]}
-        fig.add_bar(y=group["option"], x=group["usd_per_1m_samples"], orientation="h", name=f"{kind} throughput",
+        fig.add_bar(y=group["option"] + " · " + group["accelerator_count"].astype(str) + "× " + group["accelerator"],
+                    x=group["usd_per_1m_samples"], orientation="h", name=KIND_LEGEND[kind],
                     error_x=error, **KIND_STYLES[kind],
                     customdata=list(zip(group["accelerator"], [f"{v:,.0f}" for v in group["samples_per_s_per_device"]],
                                         [s[:160] for s in group["source"]])),
                     hovertemplate="$%{x:.4g} per 1M samples<br>%{customdata[0]}: %{customdata[1]} samples/s "
                                   "per device<br>%{customdata[2]}<extra></extra>")
-    fig.update_xaxes(title_text="$ per 1M samples (from measured, published or projected throughput)", rangemode="tozero")
+    fig.update_xaxes(title_text="$ per 1M samples", rangemode="tozero")
+    labels = priced["option"] + " · " + priced["accelerator_count"].astype(str) + "× " + priced["accelerator"]
+    fig.update_yaxes(categoryorder="array", categoryarray=list(labels))  # cheapest at the top, whatever the kind
     fig.update_layout(title=f"Every instance of the sheet, priced for {workload}", height=max(420, 24 * len(priced) + 180),
-                      barmode="overlay")
+                      barmode="overlay", showlegend=True)
     return _style(fig, big, height=max(420, 24 * len(priced) + 180))

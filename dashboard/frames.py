@@ -246,25 +246,97 @@ def plan_job(agg: pd.DataFrame, costs: pd.DataFrame, total_samples: float, g_co2
                                        "cost_usd", "co2_kg", "energy_kind", "break_even_h"])
 
 
+def cpu_baseline(agg: pd.DataFrame, config: str) -> dict | None:
+    """The measured CPU of ``config`` at its fastest precision: what "× the CPU" is measured against
+    (the user's own CPU at its best, so an accelerator's lead is not inflated by a slow precision)."""
+    cpu = agg[(agg["config"] == config) & (agg["device_kind"] == "cpu")] if not agg.empty else agg
+    if cpu.empty:
+        return None
+    best = cpu.loc[cpu["samples_per_s"].idxmax()]
+    return {"samples_per_s": float(best["samples_per_s"]), "label": f"{best['device_label']} · {best['precision']}"}
+
+
+HARDWARE_COLUMNS = ["accelerator", "vendor", "kind", "samples_per_s", "low", "high", "speedup", "speedup_low",
+                    "speedup_high", "j_per_sample", "source", "caveat", "reason"]
+
+
+def hardware_frame(throughputs: Sequence, accelerators: Sequence, baseline_samples_per_s: float | None = None
+                   ) -> pd.DataFrame:
+    """One row per catalog accelerator: its best-known samples/s (core.views.estimates.Throughput:
+    measured, published or projected, or the reason there is none), × the CPU baseline when one is
+    given, and J/sample estimated from its TDP."""
+    from core.views.estimates import estimated_j_per_sample
+
+    by_model = {a.model: a for a in accelerators}
+    rows = []
+    for t in throughputs:
+        accelerator = by_model[t.device]
+        ratio = (lambda v: v / baseline_samples_per_s if v and baseline_samples_per_s else None)
+        rows.append({"accelerator": t.device, "vendor": accelerator.vendor, "kind": t.kind,
+                     "samples_per_s": t.samples_per_s, "low": t.low, "high": t.high,
+                     "speedup": ratio(t.samples_per_s), "speedup_low": ratio(t.low), "speedup_high": ratio(t.high),
+                     "j_per_sample": estimated_j_per_sample(accelerator, t.samples_per_s), "source": t.source,
+                     "caveat": t.caveat, "reason": t.reason})
+    return pd.DataFrame(rows, columns=HARDWARE_COLUMNS)
+
+
+PRECISION_GAIN_COLUMNS = ["row", "device", "precision", "baseline_precision", "gain", "kind", "source"]
+
+
+def precision_gain_frame(agg: pd.DataFrame, published: Sequence[tuple[str, Sequence]] = ()) -> pd.DataFrame:
+    """Throughput of each lower precision ÷ the same configuration's fp32 (tf32 where a published
+    stack has no fp32 row): measured rows of the selection, plus published pairs — (workload,
+    core.views.projection.Point list) — from one software stack on one device."""
+    rows = []
+    if not agg.empty:
+        labelled = agg.assign(_row=agg["config"] + " · " + agg["device_label"] + agg.get("variant", ""))
+        for row_label, group in labelled.groupby("_row", sort=True):
+            by_precision = dict(zip(group["precision"], group["samples_per_s"]))
+            base = "fp32" if "fp32" in by_precision else ("tf32" if "tf32" in by_precision else None)
+            for precision, sps in by_precision.items():
+                if base and precision != base and sps and by_precision[base]:
+                    rows.append({"row": row_label, "device": group["device_label"].iloc[0], "precision": precision,
+                                 "baseline_precision": base, "gain": sps / by_precision[base], "kind": "measured",
+                                 "source": "measured here"})
+    pairs: dict[tuple[str, str, str], dict[str, list[float]]] = {}
+    for config, points in published:  # one device, one software stack: the same code in two precisions
+        for point in points:
+            pairs.setdefault((config, point.device, point.stack), {}).setdefault(point.precision, []).append(
+                point.samples_per_s)
+    for (config, device, stack), by_precision in sorted(pairs.items()):
+        base = "fp32" if "fp32" in by_precision else ("tf32" if "tf32" in by_precision else None)
+        for precision, values in by_precision.items():
+            if base and precision != base:
+                gain = (sum(values) / len(values)) / (sum(by_precision[base]) / len(by_precision[base]))
+                rows.append({"row": f"{config} · {device} · {stack}", "device": device, "precision": precision,
+                             "baseline_precision": base, "gain": gain, "kind": "published", "source": stack})
+    return pd.DataFrame(rows, columns=PRECISION_GAIN_COLUMNS)
+
+
 INSTANCE_COLUMNS = ["option", "accelerator", "accelerator_count", "usd_per_h", "kind", "samples_per_s_per_device",
                     "low", "high", "usd_per_1m_samples", "usd_per_1m_samples_low", "usd_per_1m_samples_high",
-                    "hours_for_job", "usd_for_job", "source", "caveat", "reason"]
+                    "hours_for_job", "usd_for_job", "j_per_sample", "kwh_for_job", "co2_kg_for_job", "source", "caveat",
+                    "reason"]
 
 
-def instance_frame(costs: Sequence, total_samples: float | None = None) -> pd.DataFrame:
-    """core.views.estimates.InstanceCost rows as a table; with ``total_samples``, the job's wall time
-    and cost on each instance (all its accelerators data-parallel)."""
+def instance_frame(costs: Sequence, total_samples: float | None = None,
+                   g_co2_per_kwh: float | None = None) -> pd.DataFrame:
+    """core.views.estimates.InstanceCost rows as a table; with ``total_samples``, the job's wall time,
+    cost and (estimated, from TDP) energy and CO2 on each instance (all its accelerators data-parallel)."""
     rows = []
     for c in costs:
         t = c.throughput
         sps = t.samples_per_s if t else None
         hours = total_samples / (sps * c.accelerator_count) / S_PER_H if total_samples and sps else None
+        kwh = total_samples * c.j_per_sample / J_PER_KWH if total_samples and c.j_per_sample else None
         rows.append({"option": c.option, "accelerator": c.accelerator, "accelerator_count": c.accelerator_count,
                      "usd_per_h": c.usd_per_h, "kind": t.kind if t else None, "samples_per_s_per_device": sps,
                      "low": t.low if t else None, "high": t.high if t else None,
                      "usd_per_1m_samples": c.usd_per_1m_samples, "usd_per_1m_samples_low": c.usd_per_1m_samples_low,
                      "usd_per_1m_samples_high": c.usd_per_1m_samples_high, "hours_for_job": hours,
                      "usd_for_job": hours * c.usd_per_h if hours is not None and c.usd_per_h is not None else None,
+                     "j_per_sample": c.j_per_sample, "kwh_for_job": kwh,
+                     "co2_kg_for_job": kwh * g_co2_per_kwh / 1000 if kwh is not None and g_co2_per_kwh else None,
                      "source": t.source if t else "", "caveat": t.caveat if t else None, "reason": c.reason})
     return pd.DataFrame(rows, columns=INSTANCE_COLUMNS)
 

@@ -37,8 +37,7 @@ def analysis(url: str, stamp: tuple, sample_stamp: tuple, filters: tuple) -> tup
     return agg, failed, len(chosen)
 
 
-SELECTION_CHARTS = {"Speed": charts.speed_chart, "Speed-up": charts.speedup_chart,
-                    "Efficiency": charts.efficiency_chart}
+SELECTION_CHARTS = {"Speed": charts.speed_chart, "Efficiency": charts.efficiency_chart}
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
@@ -48,7 +47,7 @@ def _selection_figure(url: str, stamp: tuple, sample_stamp: tuple, filters: tupl
 
 
 def selection_figure(view: str) -> go.Figure:
-    """The Speed / Speed-up / Efficiency figure of the current selection, cached on the filters:
+    """The Speed / Efficiency figure of the current selection, cached on the filters:
     going back to an earlier selection re-renders without rebuilding the figure. A shared, read-only
     Figure object (st.plotly_chart only copies it): a cached dict would be unpickled and then
     re-validated into a Figure on every rerun (~15 ms at each filter change)."""
@@ -121,10 +120,11 @@ def reference_workloads() -> list[str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _instance_costs(url: str, stamp: tuple, sample_stamp: tuple, sheet_key: int, _sheet: pricing.PriceSheet,
-                    config: str, precision: str, spot: bool) -> list:
+def _evidence(url: str, stamp: tuple, sample_stamp: tuple, config: str) -> tuple[list, object]:
+    """Published and measured throughput points of one workload (core.views.projection.Point) and
+    its shape (FLOPs per sample and parameters, from our results or the built-in counts)."""
     from core.facts.references import load_references
-    from core.views import estimates, projection
+    from core.views import projection
 
     workload, size = config.split("/", 1)
     frame = data.load_frame(url, stamp, sample_stamp)
@@ -132,7 +132,23 @@ def _instance_costs(url: str, stamp: tuple, sample_stamp: tuple, sheet_key: int,
     accelerators = data.accelerators()
     points = (projection.published_points(load_references(), workload, size, accelerators)
               + projection.measured_points(rows, workload, size, accelerators))
-    return estimates.instance_costs(_sheet.rows, workload, size, precision, points, accelerators, spot=spot)
+    return points, projection.workload_shape(rows, workload, size)
+
+
+def points(config: str) -> list:
+    url = data.db_url()
+    return _evidence(url, data.store_stamp(url), data.samples_stamp(), config)[0]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _instance_costs(url: str, stamp: tuple, sample_stamp: tuple, sheet_key: int, _sheet: pricing.PriceSheet,
+                    config: str, precision: str, spot: bool) -> list:
+    from core.views import estimates
+
+    workload, size = config.split("/", 1)
+    points, shape = _evidence(url, stamp, sample_stamp, config)
+    return estimates.instance_costs(_sheet.rows, workload, size, precision, points, data.accelerators(), spot=spot,
+                                    shape=shape)
 
 
 def instance_costs(config: str, precision: str) -> list:
@@ -142,3 +158,18 @@ def instance_costs(config: str, precision: str) -> list:
     sheet = data.all_sheets()[st.session_state[state.SHEET]]
     return _instance_costs(url, data.store_stamp(url), data.samples_stamp(), hash(sheet.rows), sheet, config,
                            precision, bool(st.session_state.get(state.SPOT)))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _catalog_throughputs(url: str, stamp: tuple, sample_stamp: tuple, config: str, precision: str) -> list:
+    from core.views import estimates
+
+    workload, size = config.split("/", 1)
+    points, shape = _evidence(url, stamp, sample_stamp, config)
+    return estimates.catalog_throughputs(workload, size, precision, points, data.accelerators(), shape)
+
+
+def catalog_throughputs(config: str, precision: str) -> list:
+    """The best-known throughput of ``config`` on every catalog accelerator, or why there is none."""
+    url = data.db_url()
+    return _catalog_throughputs(url, data.store_stamp(url), data.samples_stamp(), config, precision)

@@ -24,8 +24,9 @@ CUSTOM_SHEETS = "custom_sheets"  # name -> PriceSheet uploaded or edited in this
 # Views
 VIEW = "view"  # Explore's chart
 FOCUS = "focus"  # the workload (config) the cost-type charts compare
-INSTANCE_CONFIG = "instance_config"  # Explore → Every instance: the workload priced on every instance
-INSTANCE_PRECISION = "instance_precision"  # … and its precision
+HARDWARE_CONFIG = "hw_workload"  # Speed-up, Cost and Present: the workload compared on every accelerator
+HARDWARE_PRECISION = "hw_precision"  # … its precision on the accelerators
+JOB_SAMPLES = "job_samples"  # … and the job (samples to train on) their time and cost are given for
 SLIDE = "slide"  # Present's slide index
 
 # Page-local widgets and bookkeeping
@@ -47,13 +48,14 @@ DEFAULTS = {
     INTENSITY_OVERRIDE: 0.0,  # 0 in the widget: None in CostSettings, the region's grid intensity
     CUSTOM_SHEETS: {},
     SLIDE: 0,
+    JOB_SAMPLES: 1_281_167 * 90,  # 90 epochs of ImageNet-1k (1,281,167 images)
 }
 
 # Filters shared by Explore and Present, mirrored in the URL so a link reopens the view.
 FILTER_KEYS = ("workload", "size", "precision", "device_label", "host", "run_id")
 # URL parameters, in the order they are written. A filter's parameter is its column name; every
 # other parameter has the name of its session-state key.
-URL_TEXT_KEYS = (SHEET, REGION, FOCUS, VIEW)
+URL_TEXT_KEYS = (SHEET, REGION, FOCUS, VIEW, HARDWARE_CONFIG, HARDWARE_PRECISION)
 URL_KEYS = (*FILTER_KEYS, *URL_TEXT_KEYS, SPOT, SLIDE)
 
 
@@ -105,6 +107,8 @@ def load_query_params() -> None:
             value = params.get_all(key)
         elif key == SPOT:
             value = params[key] == "1"
+        elif key == VIEW and params[key] == "Every instance":
+            value = "Cost"  # the view of every instance was folded into Cost: old links still open it
         elif key == SLIDE:
             if not params[key].isdigit():
                 continue

@@ -59,6 +59,45 @@ def duration(hours: float) -> str:
     return f"{hours:,.1f} h" if hours >= 1 else f"{hours * 60:,.0f} min"
 
 
+def hardware_question(agg: pd.DataFrame, job: bool = True) -> tuple[str, str, float]:
+    """Workload, precision on the accelerators and (with ``job``) the job's samples: the question
+    asked of every accelerator in Speed-up, Cost and Present. Workloads with published references
+    come first, then the measured ones of the selection."""
+    configs = list(dict.fromkeys([*pipeline.reference_workloads(), *sorted(agg["config"].unique())]))
+    if st.session_state.get(state.HARDWARE_CONFIG) not in configs:
+        st.session_state[state.HARDWARE_CONFIG] = configs[0]
+    columns = st.columns(3 if job else 2)
+    config = columns[0].selectbox("Workload", configs, key=state.HARDWARE_CONFIG,
+                                  help="Workloads with published results first (data/references), then yours")
+    precisions = pipeline.reference_precisions(config)
+    if st.session_state.get(state.HARDWARE_PRECISION) not in precisions:
+        st.session_state[state.HARDWARE_PRECISION] = precisions[0]
+    precision = columns[1].selectbox("Precision on the accelerators", precisions, key=state.HARDWARE_PRECISION,
+                                     help="Ordered by how many published results exist for the workload")
+    samples = float(st.session_state.get(state.JOB_SAMPLES) or 1)
+    if job:
+        samples = float(columns[2].number_input("Job: samples to train on", min_value=1, step=1_000_000,
+                                                key=state.JOB_SAMPLES,
+                                                help="Default: 90 epochs of ImageNet-1k (1,281,167 images)"))
+    return config, precision, samples
+
+
+def cross_vendor_warning(table: pd.DataFrame) -> None:
+    """Name the accelerators projected from another vendor's points (core.views.projection caveat)."""
+    extrapolated = sorted(set(table.loc[table["caveat"].notna(), "accelerator"]))
+    if extrapolated:
+        st.warning(f"Projected across vendors, with no published or measured point from their maker: "
+                   f"{', '.join(extrapolated)}. Their figures are rough estimates (wider than the interval shows); "
+                   "measure one, or add a published result to data/references, before renting on them.")
+
+
+def unpriced_reasons(table: pd.DataFrame, what: str) -> None:
+    """Rows without a figure, each with its reason, in an expander that says how many."""
+    if not table.empty:
+        with st.expander(f"{len(table)} {what}"):
+            st.dataframe(table, hide_index=True)
+
+
 def job_claim_cards(claims: dict, samples: float) -> None:
     """The job on the measured CPU vs the fastest and the cheapest instance, each labelled by kind."""
     cards = st.columns(3)

@@ -228,7 +228,9 @@ def cmd_project(args) -> int:
         rows = [flat_row(r) for r in store.results(workload=args.workload, status="ok")]
     points = (projection.published_points(load_references(), args.workload, args.size, accelerators)
               + projection.measured_points(rows, args.workload, args.size, accelerators))
+    shape = projection.workload_shape(rows, args.workload, args.size)
     projections = [projection.project(target, args.workload, args.size, args.precision, points, accelerators,
+                                      flops_per_sample=shape.flops_per_sample, parameters=shape.parameters,
                                       holdout=args.holdout) for target in targets]
     if args.json:
         for projected in projections:

@@ -18,6 +18,12 @@ from core.views.catalog import Accelerator, match
 from core.views.pricing import PriceRow
 
 MEASURED, PUBLISHED, PROJECTED = "measured", "published", "projected"
+# Energy of a device nobody here measured: its rated board power (TDP) for the whole step. Training
+# keeps an accelerator near its power limit whatever share of its peak FLOP/s the code reaches, so
+# the projected utilisation (a share of the roofline, 0.2–0.5) is not used to scale it down: this
+# is an estimate and, for most runs, an upper bound (the approach of the ML CO2 Impact calculator,
+# Lacoste et al. 2019).
+TDP_ENERGY_METHOD = "estimated: TDP × time (the device at its rated board power; an upper bound)"
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,8 @@ class Throughput:
 
 
 def best_throughput(accelerator: Accelerator, workload: str, size: str, precision: str,
-                    points: Sequence[projection.Point], catalog: Sequence[Accelerator]) -> Throughput:
+                    points: Sequence[projection.Point], catalog: Sequence[Accelerator],
+                    shape: projection.WorkloadShape | None = None) -> Throughput:
     """Measured if we have it, else published, else projected (the median where there are several)."""
     for kind in (MEASURED, PUBLISHED):
         own = [p for p in points if p.device == accelerator.model and p.precision == precision and p.kind == kind]
@@ -44,12 +51,31 @@ def best_throughput(accelerator: Accelerator, workload: str, size: str, precisio
             sources = "; ".join(dict.fromkeys(p.source for p in own))
             return Throughput(accelerator.model, kind, value, min(p.samples_per_s for p in own),
                               max(p.samples_per_s for p in own), f"{len(own)} {kind} result(s): {sources}")
-    projected = projection.project(accelerator, workload, size, precision, points, catalog)
+    shape = shape or projection.WorkloadShape(None, None)
+    projected = projection.project(accelerator, workload, size, precision, points, catalog,
+                                   flops_per_sample=shape.flops_per_sample, parameters=shape.parameters)
     if projected.samples_per_s is None:
         return Throughput(accelerator.model, None, None, None, None, "", projected.reason)
     basis = f"roofline model on {len(projected.basis)} point(s)" + (f"; {projected.caveat}" if projected.caveat else "")
     return Throughput(accelerator.model, PROJECTED, projected.samples_per_s, projected.low, projected.high, basis,
                       caveat=projected.caveat)
+
+
+def catalog_throughputs(workload: str, size: str, precision: str, points: Sequence[projection.Point],
+                        catalog: Sequence[Accelerator], shape: projection.WorkloadShape | None = None
+                        ) -> list[Throughput]:
+    """The best-known throughput (or the reason there is none) on every accelerator of the catalog;
+    CPUs are left out (a CPU is measured as the slice of a machine the user has)."""
+    catalog = tuple(catalog)
+    return [best_throughput(accelerator, workload, size, precision, points, catalog, shape)
+            for accelerator in catalog if accelerator.type != "CPU"]
+
+
+def estimated_j_per_sample(accelerator: Accelerator, samples_per_s: float | None) -> float | None:
+    """Joules per sample from the device's TDP (TDP_ENERGY_METHOD); None without a TDP or a rate."""
+    if not accelerator.tdp_w or not samples_per_s:
+        return None
+    return accelerator.tdp_w / samples_per_s
 
 
 @dataclass(frozen=True)
@@ -65,11 +91,12 @@ class InstanceCost:
     usd_per_1m_samples_low: float | None
     usd_per_1m_samples_high: float | None
     reason: str | None
+    j_per_sample: float | None = None  # estimated from the accelerator's TDP (TDP_ENERGY_METHOD)
 
 
 def instance_costs(rows: Iterable[PriceRow], workload: str, size: str, precision: str,
                    points: Sequence[projection.Point], catalog: Sequence[Accelerator],
-                   spot: bool = False) -> list[InstanceCost]:
+                   spot: bool = False, shape: projection.WorkloadShape | None = None) -> list[InstanceCost]:
     """Every accelerator instance of a sheet, priced for the workload (all its accelerators train
     data-parallel, each at the device's samples/s), or the reason it cannot be."""
     catalog = tuple(catalog)
@@ -86,7 +113,7 @@ def instance_costs(rows: Iterable[PriceRow], workload: str, size: str, precision
                                     f"{row.accelerator!r} is not in the accelerator catalog"))
             continue
         if model.model not in cache:
-            cache[model.model] = best_throughput(model, workload, size, precision, points, catalog)
+            cache[model.model] = best_throughput(model, workload, size, precision, points, catalog, shape)
         throughput = cache[model.model]
         if price is None:
             reason = f"no {'spot' if spot else 'on-demand'} price in the sheet"
@@ -104,5 +131,5 @@ def instance_costs(rows: Iterable[PriceRow], workload: str, size: str, precision
 
         out.append(InstanceCost(option, model.model, row.accelerator_count, price, throughput,
                                 per_1m(throughput.samples_per_s), per_1m(throughput.high), per_1m(throughput.low),
-                                None))
+                                None, estimated_j_per_sample(model, throughput.samples_per_s)))
     return sorted(out, key=lambda c: (c.usd_per_1m_samples is None, c.usd_per_1m_samples or 0.0, c.option))

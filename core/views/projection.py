@@ -43,6 +43,12 @@ PARAMETERS = {("cnn", "resnet50"): 25_557_032, ("transformer", "gpt2-small"): 12
 STATE_BYTES_PER_PARAMETER = 16
 ACCELSCOPE_STACK = "accelscope"
 SIBLING_PRECISIONS = {"bf16": ("fp16",), "fp16": ("bf16",)}
+# Accelerators their maker does not support training on, with where it says so.
+NOT_FOR_TRAINING = {
+    "Inferentia2": "AWS supports inference only on Inferentia2 (Neuron setup guide: \"Training ML models → Use Trn1, "
+                   "Trn2, or Trn3\"; Inf2: \"Inference\", https://awsdocs-neuron.readthedocs-hosted.com/en/v2.29.0/"
+                   "setup/index.html)",
+}
 # Frameworks enable TF32 for convolutions by default on GPUs that have it (PyTorch's
 # torch.backends.cudnn.allow_tf32 is True; TensorFlow ≥ 2.4 and NGC MXNet likewise), so a result
 # published as "fp32" on such a GPU ran its convolutions in TF32: it is counted as tf32.
@@ -164,6 +170,8 @@ def project(target: Accelerator, workload: str, size: str, precision: str, point
     blank = Projection(target.model, workload, size, precision, None, None, None)
     if not flops:
         return _refuse(blank, f"no FLOP count for {workload}/{size}: measure it once (python -m core probe)")
+    if target.model in NOT_FOR_TRAINING:
+        return _refuse(blank, f"not a training device: {NOT_FOR_TRAINING[target.model]}")
     if not target.peak_tflops(precision):
         return _refuse(blank, f"the catalog has no dense {precision} peak for {target.model} (no {precision} units, "
                               "or no published figure): nothing to scale")
@@ -259,6 +267,30 @@ def stack_of(source_url: str) -> str:
     if "github.com" in parts:
         return "/".join(parts[parts.index("github.com") + 1:][:2])
     return "/".join(parts[2:])
+
+
+@dataclass(frozen=True)
+class WorkloadShape:
+    """What the projection needs to know of a workload itself: FLOPs of one training step per
+    sample, and parameters (for the memory check)."""
+
+    flops_per_sample: float | None
+    parameters: float | None
+
+
+def workload_shape(rows: Iterable[dict], workload: str, size: str) -> WorkloadShape:
+    """From our own successful results of the workload (flat rows: flops_per_step ÷ batch_size,
+    params), on any device; else the counts of FLOPS_PER_SAMPLE and PARAMETERS; else unknown."""
+    flops, params = [], []
+    for row in rows:
+        if row["status"] != "ok" or (row["workload"], row["size"]) != (workload, size):
+            continue
+        if row.get("flops_per_step") and row.get("batch_size"):
+            flops.append(row["flops_per_step"] / row["batch_size"])
+        if row.get("params"):
+            params.append(row["params"])
+    return WorkloadShape(statistics.median(flops) if flops else FLOPS_PER_SAMPLE.get((workload, size)),
+                         statistics.median(params) if params else PARAMETERS.get((workload, size)))
 
 
 def measured_points(rows: Iterable[dict], workload: str, size: str, catalog: Sequence[Accelerator]) -> list[Point]:

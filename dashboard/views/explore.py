@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from dashboard import charts, frames, pipeline, state, widgets
+from core.views.estimates import TDP_ENERGY_METHOD
+from dashboard import charts, data, frames, pipeline, state, widgets
 from dashboard.fmt import compact
 
 st.title("Explore the trade-offs")
@@ -14,13 +15,13 @@ st.caption(f"{matching:,} results, {len(agg):,} configurations (repeats shown as
            f"({'spot' if st.session_state[state.SPOT] else 'on-demand'}) "
            f"and the grid intensity you picked.")
 
-VIEWS = ["Speed", "Speed-up", "Efficiency", "Cost", "Every instance", "Trade-off", "Carbon", "Plan a job"]
+VIEWS = ["Speed", "Speed-up", "Precision gain", "Efficiency", "Cost", "Trade-off", "Carbon", "Plan a job"]
 if st.session_state.get(state.VIEW) not in VIEWS:
     st.session_state[state.VIEW] = VIEWS[0]
 view = st.segmented_control("View", VIEWS, key=state.VIEW, label_visibility="collapsed") or VIEWS[0]
 state.save_query_params()
 
-if view in ("Cost", "Trade-off", "Carbon", "Plan a job"):
+if view in ("Trade-off", "Carbon", "Plan a job"):
     focus = widgets.focus_picker(agg, "Workload (samples of different workloads are not comparable)")
     focus_config = st.session_state.get(state.FOCUS)
     focus_costs = costs[costs["config"] == focus_config] if not costs.empty else costs
@@ -33,9 +34,26 @@ if view == "Speed":
             st.dataframe(failed, hide_index=True)
 
 elif view == "Speed-up":
-    st.plotly_chart(pipeline.selection_figure("Speed-up"), theme=None)
-    st.caption("Each device's throughput ÷ the CPU's (fp32, else its fastest precision) for the same workload, "
-               "size and host: the “GPUs are 10–100× faster” claim, measured on your workloads.")
+    st.caption("How much faster than your CPU is each accelerator, for the same workload? Your CPU is **measured**; "
+               "an accelerator's throughput is **measured** (ours) where we have it, else **published** (with its "
+               "source), else **projected** by a roofline model calibrated on those points (with its interval).")
+    config, precision, _ = widgets.hardware_question(agg, job=False)
+    baseline = frames.cpu_baseline(agg, config)
+    table = frames.hardware_frame(pipeline.catalog_throughputs(config, precision), data.accelerators(),
+                                  baseline["samples_per_s"] if baseline else None)
+    st.plotly_chart(charts.hardware_speedup_chart(table, baseline, f"{config} {precision}"), theme=None)
+    widgets.cross_vendor_warning(table)
+    widgets.unpriced_reasons(table.loc[table["samples_per_s"].isna(), ["accelerator", "reason"]],
+                             "accelerator(s) without a figure, and why")
+
+elif view == "Precision gain":
+    published = [(config, [p for p in pipeline.points(config) if p.kind == "published"])
+                 for config in pipeline.reference_workloads()]
+    st.plotly_chart(charts.precision_gain_chart(frames.precision_gain_frame(agg, published)), theme=None)
+    st.caption("What a lower precision buys on the same device, for the same configuration: bf16/fp16 throughput ÷ "
+               "fp32 (tf32 where a publication has no fp32). Solid bars are measured here (the selection); outlined "
+               "bars pair two published figures from one source on one device. On a CPU without native bf16 the "
+               "gain is below 1: the precision is emulated.")
 
 elif view == "Efficiency":
     st.plotly_chart(pipeline.selection_figure("Efficiency"), theme=None)
@@ -44,35 +62,17 @@ elif view == "Efficiency":
                "readings (NVML energy counter, RAPL).")
 
 elif view == "Cost":
-    st.plotly_chart(charts.cost_chart(focus_costs, focus_missing), theme=None)
-    if not focus_missing.empty:
-        with st.expander("Options without a price, and why"):
-            st.dataframe(focus_missing, hide_index=True)
-
-elif view == "Every instance":
     st.caption("Every accelerator instance of the price sheet, priced for one workload, including hardware nobody "
                "here has measured: the throughput is **measured** (ours) where we have it, else **published** "
                "(data/references, with its source), else **projected** by a roofline model calibrated on those "
                "points (with its interval). `python -m core project` gives the same projections.")
-    configs = list(dict.fromkeys([*pipeline.reference_workloads(), *sorted(agg["config"].unique())]))
-    left, middle, right = st.columns(3)
-    config = left.selectbox("Workload", configs, key=state.INSTANCE_CONFIG)
-    precisions = pipeline.reference_precisions(config)
-    if st.session_state.get(state.INSTANCE_PRECISION) not in precisions:
-        st.session_state[state.INSTANCE_PRECISION] = precisions[0]
-    precision = middle.selectbox("Precision", precisions, key=state.INSTANCE_PRECISION,
-                                 help="Ordered by how many published results exist for the workload")
-    samples = right.number_input("Job: samples to train on", min_value=1, value=1_281_167 * 90, step=1_000_000,
-                                 help="Default: 90 epochs of ImageNet-1k (1,281,167 images)")
-    table = frames.instance_frame(pipeline.instance_costs(config, precision), float(samples))
-    widgets.job_claim_cards(frames.job_claims(agg, table, config, float(samples)), float(samples))
+    config, precision, samples = widgets.hardware_question(agg)
+    intensity, _ = pipeline.grid_intensity()
+    table = frames.instance_frame(pipeline.instance_costs(config, precision), samples, intensity)
+    widgets.job_claim_cards(frames.job_claims(agg, table, config, samples), samples)
     st.plotly_chart(charts.instance_cost_chart(table, f"{config} {precision}"), theme=None)
     priced = table.dropna(subset=["usd_per_1m_samples"])
-    extrapolated = sorted(set(priced.loc[priced["caveat"].notna(), "accelerator"]))
-    if extrapolated:
-        st.warning(f"Projected across vendors, with no published or measured point from their maker: "
-                   f"{', '.join(extrapolated)}. Their figures are rough estimates (wider than the interval shows); "
-                   "measure one, or add a published result to data/references, before renting on them.")
+    widgets.cross_vendor_warning(priced)
     st.dataframe(priced.drop(columns=["reason", "caveat"]), hide_index=True, column_config={
         "option": "instance", "accelerator_count": "accelerators", "kind": "throughput is",
         "usd_per_h": st.column_config.NumberColumn("$/h", format="%.2f"),
@@ -84,11 +84,26 @@ elif view == "Every instance":
         "usd_per_1m_samples_high": st.column_config.NumberColumn("$ per 1M (high)", format="%.4g"),
         "hours_for_job": st.column_config.NumberColumn("job hours", format="%.3g"),
         "usd_for_job": st.column_config.NumberColumn("job $", format="%,.0f"),
+        "j_per_sample": st.column_config.NumberColumn("J/sample (estimated)", format="%.3g",
+                                                      help=TDP_ENERGY_METHOD),
+        "kwh_for_job": st.column_config.NumberColumn("job kWh (estimated)", format="%,.3g", help=TDP_ENERGY_METHOD),
+        "co2_kg_for_job": st.column_config.NumberColumn("job kg CO2e (estimated)", format="%,.3g",
+                                                        help=f"job kWh × {intensity:g} g/kWh (your grid)"),
     })
-    unpriced = table[table["usd_per_1m_samples"].isna()][["option", "accelerator", "reason"]]
-    if not unpriced.empty:
-        with st.expander(f"{len(unpriced)} instance(s) that cannot be priced, and why"):
-            st.dataframe(unpriced, hide_index=True)
+    st.caption(f"Energy of every instance here is {TDP_ENERGY_METHOD}: nobody measured these devices' power. "
+               "Measured energy of your own devices is on Efficiency.")
+    widgets.unpriced_reasons(table[table["usd_per_1m_samples"].isna()][["option", "accelerator", "reason"]],
+                             "instance(s) that cannot be priced, and why")
+    with st.expander("Your measured configurations: on-demand, spot and own hardware"):
+        measured_costs = costs[costs["config"] == config] if not costs.empty else costs
+        measured_missing = missing[missing["config"] == config] if not missing.empty else missing
+        if measured_costs.empty and measured_missing.empty:
+            st.info(f"No measured result of {config} in the selection: run a probe of it to compare your own "
+                    "hardware (bought or rented by the hour) with these instances.")
+        else:
+            st.plotly_chart(charts.cost_chart(measured_costs, measured_missing), theme=None)
+            if not measured_missing.empty:
+                st.dataframe(measured_missing, hide_index=True)
 
 elif view == "Trade-off":
     st.plotly_chart(charts.tradeoff_chart(focus_costs), theme=None)

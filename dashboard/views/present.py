@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import charts, export, frames, pipeline, state, widgets
+from dashboard import charts, data, export, frames, pipeline, state, widgets
 
 st.markdown("""<style>
 h1 {font-size: 3rem !important;}
@@ -17,10 +17,27 @@ if focus_config not in set(agg["config"]):
 focus = agg[agg["config"] == focus_config]
 focus_costs = costs[costs["config"] == focus_config] if not costs.empty else costs
 comparison = pipeline.comparison_regions()
+hardware_config = st.session_state.get(state.HARDWARE_CONFIG) or pipeline.reference_workloads()[0]
+hardware_precision = st.session_state.get(state.HARDWARE_PRECISION) or pipeline.reference_precisions(hardware_config)[0]
+job_samples = float(st.session_state.get(state.JOB_SAMPLES) or 1)
+
+
+def hardware_speedup_figure():
+    baseline = frames.cpu_baseline(agg, hardware_config)
+    table = frames.hardware_frame(pipeline.catalog_throughputs(hardware_config, hardware_precision),
+                                  data.accelerators(), baseline["samples_per_s"] if baseline else None)
+    return charts.hardware_speedup_chart(table, baseline, f"{hardware_config} {hardware_precision}", big=True)
+
+
+def job_instances():
+    return frames.instance_frame(pipeline.instance_costs(hardware_config, hardware_precision), job_samples)
+
 
 SLIDES = [
     ("How fast does it train?", lambda: charts.speed_chart(agg, big=True)),
-    ("How much faster than a CPU?", lambda: charts.speedup_chart(agg, big=True)),
+    ("How much faster than a CPU?", hardware_speedup_figure),
+    ("Hours on a CPU, minutes on a GPU",
+     lambda: charts.instance_cost_chart(job_instances(), f"{hardware_config} {hardware_precision}", big=True)),
     ("How much energy per unit of work?", lambda: charts.efficiency_chart(agg, big=True)),
     (f"What does 1M samples cost? ({focus_config})", lambda: charts.cost_chart(focus_costs, missing, big=True)),
     (f"Time vs cost ({focus_config})", lambda: charts.tradeoff_chart(focus_costs, big=True)),
@@ -41,7 +58,12 @@ state.save_query_params()
 heading, make_figure = SLIDES[slide]
 title_col.title(heading)
 st.caption(f"Slide {slide + 1} of {len(SLIDES)} · the URL holds this view: copy it to reopen it.")
-if slide >= 3:  # cost, trade-off and carbon slides are about one workload: so are their numbers
+HARDWARE_SLIDES = (1, 2)  # about one workload on every accelerator: its picker and the job's claims
+if slide in HARDWARE_SLIDES:
+    widgets.hardware_question(agg, job=slide == 2)
+    if slide == 2:
+        widgets.job_claim_cards(frames.job_claims(agg, job_instances(), hardware_config, job_samples), job_samples)
+elif slide >= 4:  # cost, trade-off and carbon slides are about one workload: so are their numbers
     widgets.metric_cards(focus, focus_costs)
 else:
     widgets.metric_cards(agg, costs)

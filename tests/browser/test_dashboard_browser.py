@@ -37,7 +37,7 @@ PAGES = [
     ("present", "/present", "Present", True, "How fast does it train?"),
 ]
 TITLES = {path: title for _, path, _, _, title in PAGES}
-EXPLORE_VIEWS = ["Speed", "Efficiency", "Cost", "Every instance", "Trade-off", "Carbon", "Plan a job"]
+EXPLORE_VIEWS = ["Speed", "Speed-up", "Precision gain", "Efficiency", "Cost", "Trade-off", "Carbon", "Plan a job"]
 HARDWARE_TABS = ["Accelerator catalog", "Price sheets", "Cost & carbon settings"]
 
 _IDLE_JS = """() => {

@@ -142,3 +142,21 @@ def test_a_published_fp32_result_on_a_tf32_gpu_counts_as_tf32_and_names_the_stac
                                              CATALOG)
     assert a100.precision == "tf32" and "TF32 by default" in a100.source and a100.stack == "lab/bench/pytorch"
     assert v100.precision == "fp32" and v100.stack == "example.org/page"  # V100 has no TF32 units
+
+
+def test_an_inference_only_accelerator_is_refused_for_training_with_the_makers_word():
+    points = roofline_points(0.45, 64.0, ["V100", "A100 80GB", "H100 SXM", "L4"])
+    inf2 = projection.project(BY_MODEL["Inferentia2"], "cnn", "resnet50", "fp16", points, CATALOG, flops_per_sample=F)
+    assert inf2.samples_per_s is None and inf2.reason.startswith("not a training device")
+    assert "awsdocs-neuron" in inf2.reason
+
+
+def test_a_measured_workload_supplies_its_own_flop_count_and_parameters():
+    rows = [{"status": "ok", "workload": "mlp", "size": "S", "flops_per_step": 64e9, "batch_size": 64, "params": 2e6},
+            {"status": "ok", "workload": "mlp", "size": "S", "flops_per_step": 66e9, "batch_size": 64, "params": 2e6},
+            {"status": "failed", "workload": "mlp", "size": "S", "flops_per_step": 1.0, "batch_size": 1, "params": 1}]
+    shape = projection.workload_shape(rows, "mlp", "S")
+    assert shape.flops_per_sample == pytest.approx(1.0156e9, rel=1e-3) and shape.parameters == 2e6
+    builtin = projection.workload_shape([], "cnn", "resnet50")
+    assert (builtin.flops_per_sample, builtin.parameters) == (24.299e9, 25_557_032)
+    assert projection.workload_shape([], "mlp", "XL") == projection.WorkloadShape(None, None)

@@ -42,7 +42,7 @@ def test_every_page_runs_without_an_exception(page, store_url):
     assert at.title, "every page has a title"
 
 
-@pytest.mark.parametrize("view", ["Speed", "Speed-up", "Efficiency", "Cost", "Every instance", "Trade-off", "Carbon",
+@pytest.mark.parametrize("view", ["Speed", "Speed-up", "Precision gain", "Efficiency", "Cost", "Trade-off", "Carbon",
                                   "Plan a job"])
 def test_every_explore_view_renders_from_the_bundled_samples(view, store_url):
     at = open_page("explore")
@@ -53,23 +53,42 @@ def test_every_explore_view_renders_from_the_bundled_samples(view, store_url):
     if view == "Plan a job":
         assert at.dataframe, "the job plan table"
     else:
-        (spec,) = chart_specs(at)
+        spec = chart_specs(at)[0]  # Cost adds your measured options' chart under the instances'
         assert spec["data"], f"{view} chart has data"
     assert at.query_params["view"] in (view, [view])
 
 
-def test_every_instance_prices_hardware_nobody_here_measured(store_url):
+def test_cost_prices_every_instance_including_hardware_nobody_here_measured(store_url):
     """ResNet-50 on the aws sheet: A100, H100 and L4 instances priced from published or projected
-    throughput, each bar labelled with where its figure came from."""
+    throughput, each bar labelled with where its figure came from; on the gcp sheet in bf16, TPUs."""
     at = open_page("explore")
-    at.session_state["view"] = "Every instance"
+    at.session_state["view"] = "Cost"
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    (spec,) = chart_specs(at)
+    spec = chart_specs(at)[0]
     names = {trace["name"] for trace in spec["data"]}
-    assert {"published throughput", "projected throughput"} <= names
+    assert {"published (source on hover)", "projected (interval as error bar)"} <= names
     options = {label for trace in spec["data"] for label in trace["y"]}
     assert any("p4d" in o for o in options) and any("p5." in o for o in options) and any("g6." in o for o in options)
+    assert any(m.label == "On the measured CPU" for m in at.metric)  # the bundled CPU ResNet-50 sample
+    at.session_state["sheet"] = "gcp"
+    at.session_state["hw_precision"] = "bf16"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    accelerators = {row[0] for trace in chart_specs(at)[0]["data"] for row in trace["customdata"]}
+    assert {"TPU v4", "TPU v5p", "A100 40GB", "L4"} <= accelerators
+
+
+def test_speed_up_compares_accelerators_with_the_measured_cpu(store_url):
+    at = open_page("explore")
+    at.session_state["view"] = "Speed-up"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    spec = chart_specs(at)[0]
+    bars = {label: text for trace in spec["data"] for label, text in zip(trace["y"], trace["text"])}
+    assert float(bars["H100 SXM"].rstrip("×").replace(",", "")) > 50  # × the bundled CPU's ResNet-50
+    assert not any("EPYC" in label or "CPU" in label for label in bars)  # no CPU-vs-CPU bars
+    assert "measured" in spec["layout"]["xaxis"]["title"]["text"]
 
 
 def test_a_filter_change_changes_the_figures(store_url):

@@ -114,10 +114,52 @@ def test_speed_chart_has_a_trace_per_precision_and_panel(agg):
     assert any("% (÷" in str(cell) for t in fig.data for row in t.customdata for cell in row)
 
 
-def test_speedup_chart_is_log_scale_with_labels(agg):
-    fig = charts.speedup_chart(agg)
-    assert fig.layout.xaxis.type == "log"
-    assert any("18.2×" in text for t in fig.data for text in t.text)
+def test_speed_up_puts_every_accelerator_against_the_measured_cpu_at_its_best():
+    from core.views import estimates
+    from core.views.projection import Point
+
+    results = [cpu(workload="cnn", size="resnet50", samples_per_s=4.0),
+               cpu(workload="cnn", size="resnet50", precision="bf16", samples_per_s=10.0)]
+    agg = frames.aggregate(frames.results_frame(results))
+    baseline = frames.cpu_baseline(agg, "cnn/resnet50")
+    assert baseline["samples_per_s"] == 10.0 and "bf16" in baseline["label"]  # its fastest precision
+    cat = catalog.load_catalog()
+    points = [Point("H100 SXM", "fp16", 2600.0, "published", "lambda", "lab"),
+              Point("A100 80GB", "fp16", 1500.0, "measured", "result x", "accelscope"),
+              Point("V100", "fp16", 1000.0, "published", "lambda", "lab"),
+              Point("L4", "fp16", 400.0, "published", "lambda", "lab")]
+    throughputs = estimates.catalog_throughputs("cnn", "resnet50", "fp16", points, cat)
+    table = frames.hardware_frame(throughputs, cat, baseline["samples_per_s"]).set_index("accelerator")
+    assert table.loc["H100 SXM", "speedup"] == pytest.approx(260.0) and table.loc["H100 SXM", "kind"] == "published"
+    assert table.loc["A100 80GB", "kind"] == "measured"
+    assert table.loc["H200", "kind"] == "projected" and table.loc["H200", "speedup_low"] < table.loc["H200", "speedup"]
+    assert table.loc["H100 SXM", "j_per_sample"] == pytest.approx(700 / 2600.0)  # TDP ÷ samples/s, estimated
+    assert "no dense fp16 peak" in table.loc["TPU v4", "reason"]
+    assert not any(a.type == "CPU" and a.model in table.index for a in cat)
+    fig = charts.hardware_speedup_chart(table.reset_index(), baseline, "cnn/resnet50 fp16")
+    assert fig.layout.xaxis.type == "log" and "measured" in fig.layout.xaxis.title.text
+    assert {t.name for t in fig.data} == {"measured (ours)", "published (source on hover)",
+                                          "projected (interval as error bar)"}
+    assert any("260×" in text for t in fig.data for text in t.text)
+    no_cpu = charts.hardware_speedup_chart(table.reset_index(), None, "cnn/resnet50 fp16")
+    assert "No CPU result" in no_cpu.layout.annotations[0].text
+
+
+def test_precision_gain_pairs_precisions_on_one_device_measured_and_published(agg):
+    from core.views.projection import Point
+
+    published = [Point("A100 80GB", "tf32", 1000.0, "published", "a", "lab/bench"),
+                 Point("A100 80GB", "fp16", 2500.0, "published", "a", "lab/bench"),
+                 Point("V100", "fp16", 1200.0, "published", "b", "other/readme")]  # no pair: left out
+    table = frames.precision_gain_frame(agg, [("cnn/resnet50", published)])
+    measured = table[table["kind"] == "measured"].set_index("precision")
+    assert measured.loc["bf16", "gain"] == pytest.approx(5000 / 2000) and measured.loc["bf16", "baseline_precision"] == "fp32"
+    (pair,) = table[table["kind"] == "published"].itertuples()
+    assert pair.gain == pytest.approx(2.5) and pair.baseline_precision == "tf32"
+    assert pair.row == "cnn/resnet50 · A100 80GB · lab/bench"
+    fig = charts.precision_gain_chart(table)
+    assert any("2.50×" in text for t in fig.data for text in t.text)
+    assert charts.precision_gain_chart(table.iloc[0:0]).layout.annotations
 
 
 def test_efficiency_chart_marks_estimates(agg):
@@ -147,7 +189,7 @@ def test_tradeoff_chart_draws_and_names_the_pareto_frontier(agg):
 
 def test_empty_selection_gives_an_explaining_figure():
     empty = frames.aggregate(frames.results_frame([]))
-    for fig in (charts.speed_chart(empty), charts.efficiency_chart(empty), charts.speedup_chart(empty),
+    for fig in (charts.speed_chart(empty), charts.efficiency_chart(empty),
                 charts.cost_chart(pd.DataFrame(columns=frames.COST_COLUMNS)),
                 charts.tradeoff_chart(pd.DataFrame(columns=frames.COST_COLUMNS)),
                 charts.carbon_chart(frames.carbon_frame(empty, ["USA"]))):
@@ -226,10 +268,10 @@ def test_every_instance_is_priced_from_measured_published_or_projected_throughpu
     assert "no dense bf16 peak for T4" in table.loc["x t4x1 (r)", "reason"]
     assert "not in the accelerator catalog" in table.loc["x mystery (r)", "reason"]
     figure = charts.instance_cost_chart(table.reset_index(), "cnn/resnet50 bf16")
-    assert {trace.name for trace in figure.data} == {"measured throughput", "published throughput",
-                                                     "projected throughput"}
-    (projected,) = [t for t in figure.data if t.name == "projected throughput"]
-    assert projected.error_x.array is not None and projected.opacity < 1
+    assert {trace.name for trace in figure.data} == {"measured (ours)", "published (source on hover)",
+                                                     "projected (interval as error bar)"}
+    (projected,) = [t for t in figure.data if t.name.startswith("projected")]
+    assert projected.error_x.array is not None and projected.marker.color.startswith("rgba")  # translucent
 
 
 def test_job_claims_put_cpu_hours_next_to_the_fastest_and_cheapest_instance():
