@@ -200,6 +200,21 @@ def test_explore_views(page, artifacts_dir):
         screenshot(page, artifacts_dir, f"explore-view-{slug(label)}")
 
 
+def test_cost_prices_gpus_and_tpus_nobody_here_has(page, artifacts_dir):
+    """Explore → Cost on the gcp sheet, ResNet-50 in bf16: A100, H100, L4 and TPU instances each
+    priced, and the legend says where each bar's throughput came from."""
+    page.goto("/?view=Cost&sheet=gcp&hw_workload=cnn/resnet50&hw_precision=bf16")
+    expect_page(page, "/", "Explore")
+    content = page.get_by_test_id("stMain")
+    expect(content.locator(CHART).first).to_be_visible()
+    chart = content.locator(".js-plotly-plot").first  # axes, bars and legend (its own svg layer)
+    for label in ("8× H100 SXM", "A100 40GB", "1× L4", "TPU v4", "TPU v5p", "projected (interval as error bar)"):
+        expect(chart.get_by_text(label).first, f"the Cost chart lacks {label!r}").to_be_visible()
+    expect(content.get_by_text("On the measured CPU")).to_be_visible()
+    assert_clean(page, "Explore › Cost (gcp, bf16)")
+    screenshot(page, artifacts_dir, "explore-cost-gcp-resnet50-bf16")
+
+
 def test_hardware_tabs(page, artifacts_dir):
     open_page(page, "/hardware", "Hardware & prices")
     for label in HARDWARE_TABS:
