@@ -1,15 +1,16 @@
 """python -m bench [overhead|ceiling|meters|stability|noise|noise-ratio|emulated-bf16|contention|scaling|projection|
-dashboard|all]
+analysis|dashboard|all]
 — prints Markdown tables."""
 
 import argparse
 
-from bench import cpu, dashboard_latency, probes, projection
+from bench import analysis, cpu, dashboard_latency, probes, projection
 
 BENCHES = {
     "overhead": probes.overhead, "ceiling": probes.ceiling, "meters": probes.meters,
     "stability": probes.stability, "noise": probes.noise_floor, "noise-ratio": cpu.noise_ratio,
     "emulated-bf16": cpu.emulated_bf16, "contention": cpu.contention, "scaling": probes.scaling, "projection": projection.run,
+    "analysis": analysis.run,
     "dashboard": dashboard_latency.run,
 }
 TAKES_ROUNDS = {"overhead", "ceiling", "meters", "noise", "noise-ratio", "emulated-bf16", "contention"}

@@ -19,6 +19,7 @@ COMMANDS = {
     "devices": commands.cmd_devices, "probe": commands.cmd_probe, "suite": commands.cmd_suite,
     "results": commands.cmd_results, "export": commands.cmd_export, "import": commands.cmd_import,
     "delete-run": commands.cmd_delete_run, "prices": commands.cmd_prices, "project": commands.cmd_project,
+    "analyze": commands.cmd_analyze,
 }
 CHILD_COMMANDS = ("_probe", "_idle")
 

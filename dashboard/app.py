@@ -18,6 +18,7 @@ state.load_query_params()
 VIEWS = Path(__file__).resolve().parent / "views"
 st.navigation([
     st.Page(VIEWS / "explore.py", title="Explore", icon=":material/monitoring:", default=True),
+    st.Page(VIEWS / "model.py", title="Your model", icon=":material/neurology:"),
     st.Page(VIEWS / "run.py", title="Run probes", icon=":material/play_arrow:"),
     st.Page(VIEWS / "hardware.py", title="Hardware & prices", icon=":material/sell:"),
     st.Page(VIEWS / "results.py", title="Results", icon=":material/table_rows:"),

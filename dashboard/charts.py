@@ -305,3 +305,19 @@ def instance_cost_chart(frame: pd.DataFrame, workload: str, big: bool = False) -
     fig.update_layout(title=f"Every instance of the sheet, priced for {workload}", height=max(420, 24 * len(priced) + 180),
                       barmode="overlay", showlegend=True)
     return _style(fig, big, height=max(420, 24 * len(priced) + 180))
+
+
+MEMORY_COLORS = ["#4C78A8", "#72B7B2", "#54A24B", "#F58518"]
+
+
+def memory_breakdown_chart(parts: list[tuple[str, float]], peak_gb: float, title: str, big: bool = False) -> go.Figure:
+    """One stacked bar: what holds a training step's memory (estimated), in GB."""
+    fig = go.Figure()
+    for (label, gb), color in zip(parts, MEMORY_COLORS):
+        fig.add_bar(y=["training step"], x=[gb], orientation="h", name=f"{label}: {gb:,.2f} GB", marker_color=color,
+                    hovertemplate=f"{label}: %{{x:,.2f}} GB (estimated)<extra></extra>")
+    fig.update_xaxes(title_text=f"GB at the step's peak ({peak_gb:,.2f} GB, estimated)", rangemode="tozero")
+    fig.update_layout(title=title, barmode="stack", showlegend=True)
+    _style(fig, big, height=330)
+    fig.update_layout(legend={"orientation": "h", "y": -0.45}, margin={"b": 110})
+    return fig

@@ -360,3 +360,31 @@ def job_claims(agg: pd.DataFrame, instances: pd.DataFrame, config: str, total_sa
             claims[key] = {"hours": row["hours_for_job"], "usd": row["usd_for_job"], "kind": row["kind"],
                            "label": f"{row['option']} ({row['accelerator_count']}× {row['accelerator']})"}
     return claims
+
+
+MODEL_DEVICE_COLUMNS = ["device", "memory_gb", "fits", "devices_needed", "samples_per_s", "low", "high", "kind",
+                        "note"]
+
+
+def model_devices_frame(analysis: dict) -> pd.DataFrame:
+    """`python -m core analyze --json`'s devices as a table: those that hold the step on one device
+    first (fastest first), then by how few devices they need; the reason or caveat as a note."""
+    rows = [{"device": d["device"], "memory_gb": d["memory_gb"], "fits": d["fits"], "devices_needed": d["devices_needed"],
+             "samples_per_s": d["samples_per_s"], "low": d["low"], "high": d["high"], "kind": d["kind"],
+             "note": d["reason"] or d["caveat"] or ""} for d in analysis.get("devices", [])]
+    frame = pd.DataFrame(rows, columns=MODEL_DEVICE_COLUMNS)
+    order = frame.assign(_fits=frame["fits"].fillna(False).astype(bool),
+                         _needed=frame["devices_needed"].fillna(10**9))
+    return order.sort_values(["_fits", "_needed", "samples_per_s"], ascending=[False, True, False],
+                             na_position="last").drop(columns=["_fits", "_needed"])
+
+
+def memory_parts(memory: dict) -> list[tuple[str, float]]:
+    """(label, GB) parts that add up to the training step's peak (estimated): the weights, gradients
+    and optimizer state every step keeps, and the rest of the peak — saved activations, half-
+    precision weight copies and temporaries, whichever are alive at that moment."""
+    kept = [("weights", memory["weights"]), ("gradients", memory["gradients"]),
+            ("optimizer state", memory["optimizer_state"])]
+    rest = memory["peak"] - sum(value for _, value in kept)
+    return [(label, value / 1e9) for label, value in kept] + (
+        [("activations, weight copies, temporaries", rest / 1e9)] if rest > 0 else [])

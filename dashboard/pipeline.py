@@ -173,3 +173,34 @@ def catalog_throughputs(config: str, precision: str) -> list:
     """The best-known throughput of ``config`` on every catalog accelerator, or why there is none."""
     url = data.db_url()
     return _catalog_throughputs(url, data.store_stamp(url), data.samples_stamp(), config, precision)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def analyze_model(model: str, overrides: str, seq: int, batch: int, precision: str, checkpointing: bool,
+                  url: str) -> dict:
+    """``python -m core analyze --json`` in a subprocess (this process never imports torch or
+    transformers): the analysis, or {"error": what went wrong}. Cached: the answer is a function of
+    its arguments (and of the store's measured points, by ``url``)."""
+    import json
+    import subprocess
+    import sys
+
+    from core.paths import REPO_ROOT
+
+    command = [sys.executable, "-m", "core", "analyze", "--model", model, "--batch", str(batch), "--precision",
+               precision, "--json", "--db", url]
+    if overrides.strip():
+        command += ["--config", overrides.strip()]
+    if seq:
+        command += ["--seq", str(seq)]
+    if checkpointing:
+        command.append("--activation-checkpointing")
+    try:
+        out = subprocess.run(command, capture_output=True, text=True, timeout=180, cwd=REPO_ROOT)
+    except subprocess.TimeoutExpired:
+        return {"error": "the analysis took longer than 180 s; try a smaller --seq or batch"}
+    if out.returncode != 0:
+        lines = [line for line in out.stderr.strip().splitlines() if line.strip()]
+        message = lines[-1] if lines else f"python -m core analyze exited with {out.returncode}"
+        return {"error": message.removeprefix("error: ")}
+    return json.loads(out.stdout)

@@ -28,6 +28,12 @@ HARDWARE_CONFIG = "hw_workload"  # Speed-up, Cost and Present: the workload comp
 HARDWARE_PRECISION = "hw_precision"  # … its precision on the accelerators
 JOB_SAMPLES = "job_samples"  # … and the job (samples to train on) their time and cost are given for
 SLIDE = "slide"  # Present's slide index
+MODEL = "model"  # Your model: a preset, hf:<class> or workload/size
+MODEL_CONFIG = "model_config"  # … its config overrides (key=value,…)
+MODEL_SEQ = "model_seq"  # … sequence length (0: the model's default)
+MODEL_BATCH = "model_batch"  # … samples per device per step
+MODEL_PRECISION = "model_precision"
+MODEL_CHECKPOINTING = "model_checkpointing"
 
 # Page-local widgets and bookkeeping
 URL_LOADED = "_url_loaded"  # the URL was read into the session once
@@ -49,14 +55,22 @@ DEFAULTS = {
     CUSTOM_SHEETS: {},
     SLIDE: 0,
     JOB_SAMPLES: 1_281_167 * 90,  # 90 epochs of ImageNet-1k (1,281,167 images)
+    MODEL: "gpt2-small",
+    MODEL_CONFIG: "",
+    MODEL_SEQ: 1024,
+    MODEL_BATCH: 8,
+    MODEL_PRECISION: "bf16",
+    MODEL_CHECKPOINTING: False,
 }
 
 # Filters shared by Explore and Present, mirrored in the URL so a link reopens the view.
 FILTER_KEYS = ("workload", "size", "precision", "device_label", "host", "run_id")
 # URL parameters, in the order they are written. A filter's parameter is its column name; every
 # other parameter has the name of its session-state key.
-URL_TEXT_KEYS = (SHEET, REGION, FOCUS, VIEW, HARDWARE_CONFIG, HARDWARE_PRECISION)
-URL_KEYS = (*FILTER_KEYS, *URL_TEXT_KEYS, SPOT, SLIDE)
+URL_TEXT_KEYS = (SHEET, REGION, FOCUS, VIEW, HARDWARE_CONFIG, HARDWARE_PRECISION, MODEL, MODEL_CONFIG,
+                 MODEL_PRECISION)
+URL_INT_KEYS = (SLIDE, MODEL_SEQ, MODEL_BATCH)
+URL_KEYS = (*FILTER_KEYS, *URL_TEXT_KEYS, SPOT, MODEL_CHECKPOINTING, *URL_INT_KEYS)
 
 
 def filter_key(column: str) -> str:
@@ -105,11 +119,11 @@ def load_query_params() -> None:
             continue
         if key in FILTER_KEYS:
             value = params.get_all(key)
-        elif key == SPOT:
+        elif key in (SPOT, MODEL_CHECKPOINTING):
             value = params[key] == "1"
         elif key == VIEW and params[key] == "Every instance":
             value = "Cost"  # the view of every instance was folded into Cost: old links still open it
-        elif key == SLIDE:
+        elif key in URL_INT_KEYS:
             if not params[key].isdigit():
                 continue
             value = int(params[key])
@@ -126,10 +140,10 @@ def save_query_params() -> None:
             chosen = st.session_state.get(_session_key(key)) or []
             if chosen:
                 values[key] = [str(v) for v in chosen]
-        elif key == SPOT:
-            values[key] = "1" if st.session_state.get(SPOT) else "0"
-        elif key == SLIDE:
-            values[key] = str(st.session_state.get(SLIDE, 0))
+        elif key in (SPOT, MODEL_CHECKPOINTING):
+            values[key] = "1" if st.session_state.get(key) else "0"
+        elif key in URL_INT_KEYS:
+            values[key] = str(st.session_state.get(key, 0))
         elif st.session_state.get(key):
             values[key] = str(st.session_state[key])
     if dict(st.query_params.to_dict()) != {k: (v[-1] if isinstance(v, list) else v) for k, v in values.items()}:

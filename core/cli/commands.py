@@ -240,6 +240,68 @@ def cmd_project(args) -> int:
     return EXIT_OK
 
 
+def cmd_analyze(args) -> int:
+    from core.facts.references import load_references
+    from core.facts.rows import flat_row
+    from core.facts.store import Store
+    from core.measure.analysis import analyze
+    from core.measure.models import ModelSpec, parse_overrides
+    from core.views import catalog, fit, projection
+
+    spec = ModelSpec(args.model, parse_overrides(args.config))
+    analysis = analyze(spec, args.batch, args.seq, args.precision, args.optimizer, args.activation_checkpointing)
+    accelerators = catalog.load_catalog()
+    family = fit.REFERENCE_FAMILY.get(analysis.kind) or fit._builtin_family(analysis.model)
+    points = []
+    if family:
+        with Store(args.db) as store:
+            rows = [flat_row(r) for r in store.results(workload=family[0], status="ok")]
+        points = (projection.published_points(load_references(), *family, accelerators)
+                  + projection.measured_points(rows, *family, accelerators))
+    devices = fit.device_fits(analysis, accelerators, points, load_references())
+    notes = analysis_notes(analysis, spec)
+    if args.json:
+        print(json.dumps({**analysis.to_dict(), "notes": notes, "devices": [d.to_dict() for d in devices]}))
+    else:
+        from core.cli.display import analysis_table, console
+
+        for line in (f"{analysis.model} ({analysis.kind}; {analysis.source}): {analysis.params / 1e6:,.1f}M parameters, "
+                     f"{(analysis.flops_per_sample or 0) / 1e9:,.1f} GFLOP per training sample"
+                     + (f" of {analysis.seq} tokens" if analysis.tokens_per_sample else ""),
+                     f"training memory at batch {analysis.batch}, {analysis.precision}, {analysis.optimizer} "
+                     f"(estimated): {analysis.memory.peak_bytes / 1e9:,.2f} GB peak = weights "
+                     f"{analysis.memory.weights_bytes / 1e9:,.2f} + gradients {analysis.memory.gradients_bytes / 1e9:,.2f}"
+                     f" + optimizer state {analysis.memory.optimizer_state_bytes / 1e9:,.2f} + activations and "
+                     f"temporaries {analysis.memory.peak_activations_bytes / 1e9:,.2f} "
+                     f"(saved activations {analysis.memory.activations_bytes / 1e9:,.2f}); "
+                     f"analysed in {analysis.analysis_s:.1f} s", *notes):
+            console().print(line)
+        console().print(analysis_table(devices))
+    return EXIT_OK
+
+
+def analysis_notes(analysis, spec) -> list[str]:
+    """What a reader of the memory figure must be told about this model."""
+    notes = []
+    dropout = {key: value for key, value in spec.overrides.items()}
+    try:
+        from core.measure.models import hf_config
+
+        if not spec.is_builtin:
+            config = hf_config(spec)[1]
+            dropout = {key: getattr(config, key) for key in ("attn_pdrop", "attention_dropout",
+                                                               "attention_probs_dropout_prob", "dropout_rate")
+                       if isinstance(getattr(config, key, None), (int, float)) and getattr(config, key) > 0}
+    except AccelscopeError:
+        dropout = {}
+    if dropout and not spec.is_builtin:
+        names = ", ".join(f"{key}={value:g}" for key, value in dropout.items())
+        notes.append(f"attention dropout ({names}): PyTorch's CPU attention kernels materialise the attention "
+                     "matrix for it, GPU flash and memory-efficient kernels do not — activations here are an upper "
+                     "bound for GPUs; set it to 0 with --config to see the other figure")
+    return notes
+
+
 def cmd_prices(args) -> int:
     from core.views import pricing
 

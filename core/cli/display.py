@@ -127,6 +127,21 @@ def projections_table(projections) -> Table:
     return table
 
 
+def analysis_table(devices) -> Table:
+    """Per accelerator: fits on one, devices needed with sharding, samples/s and where it came from."""
+    table = Table(title="Your model on every catalog accelerator (memory estimated; speed projected or estimated)")
+    for column in ("device", "memory GB", "fits on one", "devices needed", "samples/s per device", "range", "kind",
+                   "reason or caveat"):
+        table.add_column(column, justify="right" if column in ("memory GB", "devices needed", "samples/s per device",
+                                                               "range") else "left")
+    for d in devices:
+        fits = "–" if d.fits is None else ("yes" if d.fits else "no")
+        interval = "–" if d.low is None else f"{d.low:,.3g}–{d.high:,.3g}"
+        table.add_row(d.device, _fmt(d.memory_gb, "g"), fits, "–" if d.devices_needed is None else str(d.devices_needed),
+                      _fmt(d.samples_per_s, ",.3g"), interval, d.kind or "–", d.reason or d.caveat or "")
+    return table
+
+
 def prices_table(sheets) -> Table:
     table = Table(title="Price sheets")
     for column in ("sheet", "provider", "rows", "accelerators", "regions", "retrieved"):

@@ -82,6 +82,25 @@ def build_parser() -> argparse.ArgumentParser:
     project.add_argument("--json", action="store_true", help="one JSON object per device (JSON lines)")
     _add_db(project)
 
+    analyze = sub.add_parser("analyze", help="your model without running it: parameters, FLOPs, training memory, "
+                                            "and fit and speed on every catalog accelerator")
+    analyze.add_argument("--model", required=True,
+                         help="a preset (gpt2-small … gpt2-xl, llama-3-8b-like, llama-3-70b-like, mistral-7b-like, "
+                              "bert-base, bert-large, vit-base, vit-large, resnet-50, whisper-small, t5-base), "
+                              "hf:<transformers model class> (e.g. hf:GPT2LMHeadModel), or a built-in workload/size "
+                              "(e.g. cnn/resnet50)")
+    analyze.add_argument("--config", help="config overrides, e.g. n_layer=24,n_embd=1024 (transformers field names)")
+    analyze.add_argument("--seq", type=int, help="sequence length in tokens (default: the model's context, at most 2048)")
+    analyze.add_argument("--batch", type=int, default=8, help="samples per device per step (default 8)")
+    analyze.add_argument("--precision", default="bf16", choices=PRECISIONS,
+                         help="training precision (bf16/fp16: mixed, with fp32 weights as the probe trains)")
+    analyze.add_argument("--optimizer", default="adamw", choices=("adamw", "sgd", "default"),
+                         help="optimizer whose state is counted (default adamw; 'default': a built-in workload's own)")
+    analyze.add_argument("--activation-checkpointing", action="store_true",
+                         help="recompute activations in the backward (transformers' gradient checkpointing)")
+    analyze.add_argument("--json", action="store_true", help="one JSON object")
+    _add_db(analyze)
+
     prices = sub.add_parser("prices", help="list the bundled price sheets, or validate one")
     prices.add_argument("--validate", metavar="FILE", help="check a price sheet CSV against the schema")
     prices.add_argument("--json", action="store_true")

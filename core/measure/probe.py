@@ -44,7 +44,8 @@ def build_workload(spec: ProbeSpec, torch_device: str, batch_size: int):
     kwargs: dict = {"seed": spec.seed}
     if spec.channels_last:
         kwargs["channels_last"] = True
-    return load_builder(spec.workload)(size_params(spec.workload, spec.size), batch_size, torch_device, **kwargs)
+    params = {**size_params(spec.workload, spec.size), "precision": spec.precision}  # zoo checks the fit with it
+    return load_builder(spec.workload)(params, batch_size, torch_device, **kwargs)
 
 
 @dataclass

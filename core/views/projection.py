@@ -161,9 +161,11 @@ def loo_log_errors(points: Sequence[Point], by_model: dict[str, Accelerator], fl
 
 def project(target: Accelerator, workload: str, size: str, precision: str, points: Iterable[Point],
             catalog: Sequence[Accelerator], *, flops_per_sample: float | None = None, parameters: float | None = None,
-            holdout: bool = False) -> Projection:
+            holdout: bool = False, calibration_flops_per_sample: float | None = None) -> Projection:
     """Projected samples/s of (workload, size, precision) on ``target``, or a reason. ``holdout``
-    ignores every point on the target device itself (what validation does)."""
+    ignores every point on the target device itself (what validation does). With
+    ``calibration_flops_per_sample``, the points are another workload's (a reference family) with
+    that FLOP count: their utilisation is applied to ``flops_per_sample``."""
     by_model = {accelerator.model: accelerator for accelerator in catalog}
     flops = flops_per_sample or FLOPS_PER_SAMPLE.get((workload, size))
     parameters = parameters or PARAMETERS.get((workload, size))
@@ -186,7 +188,7 @@ def project(target: Accelerator, workload: str, size: str, precision: str, point
     if len({p.device for p in usable}) < MIN_POINTS:
         return _refuse(blank, f"fewer than {MIN_POINTS} devices with a known {workload}/{size} throughput to learn "
                               "from (data/references and measured results)")
-    model, (low_q, high_q) = calibrate(tuple(usable), tuple(catalog), flops)
+    model, (low_q, high_q) = calibrate(tuple(usable), tuple(catalog), calibration_flops_per_sample or flops)
     predicted = predict(model, target, precision, flops) if model else None
     if not predicted:
         return _refuse(blank, "the roofline model could not be fitted to these points")

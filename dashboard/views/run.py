@@ -47,7 +47,7 @@ with st.form("plan"):
     meters = left.toggle("Measure energy (NVML, RAPL, CodeCarbon)", value=True)
     sizes = {}
     for name, info in WORKLOADS.items():
-        default = ["S"] if name != "gemm" else []
+        default = ["S"] if "S" in info.sizes and name != "gemm" else []  # zoo models are opt-in
         sizes[name] = right.multiselect(f"{name} — {info.description}", list(info.sizes), default=default)
     submitted = st.form_submit_button("Start", type="primary")
 

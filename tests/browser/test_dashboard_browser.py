@@ -31,6 +31,7 @@ CHART = ".js-plotly-plot .main-svg"
 #  the page's own title: its st.title, on Present the first slide's)
 PAGES = [
     ("explore", "/", "Explore", True, "Explore the trade-offs"),
+    ("model", "/model", "Your model", True, "Your model"),
     ("run", "/run", "Run probes", False, "Run probes"),
     ("hardware", "/hardware", "Hardware & prices", False, "Hardware & prices"),
     ("results", "/results", "Results", False, "Results"),

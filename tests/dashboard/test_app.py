@@ -12,7 +12,7 @@ from core.facts.store import Store
 from tests.core.factories import make_result
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
-PAGES = ["explore", "run", "hardware", "results", "present"]
+PAGES = ["explore", "model", "run", "hardware", "results", "present"]
 
 
 @pytest.fixture
@@ -190,3 +190,23 @@ print("ok")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                          cwd=Path(APP).parents[1])
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
+
+
+def test_your_model_page_analyses_a_model_without_importing_torch_here(store_url):
+    """A two-layer GPT-2 (fast): parameters, the memory breakdown chart and a row per accelerator;
+    a bad override shows the analysis's own error, not a traceback."""
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.session_state["model"] = "gpt2-small"
+    at.session_state["model_config"] = "n_layer=2,n_embd=128,n_head=2"
+    at.session_state["model_seq"] = 128
+    at.session_state["model_batch"] = 2
+    at.run()
+    at.switch_page("views/model.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(m.label == "Parameters" for m in at.metric)
+    (spec,) = chart_specs(at)
+    assert {trace["name"].split(":")[0] for trace in spec["data"]} >= {"weights", "gradients", "optimizer state"}
+    assert len(at.dataframe[0].value) > 20  # one row per catalog accelerator
+    at.session_state["model_config"] = "n_lawyer=2"
+    at.run()
+    assert any("has no field 'n_lawyer'" in e.value for e in at.error)

@@ -65,6 +65,13 @@ WORKLOADS: Mapping[str, WorkloadInfo] = MappingProxyType({
             "gpt2-small": {"layers": 12, "d_model": 768, "heads": 12, "context": 1024, "vocab": 50257,
                            "batch_size": 8},
         })),
+    "zoo": WorkloadInfo(
+        "zoo", "transformers models from their config classes (python -m core analyze --model NAME)", "sample",
+        _frozen({name: {"model": name, "batch_size": batch, "seq": seq} for name, batch, seq in (
+            ("gpt2-small", 8, 1024), ("gpt2-medium", 8, 1024), ("gpt2-large", 4, 1024), ("gpt2-xl", 2, 1024),
+            ("llama-3-8b-like", 1, 2048), ("llama-3-70b-like", 1, 2048), ("mistral-7b-like", 1, 2048),
+            ("bert-base", 8, 512), ("bert-large", 8, 512), ("vit-base", 32, None), ("vit-large", 16, None),
+            ("resnet-50", 32, None), ("whisper-small", 8, 448), ("t5-base", 8, 512))})),
 })
 
 
