@@ -175,12 +175,13 @@ def catalog_throughputs(config: str, precision: str) -> list:
     return _catalog_throughputs(url, data.store_stamp(url), data.samples_stamp(), config, precision)
 
 
+class AnalysisFailed(Exception):
+    """``python -m core analyze`` refused or failed; the message says why (not cached)."""
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
-def analyze_model(model: str, overrides: str, seq: int, batch: int, precision: str, checkpointing: bool,
-                  url: str) -> dict:
-    """``python -m core analyze --json`` in a subprocess (this process never imports torch or
-    transformers): the analysis, or {"error": what went wrong}. Cached: the answer is a function of
-    its arguments (and of the store's measured points, by ``url``)."""
+def _analyze_model(model: str, overrides: str, seq: int, batch: int, precision: str, checkpointing: bool,
+                   url: str, stamp: tuple) -> dict:
     import json
     import subprocess
     import sys
@@ -198,9 +199,23 @@ def analyze_model(model: str, overrides: str, seq: int, batch: int, precision: s
     try:
         out = subprocess.run(command, capture_output=True, text=True, timeout=180, cwd=REPO_ROOT)
     except subprocess.TimeoutExpired:
-        return {"error": "the analysis took longer than 180 s; try a smaller --seq or batch"}
+        raise AnalysisFailed("the analysis took longer than 180 s; try a shorter sequence or a smaller batch") from None
     if out.returncode != 0:
         lines = [line for line in out.stderr.strip().splitlines() if line.strip()]
         message = lines[-1] if lines else f"python -m core analyze exited with {out.returncode}"
-        return {"error": message.removeprefix("error: ")}
-    return json.loads(out.stdout)
+        raise AnalysisFailed(message.removeprefix("error: "))
+    try:
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    except (json.JSONDecodeError, IndexError):
+        raise AnalysisFailed(f"python -m core analyze printed no JSON: {out.stdout[-300:]!r}") from None
+
+
+def analyze_model(model: str, overrides: str, seq: int, batch: int, precision: str, checkpointing: bool) -> dict:
+    """``python -m core analyze --json`` in a subprocess (this process never imports torch or
+    transformers): the analysis, or {"error": why}. Cached on its arguments and the store's stamp
+    (its measured points); a failure is not cached, so a retry runs again."""
+    url = data.db_url()
+    try:
+        return _analyze_model(model, overrides, seq, batch, precision, checkpointing, url, data.store_stamp(url))
+    except AnalysisFailed as exc:
+        return {"error": str(exc)}

@@ -57,7 +57,7 @@ DEFAULTS = {
     JOB_SAMPLES: 1_281_167 * 90,  # 90 epochs of ImageNet-1k (1,281,167 images)
     MODEL: "gpt2-small",
     MODEL_CONFIG: "",
-    MODEL_SEQ: 1024,
+    MODEL_SEQ: 0,  # the model's own context (at most 2048)
     MODEL_BATCH: 8,
     MODEL_PRECISION: "bf16",
     MODEL_CHECKPOINTING: False,
@@ -102,10 +102,19 @@ def _session_key(url_key: str) -> str:
     return filter_key(url_key) if url_key in FILTER_KEYS else url_key
 
 
+# Widget values other pages read: Streamlit forgets a widget's value on a run that does not draw
+# it (another page), so every run re-assigns them (the documented way to keep them).
+KEPT_WIDGET_KEYS = (HARDWARE_CONFIG, HARDWARE_PRECISION, JOB_SAMPLES, MODEL, MODEL_CONFIG, MODEL_SEQ, MODEL_BATCH,
+                    MODEL_PRECISION, MODEL_CHECKPOINTING)
+
+
 def init() -> None:
     for key, value in DEFAULTS.items():
         if key not in st.session_state:
             st.session_state[key] = dict(value) if isinstance(value, dict) else value
+    for key in KEPT_WIDGET_KEYS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
 
 
 def load_query_params() -> None:

@@ -59,19 +59,27 @@ def duration(hours: float) -> str:
     return f"{hours:,.1f} h" if hours >= 1 else f"{hours * 60:,.0f} min"
 
 
-def hardware_question(agg: pd.DataFrame, job: bool = True) -> tuple[str, str, float]:
-    """Workload, precision on the accelerators and (with ``job``) the job's samples: the question
-    asked of every accelerator in Speed-up, Cost and Present. Workloads with published references
-    come first, then the measured ones of the selection."""
+def hardware_choice(agg: pd.DataFrame) -> tuple[list[str], str, list[str], str]:
+    """The workloads one can compare on every accelerator (those with published references first,
+    then the measured ones of the selection) and the chosen one, its precisions and the chosen
+    one — a value from the URL that is not among them is replaced, before anything uses it."""
     configs = list(dict.fromkeys([*pipeline.reference_workloads(), *sorted(agg["config"].unique())]))
     if st.session_state.get(state.HARDWARE_CONFIG) not in configs:
         st.session_state[state.HARDWARE_CONFIG] = configs[0]
-    columns = st.columns(3 if job else 2)
-    config = columns[0].selectbox("Workload", configs, key=state.HARDWARE_CONFIG,
-                                  help="Workloads with published results first (data/references), then yours")
+    config = st.session_state[state.HARDWARE_CONFIG]
     precisions = pipeline.reference_precisions(config)
     if st.session_state.get(state.HARDWARE_PRECISION) not in precisions:
         st.session_state[state.HARDWARE_PRECISION] = precisions[0]
+    return configs, config, precisions, st.session_state[state.HARDWARE_PRECISION]
+
+
+def hardware_question(agg: pd.DataFrame, job: bool = True) -> tuple[str, str, float]:
+    """Workload, precision on the accelerators and (with ``job``) the job's samples: the question
+    asked of every accelerator in Speed-up, Cost and Present."""
+    configs, _, precisions, _ = hardware_choice(agg)
+    columns = st.columns(3 if job else 2)
+    config = columns[0].selectbox("Workload", configs, key=state.HARDWARE_CONFIG,
+                                  help="Workloads with published results first (data/references), then yours")
     precision = columns[1].selectbox("Precision on the accelerators", precisions, key=state.HARDWARE_PRECISION,
                                      help="Ordered by how many published results exist for the workload")
     samples = float(st.session_state.get(state.JOB_SAMPLES) or 1)

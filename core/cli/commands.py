@@ -251,14 +251,14 @@ def cmd_analyze(args) -> int:
     spec = ModelSpec(args.model, parse_overrides(args.config))
     analysis = analyze(spec, args.batch, args.seq, args.precision, args.optimizer, args.activation_checkpointing)
     accelerators = catalog.load_catalog()
-    family = fit.REFERENCE_FAMILY.get(analysis.kind) or fit._builtin_family(analysis.model)
+    family = fit.reference_family(analysis)
     points = []
     if family:
         with Store(args.db) as store:
             rows = [flat_row(r) for r in store.results(workload=family[0], status="ok")]
         points = (projection.published_points(load_references(), *family, accelerators)
                   + projection.measured_points(rows, *family, accelerators))
-    devices = fit.device_fits(analysis, accelerators, points, load_references())
+    devices = fit.device_fits(analysis, accelerators, points)
     notes = analysis_notes(analysis, spec)
     if args.json:
         print(json.dumps({**analysis.to_dict(), "notes": notes, "devices": [d.to_dict() for d in devices]}))
@@ -282,19 +282,11 @@ def cmd_analyze(args) -> int:
 
 def analysis_notes(analysis, spec) -> list[str]:
     """What a reader of the memory figure must be told about this model."""
-    notes = []
-    dropout = {key: value for key, value in spec.overrides.items()}
-    try:
-        from core.measure.models import hf_config
+    from core.measure.models import attention_dropout, hf_config
 
-        if not spec.is_builtin:
-            config = hf_config(spec)[1]
-            dropout = {key: getattr(config, key) for key in ("attn_pdrop", "attention_dropout",
-                                                               "attention_probs_dropout_prob", "dropout_rate")
-                       if isinstance(getattr(config, key, None), (int, float)) and getattr(config, key) > 0}
-    except AccelscopeError:
-        dropout = {}
-    if dropout and not spec.is_builtin:
+    notes = []
+    dropout = {} if spec.is_builtin else attention_dropout(hf_config(spec)[1])
+    if dropout:
         names = ", ".join(f"{key}={value:g}" for key, value in dropout.items())
         notes.append(f"attention dropout ({names}): PyTorch's CPU attention kernels materialise the attention "
                      "matrix for it, GPU flash and memory-efficient kernels do not — activations here are an upper "

@@ -95,6 +95,13 @@ def make_optimizer(name: str, params):
     raise AccelscopeError(f"--optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}")
 
 
+def training_optimizer(training, optimizer: str, params):
+    """``optimizer`` by name; "default" is a built-in workload's own (else AdamW)."""
+    if optimizer == "default":
+        return training.make_optimizer(params) if training.make_optimizer else make_optimizer("adamw", params)
+    return make_optimizer(optimizer, params)
+
+
 def _autocast(precision: str):
     if precision in ("bf16", "fp16"):
         return torch.autocast(device_type="cpu", dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
@@ -111,8 +118,7 @@ def analyze(spec: ModelSpec, batch: int, seq: int | None, precision: str, optimi
         training = build_training(spec, batch, seq, "cpu", initialise=False, checkpointing=checkpointing)
         model = training.model
         params = [p for p in model.parameters() if p.requires_grad]
-        step_optimizer = (training.make_optimizer(params) if training.make_optimizer and optimizer == "default"
-                          else make_optimizer("adamw" if optimizer == "default" else optimizer, params))
+        step_optimizer = training_optimizer(training, optimizer, params)
         live.watch_parameters(params)
         live.reset_peak()
         with FlopCounterMode(display=False) as counter:
@@ -136,15 +142,22 @@ def analyze(spec: ModelSpec, batch: int, seq: int | None, precision: str, optimi
         peak = max(forward_backward_peak + state, optimizer_peak)
         n_params = sum(p.numel() for p in model.parameters())
         flops = float(counter.get_total_flops()) or None
-    import transformers
-
     return ModelAnalysis(
         model=spec.name, source=spec.source(), kind=training.kind, batch=batch, seq=training.seq, precision=precision,
         optimizer=optimizer, checkpointing=checkpointing, params=int(n_params), flops_per_sample=flops / batch if flops else None,
         memory=MemoryBreakdown(int(weights), int(gradients), int(state), int(activations), int(peak),
                                int(weight_copies)),
         method=METHOD, analysis_s=time.perf_counter() - started, overrides=dict(spec.overrides),
-        versions={"torch": torch.__version__, "transformers": transformers.__version__})
+        versions={"torch": torch.__version__, "transformers": _version("transformers")})
+
+
+def _version(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
 
 
 def measure_step_memory(spec: ModelSpec, batch: int, seq: int | None, precision: str, optimizer: str = "adamw",
@@ -161,8 +174,7 @@ def measure_step_memory(spec: ModelSpec, batch: int, seq: int | None, precision:
     baseline = _resident_bytes()
     training = build_training(spec, batch, seq, "cpu")
     params = [p for p in training.model.parameters() if p.requires_grad]
-    step_optimizer = (training.make_optimizer(params) if training.make_optimizer and optimizer == "default"
-                      else make_optimizer("adamw" if optimizer == "default" else optimizer, params))
+    step_optimizer = training_optimizer(training, optimizer, params)
     for _ in range(steps):
         with _autocast(precision):
             loss = training.forward_loss()

@@ -183,6 +183,16 @@ def hf_config(spec: ModelSpec):
     return model_class, config
 
 
+ATTENTION_DROPOUT_FIELDS = ("attn_pdrop", "attention_dropout", "attention_probs_dropout_prob", "dropout_rate")
+
+
+def attention_dropout(config) -> dict[str, float]:
+    """The config's attention-dropout fields that are on: PyTorch's CPU attention keeps the
+    attention matrix for them (GPU flash kernels do not), which changes the memory estimate."""
+    return {key: float(getattr(config, key)) for key in ATTENTION_DROPOUT_FIELDS
+            if isinstance(getattr(config, key, None), (int, float)) and getattr(config, key) > 0}
+
+
 def sequence_length(config, seq: int | None) -> int:
     """The sequence to train on: ``seq`` if given (refused beyond the model's context), else the
     model's context up to DEFAULT_SEQ."""
@@ -222,6 +232,9 @@ def build_training(spec: ModelSpec, batch: int, seq: int | None, device: str = "
     if spec.is_builtin:
         if checkpointing:
             raise AccelscopeError("activation checkpointing is for transformers models (hf:… or a preset)")
+        if seq is not None:
+            raise AccelscopeError("--seq: a built-in size fixes its own sequence; use a preset (gpt2-small) or "
+                                  "hf:… to choose one")
         return _builtin_training(spec, batch, device)
     model_class, config = hf_config(spec)
     kind = model_kind(model_class.__name__)
@@ -234,8 +247,12 @@ def build_training(spec: ModelSpec, batch: int, seq: int | None, device: str = "
     from transformers.initialization import no_init_weights
 
     torch.manual_seed(seed)
-    with torch.device(device), (contextlib.nullcontext() if initialise else no_init_weights()):
-        model = model_class(config)
+    try:
+        with torch.device(device), (contextlib.nullcontext() if initialise else no_init_weights()):
+            model = model_class(config)
+    except (ValueError, TypeError, ZeroDivisionError, AttributeError) as exc:
+        raise AccelscopeError(f"{model_class.__name__} cannot be built with these config values "
+                              f"({dict(spec.overrides) or 'the preset'}): {exc}") from None
     if not initialise:
         model.tie_weights()  # done by the initialisation that was skipped (GPT-2 shares its embedding and head)
     if checkpointing:

@@ -77,21 +77,24 @@ def devices_needed(analysis: ModelAnalysis, accelerator: Accelerator) -> tuple[b
     return False, math.ceil(memory.states_bytes / (usable - per_device)), None
 
 
-def device_fits(analysis: ModelAnalysis, catalog: Sequence[Accelerator], points: Sequence[projection.Point],
-                references: Sequence = ()) -> list[DeviceFit]:
+def device_fits(analysis: ModelAnalysis, catalog: Sequence[Accelerator],
+                points: Sequence[projection.Point]) -> list[DeviceFit]:
     """One entry per catalog accelerator (CPUs left out): fit, devices needed, speed or reason.
-    ``points`` are the reference family's measured and published points; ``references`` the
-    published rows (core.facts.references.Reference) for the MFU estimate."""
-    family = REFERENCE_FAMILY.get(analysis.kind) or _builtin_family(analysis.model)
+    ``points`` are the reference family's measured and published points (reference_family)."""
+    family = reference_family(analysis)
     out = []
     for accelerator in catalog:
         if accelerator.type == "CPU":
             continue
         fits, needed, memory_reason = devices_needed(analysis, accelerator)
-        speed = _speed(analysis, accelerator, family, points, references, catalog)
-        reason = memory_reason or (speed.reason if speed.samples_per_s is None else None)
+        if memory_reason and needed is None:  # it cannot train there at all: no speed to show
+            out.append(DeviceFit(accelerator.model, accelerator.memory_gb, fits, None, None, None, None, None, "",
+                                 memory_reason))
+            continue
+        speed = _speed(analysis, accelerator, family, points, catalog)
         out.append(DeviceFit(accelerator.model, accelerator.memory_gb, fits, needed, speed.samples_per_s, speed.low,
-                             speed.high, speed.kind, speed.basis, reason, speed.caveat))
+                             speed.high, speed.kind, speed.basis, speed.reason if speed.samples_per_s is None else None,
+                             speed.caveat))
     return out
 
 
@@ -106,54 +109,126 @@ class _Speed:
     caveat: str | None = None
 
 
-def _builtin_family(model: str) -> tuple[str, str] | None:
-    workload = model.split("/", 1)[0]
+def reference_family(analysis: ModelAnalysis) -> tuple[str, str] | None:
+    """The (workload, size) whose points set this model's utilisation: by its kind, or for a
+    built-in workload its own family."""
+    if analysis.kind in REFERENCE_FAMILY:
+        return REFERENCE_FAMILY[analysis.kind]
+    workload = analysis.model.split("/", 1)[0]
     return {"cnn": ("cnn", "resnet50"), "transformer": ("transformer", "gpt2-small")}.get(workload)
 
 
-def _speed(analysis: ModelAnalysis, accelerator: Accelerator, family, points, references, catalog) -> _Speed:
+def _speed(analysis: ModelAnalysis, accelerator: Accelerator, family, points, catalog) -> _Speed:
     if family is None or not analysis.flops_per_sample:
         return _Speed(None, None, None, None, "", "no reference family for this model to learn utilisation from")
     workload, size = family
     projected = projection.project(accelerator, workload, size, analysis.precision, points, catalog,
-                                   flops_per_sample=analysis.flops_per_sample,
+                                   flops_per_sample=analysis.flops_per_sample, check_memory=False,
                                    calibration_flops_per_sample=projection.FLOPS_PER_SAMPLE.get(family))
     if projected.samples_per_s is not None:
         basis = (f"roofline projection: utilisation learned from {len(projected.basis)} {workload}/{size} point(s), "
                  "applied to this model's FLOPs per sample")
         return _Speed(projected.samples_per_s, projected.low, projected.high, projected.kind, basis,
                       caveat=projected.caveat)
-    estimate = mfu_estimate(analysis, accelerator, family, references, catalog)
-    if estimate is not None:
-        return estimate
-    return _Speed(None, None, None, None, "", projected.reason)
+    if not projected.reason.startswith("fewer than"):  # a refusal the MFU estimate must not paper over
+        return _Speed(None, None, None, None, "", projected.reason)
+    estimate = mfu_estimate(analysis, accelerator, family, points, catalog)
+    return estimate or _Speed(None, None, None, None, "", projected.reason)
 
 
-def mfu_estimate(analysis: ModelAnalysis, accelerator: Accelerator, family: tuple[str, str], references: Sequence,
-                 catalog: Sequence[Accelerator]) -> _Speed | None:
+def mfu_estimate(analysis: ModelAnalysis, accelerator: Accelerator, family: tuple[str, str],
+                 points: Sequence[projection.Point], catalog: Sequence[Accelerator]) -> _Speed | None:
     """samples/s = MFU × the device's dense peak ÷ the model's FLOPs per sample, the MFU (model FLOPs
-    ÷ the published device's dense peak) taken from the family's published rows in the same
-    precision; the range of those MFUs gives low and high. None without such rows or a peak."""
+    ÷ the device's dense peak) taken from the family's points in the same precision; the range of
+    those MFUs gives low and high. None without such points or a peak."""
     peak = accelerator.peak_tflops(analysis.precision)
     family_flops = projection.FLOPS_PER_SAMPLE.get(family)
     if not peak or not family_flops:
         return None
     by_model = {a.model: a for a in catalog}
-    mfus = []
-    for ref in references:
-        if (ref.workload, ref.size) != family or ref.precision != analysis.precision or ref.device not in by_model:
-            continue
-        ref_peak = by_model[ref.device].peak_tflops(ref.precision)
-        if ref_peak:
-            mfus.append(ref.samples_per_s_per_device * family_flops / (ref_peak * 1e12))
-    if not mfus:
+    used = [p for p in points if p.precision == analysis.precision and p.device in by_model
+            and by_model[p.device].peak_tflops(p.precision)]
+    if not used:
         return None
+    mfus = [p.samples_per_s * family_flops / (by_model[p.device].peak_tflops(p.precision) * 1e12) for p in used]
     rate = lambda mfu: mfu * peak * 1e12 / analysis.flops_per_sample  # noqa: E731
-    devices = sorted({ref.device for ref in references if (ref.workload, ref.size) == family
-                      and ref.precision == analysis.precision})
-    basis = (f"estimated: MFU {statistics.median(mfus):.0%} (median of {len(mfus)} published {family[0]}/{family[1]} "
+    devices = sorted({p.device for p in used})
+    kinds = " and ".join(sorted({p.kind for p in used}))
+    basis = (f"estimated: MFU {statistics.median(mfus):.0%} (median of {len(mfus)} {kinds} {family[0]}/{family[1]} "
              f"{analysis.precision} result(s) on {', '.join(devices)}) × {accelerator.model}'s dense "
              f"{analysis.precision} peak {peak:g} TFLOP/s ÷ this model's FLOPs per sample")
     caveat = None if accelerator.model in devices else (
-        f"MFU measured on {', '.join(devices)} only: assumes {accelerator.model} reaches the same share of its peak")
+        f"MFU from {kinds} results on {', '.join(devices)} only: assumes {accelerator.model} reaches the same share "
+        "of its peak")
     return _Speed(rate(statistics.median(mfus)), rate(min(mfus)), rate(max(mfus)), ESTIMATED, basis, caveat=caveat)
+
+
+@dataclass(frozen=True)
+class InstancePlan:
+    """A training run of ``total_samples`` on one price-sheet instance, or the reason it cannot be
+    planned there. All its accelerators train together (ZeRO-3/FSDP when the model needs several),
+    each at the device's samples/s: communication is not modelled, so wall time is a lower bound."""
+
+    option: str
+    accelerator: str | None
+    accelerator_count: int
+    usd_per_h: float | None
+    devices_needed: int | None
+    samples_per_s: float | None  # the whole instance
+    speed_kind: str | None  # projected | estimated
+    hours: float | None
+    usd: float | None
+    kwh: float | None  # estimated from TDP (core.views.estimates.TDP_ENERGY_METHOD)
+    co2_kg: float | None
+    reason: str | None = None
+    caveat: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def plan_run(fits: Sequence[DeviceFit], rows: Sequence, total_samples: float, catalog: Sequence[Accelerator],
+             spot: bool = False, g_co2_per_kwh: float | None = None) -> list[InstancePlan]:
+    """Every accelerator instance of a price sheet (core.views.pricing.PriceRow) for the run,
+    cheapest first; those that cannot hold or price it last, each with its reason."""
+    from core.units import J_PER_KWH, S_PER_H
+    from core.views.catalog import match
+    from core.views.estimates import estimated_j_per_sample
+
+    by_device = {f.device: f for f in fits}
+    catalog = tuple(catalog)
+    plans = []
+    for row in rows:
+        if row.accelerator_type == "CPU":
+            continue
+        option = f"{row.provider} {row.instance_type} ({row.region})"
+        price = row.price_usd_per_h(spot)
+        accelerator = match(row.accelerator, catalog)
+        device = by_device.get(accelerator.model) if accelerator else None
+        blank = dict(option=option, accelerator=accelerator.model if accelerator else None,
+                     accelerator_count=row.accelerator_count, usd_per_h=price,
+                     devices_needed=device.devices_needed if device else None, samples_per_s=None,
+                     speed_kind=device.kind if device else None, hours=None, usd=None, kwh=None, co2_kg=None)
+        reason = None
+        if device is None:
+            reason = f"{row.accelerator!r} is not in the accelerator catalog"
+        elif device.devices_needed is None:
+            reason = device.reason or "the model cannot be held even when sharded"
+        elif device.devices_needed > row.accelerator_count:
+            reason = (f"needs {device.devices_needed} × {device.device} (sharded); this instance has "
+                      f"{row.accelerator_count}: several instances would be needed (not planned)")
+        elif device.samples_per_s is None:
+            reason = device.reason
+        elif price is None:
+            reason = f"no {'spot' if spot else 'on-demand'} price in the sheet"
+        if reason:
+            plans.append(InstancePlan(**blank, reason=reason))
+            continue
+        rate = device.samples_per_s * row.accelerator_count
+        hours = total_samples / rate / S_PER_H
+        j_per_sample = estimated_j_per_sample(accelerator, device.samples_per_s)
+        kwh = total_samples * j_per_sample / J_PER_KWH if j_per_sample else None
+        plans.append(InstancePlan(**{**blank, "samples_per_s": rate, "hours": hours, "usd": hours * price,
+                                     "kwh": kwh, "co2_kg": kwh * g_co2_per_kwh / 1000 if kwh and g_co2_per_kwh else None},
+                                  caveat=device.caveat))
+    return sorted(plans, key=lambda p: (p.usd is None, p.usd or 0.0, p.option))

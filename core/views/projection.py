@@ -50,8 +50,9 @@ NOT_FOR_TRAINING = {
                    "setup/index.html)",
 }
 # Frameworks enable TF32 for convolutions by default on GPUs that have it (PyTorch's
-# torch.backends.cudnn.allow_tf32 is True; TensorFlow ≥ 2.4 and NGC MXNet likewise), so a result
-# published as "fp32" on such a GPU ran its convolutions in TF32: it is counted as tf32.
+# torch.backends.cudnn.allow_tf32 is True; TensorFlow ≥ 2.4 and NGC MXNet likewise), so a CNN result
+# published as "fp32" on such a GPU ran its convolutions in TF32: it is counted as tf32. (PyTorch
+# leaves TF32 off for matmuls since 1.12, so transformer results keep their label.)
 TF32_BY_DEFAULT_NOTE = "published as fp32; frameworks run convolutions in TF32 by default on this GPU"
 
 
@@ -161,23 +162,26 @@ def loo_log_errors(points: Sequence[Point], by_model: dict[str, Accelerator], fl
 
 def project(target: Accelerator, workload: str, size: str, precision: str, points: Iterable[Point],
             catalog: Sequence[Accelerator], *, flops_per_sample: float | None = None, parameters: float | None = None,
-            holdout: bool = False, calibration_flops_per_sample: float | None = None) -> Projection:
+            holdout: bool = False, calibration_flops_per_sample: float | None = None,
+            check_memory: bool = True) -> Projection:
     """Projected samples/s of (workload, size, precision) on ``target``, or a reason. ``holdout``
     ignores every point on the target device itself (what validation does). With
     ``calibration_flops_per_sample``, the points are another workload's (a reference family) with
-    that FLOP count: their utilisation is applied to ``flops_per_sample``."""
+    that FLOP count: their utilisation is applied to ``flops_per_sample``. ``check_memory=False``
+    leaves the memory check to a caller that knows more (core.views.fit shards models)."""
     by_model = {accelerator.model: accelerator for accelerator in catalog}
     flops = flops_per_sample or FLOPS_PER_SAMPLE.get((workload, size))
     parameters = parameters or PARAMETERS.get((workload, size))
     blank = Projection(target.model, workload, size, precision, None, None, None)
-    if not flops:
+    if not _positive(flops):
         return _refuse(blank, f"no FLOP count for {workload}/{size}: measure it once (python -m core probe)")
     if target.model in NOT_FOR_TRAINING:
         return _refuse(blank, f"not a training device: {NOT_FOR_TRAINING[target.model]}")
     if not target.peak_tflops(precision):
         return _refuse(blank, f"the catalog has no dense {precision} peak for {target.model} (no {precision} units, "
                               "or no published figure): nothing to scale")
-    if parameters and target.memory_gb and parameters * STATE_BYTES_PER_PARAMETER > target.memory_gb * 1e9:
+    if (check_memory and parameters and target.memory_gb
+            and parameters * STATE_BYTES_PER_PARAMETER > target.memory_gb * 1e9):
         return _refuse(blank, f"does not fit: {parameters / 1e9:.3g}B parameters need "
                               f"{parameters * STATE_BYTES_PER_PARAMETER / 1e9:,.0f} GB for weights, gradients and Adam "
                               f"state ({STATE_BYTES_PER_PARAMETER} bytes each) before any activation; "
@@ -193,9 +197,15 @@ def project(target: Accelerator, workload: str, size: str, precision: str, point
     if not predicted:
         return _refuse(blank, "the roofline model could not be fitted to these points")
     vendors = {by_model[p.device].vendor for p in usable}
-    caveat = None if target.vendor in vendors else (
-        f"no {target.vendor} device among the {len(usable)} points ({', '.join(sorted(vendors))} only): extrapolated "
-        "across vendors and software stacks, so the interval understates the uncertainty")
+    caveats = []
+    if target.vendor not in vendors:
+        caveats.append(f"no {target.vendor} device among the {len({p.device for p in usable})} devices it stands on "
+                       f"({', '.join(sorted(vendors))} only): extrapolated across vendors and software stacks, so the "
+                       "interval understates the uncertainty")
+    other_precisions = sorted({p.precision for p in usable} - {precision})
+    if other_precisions:
+        caveats.append(f"fitted on {'/'.join(other_precisions)} points (too few {precision} ones)")
+    caveat = "; ".join(caveats) or None
     return Projection(target.model, workload, size, precision, predicted, predicted * math.exp(min(low_q, 0.0)),
                       predicted * math.exp(max(high_q, 0.0)), None, model.utilisation, model.intensity,
                       tuple(usable), caveat=caveat)
@@ -251,7 +261,7 @@ def published_points(references: Iterable, workload: str, size: str, catalog: Se
         source = f"{r.label}: {r.source_url}"
         precision = r.precision
         accelerator = by_model.get(r.device)
-        if precision == "fp32" and accelerator is not None and accelerator.peak_tflops("tf32"):
+        if workload == "cnn" and precision == "fp32" and accelerator is not None and accelerator.peak_tflops("tf32"):
             precision, source = "tf32", f"{source} ({TF32_BY_DEFAULT_NOTE})"
         points.append(Point(r.device, precision, r.samples_per_s_per_device, "published", source, stack_of(r.source_url)))
     return points
@@ -287,12 +297,18 @@ def workload_shape(rows: Iterable[dict], workload: str, size: str) -> WorkloadSh
     for row in rows:
         if row["status"] != "ok" or (row["workload"], row["size"]) != (workload, size):
             continue
-        if row.get("flops_per_step") and row.get("batch_size"):
-            flops.append(row["flops_per_step"] / row["batch_size"])
-        if row.get("params"):
-            params.append(row["params"])
+        flops_per_step, batch, count = row.get("flops_per_step"), row.get("batch_size"), row.get("params")
+        if _positive(flops_per_step) and _positive(batch):
+            flops.append(flops_per_step / batch)
+        if _positive(count):
+            params.append(count)
     return WorkloadShape(statistics.median(flops) if flops else FLOPS_PER_SAMPLE.get((workload, size)),
                          statistics.median(params) if params else PARAMETERS.get((workload, size)))
+
+
+def _positive(value) -> bool:
+    """A usable count: a finite number above zero (a missing one is None, or NaN in a DataFrame)."""
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
 
 
 def measured_points(rows: Iterable[dict], workload: str, size: str, catalog: Sequence[Accelerator]) -> list[Point]:

@@ -4,11 +4,10 @@ FLOPs, training memory), and its fit and speed on every catalog accelerator. The
 
 import streamlit as st
 
+from core.measure.models import PRESETS  # names and config values only: no torch, no transformers
 from dashboard import charts, data, frames, pipeline, state
 
-PRESETS = ("gpt2-small", "gpt2-medium", "gpt2-large", "gpt2-xl", "llama-3-8b-like", "llama-3-70b-like",
-           "mistral-7b-like", "bert-base", "bert-large", "vit-base", "vit-large", "resnet-50", "whisper-small",
-           "t5-base", "cnn/resnet50", "transformer/gpt2-small")
+MODELS = (*PRESETS, "cnn/resnet50", "transformer/gpt2-small")
 
 st.title("Your model")
 st.caption("Pick a preset (config values from the model's published config.json) or type any transformers class as "
@@ -21,7 +20,7 @@ if not data.torch_installed():
     st.stop()
 
 left, middle, right = st.columns(3)
-options = list(dict.fromkeys([*PRESETS, st.session_state[state.MODEL]]))
+options = list(dict.fromkeys([*MODELS, st.session_state[state.MODEL]]))
 left.selectbox("Model", options, key=state.MODEL, accept_new_options=True,
                help="A preset, hf:<transformers model class>, or a built-in workload/size; type to add your own")
 left.text_input("Config overrides", key=state.MODEL_CONFIG, placeholder="n_layer=24,n_embd=1024",
@@ -39,7 +38,7 @@ with st.spinner("Analysing on fake tensors…"):
     result = pipeline.analyze_model(st.session_state[state.MODEL], st.session_state[state.MODEL_CONFIG],
                                     int(st.session_state[state.MODEL_SEQ]), int(st.session_state[state.MODEL_BATCH]),
                                     st.session_state[state.MODEL_PRECISION],
-                                    bool(st.session_state[state.MODEL_CHECKPOINTING]), data.db_url())
+                                    bool(st.session_state[state.MODEL_CHECKPOINTING]))
 if "error" in result:
     st.error(f"Cannot analyse this model: {result['error']}")
     st.stop()

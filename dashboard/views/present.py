@@ -17,8 +17,7 @@ if focus_config not in set(agg["config"]):
 focus = agg[agg["config"] == focus_config]
 focus_costs = costs[costs["config"] == focus_config] if not costs.empty else costs
 comparison = pipeline.comparison_regions()
-hardware_config = st.session_state.get(state.HARDWARE_CONFIG) or pipeline.reference_workloads()[0]
-hardware_precision = st.session_state.get(state.HARDWARE_PRECISION) or pipeline.reference_precisions(hardware_config)[0]
+_, hardware_config, _, hardware_precision = widgets.hardware_choice(agg)
 job_samples = float(st.session_state.get(state.JOB_SAMPLES) or 1)
 
 

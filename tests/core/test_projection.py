@@ -93,7 +93,7 @@ def test_measured_points_come_from_accelerators_not_cpu_slices():
 def test_a_vendor_without_points_is_projected_with_a_caveat():
     points = roofline_points(0.45, 64.0, ["V100", "A100 80GB", "H100 SXM", "L4"])
     mi300x = projection.project(BY_MODEL["MI300X"], "cnn", "resnet50", "fp16", points, CATALOG, flops_per_sample=F)
-    assert mi300x.samples_per_s and "no AMD device among the 4 points" in mi300x.caveat
+    assert mi300x.samples_per_s and "no AMD device among the 4 devices" in mi300x.caveat
     h200 = projection.project(BY_MODEL["H200"], "cnn", "resnet50", "fp16", points, CATALOG, flops_per_sample=F)
     assert h200.caveat is None
 
@@ -160,3 +160,22 @@ def test_a_measured_workload_supplies_its_own_flop_count_and_parameters():
     builtin = projection.workload_shape([], "cnn", "resnet50")
     assert (builtin.flops_per_sample, builtin.parameters) == (24.299e9, 25_557_032)
     assert projection.workload_shape([], "mlp", "XL") == projection.WorkloadShape(None, None)
+
+
+def test_a_missing_flop_count_in_a_table_is_not_a_number_to_project_with():
+    nan = float("nan")
+    rows = [{"status": "ok", "workload": "cnn", "size": "resnet50", "flops_per_step": nan, "batch_size": 64,
+             "params": nan}]
+    shape = projection.workload_shape(rows, "cnn", "resnet50")
+    assert (shape.flops_per_sample, shape.parameters) == (24.299e9, 25_557_032)  # the built-in counts
+    points = roofline_points(0.45, 64.0, ["V100", "A100 80GB", "H100 SXM"])
+    refused = projection.project(BY_MODEL["L4"], "mlp", "S", "fp16", points, CATALOG, flops_per_sample=nan)
+    assert refused.samples_per_s is None and refused.reason.startswith("no FLOP count")
+
+
+def test_a_projection_fitted_on_another_precision_says_so():
+    points = roofline_points(0.45, 64.0, ["V100", "A100 80GB", "H100 SXM", "L4"], precision="fp16")
+    bf16 = projection.project(BY_MODEL["H200"], "cnn", "resnet50", "bf16", points, CATALOG, flops_per_sample=F)
+    assert bf16.samples_per_s and "fitted on fp16 points" in bf16.caveat
+    fp16 = projection.project(BY_MODEL["H200"], "cnn", "resnet50", "fp16", points, CATALOG, flops_per_sample=F)
+    assert fp16.caveat is None
