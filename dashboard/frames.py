@@ -388,3 +388,16 @@ def memory_parts(memory: dict) -> list[tuple[str, float]]:
     rest = memory["peak"] - sum(value for _, value in kept)
     return [(label, value / 1e9) for label, value in kept] + (
         [("activations, weight copies, temporaries", rest / 1e9)] if rest > 0 else [])
+
+
+PLAN_COLUMNS = ["option", "accelerators", "devices_needed", "usd_per_h", "hours", "usd", "kwh", "co2_kg", "speed_kind",
+                "note"]
+
+
+def plan_frame(plans: Sequence) -> pd.DataFrame:
+    """core.views.fit.InstancePlan rows as a table, cheapest first (as planned)."""
+    rows = [{"option": p.option, "accelerators": f"{p.accelerator_count}× {p.accelerator or '?'}",
+             "devices_needed": p.devices_needed, "usd_per_h": p.usd_per_h, "hours": p.hours, "usd": p.usd,
+             "kwh": p.kwh, "co2_kg": p.co2_kg, "speed_kind": p.speed_kind, "note": p.reason or p.caveat or ""}
+            for p in plans]
+    return pd.DataFrame(rows, columns=PLAN_COLUMNS)

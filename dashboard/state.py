@@ -34,6 +34,7 @@ MODEL_SEQ = "model_seq"  # … sequence length (0: the model's default)
 MODEL_BATCH = "model_batch"  # … samples per device per step
 MODEL_PRECISION = "model_precision"
 MODEL_CHECKPOINTING = "model_checkpointing"
+RUN_AMOUNT = "run_amount"  # … the training run to plan: tokens (language and speech models) or samples
 
 # Page-local widgets and bookkeeping
 URL_LOADED = "_url_loaded"  # the URL was read into the session once
@@ -61,6 +62,7 @@ DEFAULTS = {
     MODEL_BATCH: 8,
     MODEL_PRECISION: "bf16",
     MODEL_CHECKPOINTING: False,
+    RUN_AMOUNT: 10_000_000_000,  # 10B tokens (for an image model: that many samples; the page says which)
 }
 
 # Filters shared by Explore and Present, mirrored in the URL so a link reopens the view.
@@ -105,7 +107,7 @@ def _session_key(url_key: str) -> str:
 # Widget values other pages read: Streamlit forgets a widget's value on a run that does not draw
 # it (another page), so every run re-assigns them (the documented way to keep them).
 KEPT_WIDGET_KEYS = (HARDWARE_CONFIG, HARDWARE_PRECISION, JOB_SAMPLES, MODEL, MODEL_CONFIG, MODEL_SEQ, MODEL_BATCH,
-                    MODEL_PRECISION, MODEL_CHECKPOINTING)
+                    MODEL_PRECISION, MODEL_CHECKPOINTING, RUN_AMOUNT, SHEET, REGION, SPOT)
 
 
 def init() -> None:

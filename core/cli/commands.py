@@ -260,8 +260,10 @@ def cmd_analyze(args) -> int:
                   + projection.measured_points(rows, *family, accelerators))
     devices = fit.device_fits(analysis, accelerators, points)
     notes = analysis_notes(analysis, spec)
+    plan = _plan(args, analysis, devices, accelerators)
     if args.json:
-        print(json.dumps({**analysis.to_dict(), "notes": notes, "devices": [d.to_dict() for d in devices]}))
+        print(json.dumps({**analysis.to_dict(), "notes": notes, "devices": [d.to_dict() for d in devices],
+                          **({"plan": [p.to_dict() for p in plan]} if plan is not None else {})}))
     else:
         from core.cli.display import analysis_table, console
 
@@ -277,7 +279,29 @@ def cmd_analyze(args) -> int:
                      f"analysed in {analysis.analysis_s:.1f} s", *notes):
             console().print(line)
         console().print(analysis_table(devices))
+        if plan is not None:
+            from core.cli.display import plan_table
+
+            console().print(plan_table(plan))
     return EXIT_OK
+
+
+def _plan(args, analysis, devices, accelerators):
+    """The training run --samples/--tokens asks for, on every instance of the sheet; None if not asked."""
+    from core.views import cost, fit
+
+    if args.samples is None and args.tokens is None:
+        return None
+    if args.tokens is not None and not analysis.tokens_per_sample:
+        raise AccelscopeError(f"--tokens: {analysis.model} does not train on token sequences; give --samples")
+    samples = args.samples if args.samples is not None else args.tokens / analysis.tokens_per_sample
+    if not samples or samples <= 0:
+        raise AccelscopeError("--samples/--tokens must be a positive number")
+    settings = cost.CostSettings(**{key: value for key, value in (("sheet", args.price_sheet), ("region", args.region))
+                                    if value}, spot=args.spot)
+    sheet = cost.resolve_sheet(settings.sheet)
+    intensity, _ = cost.grid_intensity(settings)
+    return fit.plan_run(devices, sheet.rows, samples, accelerators, spot=args.spot, g_co2_per_kwh=intensity)
 
 
 def analysis_notes(analysis, spec) -> list[str]:

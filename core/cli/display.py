@@ -142,6 +142,21 @@ def analysis_table(devices) -> Table:
     return table
 
 
+def plan_table(plans) -> Table:
+    """The run on every instance of the sheet, cheapest first; those it cannot run on, with why."""
+    table = Table(title="Your training run on every instance (speed projected or estimated; energy estimated from "
+                        "TDP; communication not modelled)")
+    for column in ("instance", "accelerators", "needs", "$/h", "hours", "$", "kWh", "kg CO2e", "speed is",
+                   "reason or caveat"):
+        table.add_column(column, justify="left" if column in ("instance", "speed is", "reason or caveat") else "right")
+    for p in plans:
+        table.add_row(p.option, f"{p.accelerator_count}× {p.accelerator or '?'}",
+                      "–" if p.devices_needed is None else str(p.devices_needed), _fmt(p.usd_per_h, ",.2f"),
+                      _fmt(p.hours, ",.3g"), _fmt(p.usd, ",.0f"), _fmt(p.kwh, ",.3g"), _fmt(p.co2_kg, ",.3g"),
+                      p.speed_kind or "–", p.reason or p.caveat or "")
+    return table
+
+
 def prices_table(sheets) -> Table:
     table = Table(title="Price sheets")
     for column in ("sheet", "provider", "rows", "accelerators", "regions", "retrieved"):

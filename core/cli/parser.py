@@ -98,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
                          help="optimizer whose state is counted (default adamw; 'default': a built-in workload's own)")
     analyze.add_argument("--activation-checkpointing", action="store_true",
                          help="recompute activations in the backward (transformers' gradient checkpointing)")
+    plan = analyze.add_argument_group("plan a training run on every instance of a price sheet")
+    job = plan.add_mutually_exclusive_group()
+    job.add_argument("--samples", type=float, help="samples (sequences, images) to train on, epochs included")
+    job.add_argument("--tokens", type=float, help="tokens to train on (÷ --seq per sample)")
+    plan.add_argument("--price-sheet", help="price sheet name (e.g. aws, gcp) or CSV path (default aws)")
+    plan.add_argument("--spot", action="store_true", help="spot instead of on-demand prices")
+    plan.add_argument("--region", help="grid region for CO2 (default USA)")
     analyze.add_argument("--json", action="store_true", help="one JSON object")
     _add_db(analyze)
 

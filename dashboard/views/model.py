@@ -5,7 +5,8 @@ FLOPs, training memory), and its fit and speed on every catalog accelerator. The
 import streamlit as st
 
 from core.measure.models import PRESETS  # names and config values only: no torch, no transformers
-from dashboard import charts, data, frames, pipeline, state
+from core.views import fit
+from dashboard import charts, data, frames, pipeline, state, widgets
 
 MODELS = (*PRESETS, "cnn/resnet50", "transformer/gpt2-small")
 
@@ -78,3 +79,42 @@ st.caption("A device holds the step when the estimated peak fits in 90% of its m
            "gradients and optimizer state sharded ZeRO-3/FSDP-style, each device keeping its own activations. Speed "
            "is **projected** from the reference family's measured and published points (ResNet-50 for image models) "
            "or **estimated** from its published MFU × the device's dense peak — see each row's note.")
+
+st.subheader("Plan a training run")
+tokens = bool(result.get("seq")) and result["kind"] not in ("image-classification", "builtin")
+left, middle, right = st.columns(3)
+amount = left.number_input("Tokens to train on" if tokens else "Samples to train on (images × epochs)", min_value=1,
+                           step=1_000_000_000 if tokens else 1_000_000, key=state.RUN_AMOUNT)
+sheets = data.all_sheets()
+if st.session_state.get(state.SHEET) not in sheets:
+    st.session_state[state.SHEET] = next(iter(sheets))
+middle.selectbox("Price sheet", list(sheets), key=state.SHEET)
+right.toggle("Spot prices", key=state.SPOT)
+samples = float(amount) / result["seq"] if tokens else float(amount)
+intensity, intensity_label = pipeline.grid_intensity()
+plans = fit.plan_run([fit.DeviceFit(**d) for d in result["devices"]], sheets[st.session_state[state.SHEET]].rows,
+                     samples, data.accelerators(), spot=bool(st.session_state[state.SPOT]), g_co2_per_kwh=intensity)
+table = frames.plan_frame(plans)
+priced = [p for p in plans if p.usd is not None]
+if priced:
+    cheapest, fastest = priced[0], min(priced, key=lambda p: p.hours)
+    cards = st.columns(2)
+    for card, title, plan in ((cards[0], "Cheapest", cheapest), (cards[1], "Fastest", fastest)):
+        card.metric(f"{title}: {plan.option}", f"${plan.usd:,.0f} · {widgets.duration(plan.hours)}")
+        card.caption(f"{plan.accelerator_count}× {plan.accelerator}, speed {plan.speed_kind}"
+                     + (f" — {plan.caveat}" if plan.caveat else ""))
+else:
+    st.info("No instance of this sheet can run it: the reasons are in the table.")
+st.dataframe(table, hide_index=True, column_config={
+    "option": "instance", "devices_needed": st.column_config.NumberColumn("devices it needs", format="%d"),
+    "usd_per_h": st.column_config.NumberColumn("$/h", format="%.2f"),
+    "hours": st.column_config.NumberColumn("wall time (h)", format="%.3g"),
+    "usd": st.column_config.NumberColumn("cost ($)", format="%,.0f"),
+    "kwh": st.column_config.NumberColumn("energy (kWh, estimated)", format="%.3g"),
+    "co2_kg": st.column_config.NumberColumn("kg CO2e (estimated)", format="%.3g"),
+    "speed_kind": "speed is", "note": "reason or caveat"})
+per_sample = f" of {result['seq']} tokens" if tokens else ""
+st.caption(f"{samples:,.0f} samples{per_sample}; every "
+           "accelerator of an instance trains (ZeRO-3/FSDP when the model needs several), communication not modelled, so "
+           "wall time is a lower bound. Energy: TDP × time (estimated; blank without a TDP). CO2: × "
+           f"{intensity:g} g/kWh ({intensity_label}).")

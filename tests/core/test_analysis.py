@@ -131,6 +131,13 @@ def test_analyze_prints_one_json_object_with_every_device():
     result = json.loads(out.stdout)
     assert result["params"] > 0 and result["memory_train_bytes"]["kind"] == "estimated"
     assert len(result["devices"]) == sum(a.type != "CPU" for a in CATALOG)
+    assert "plan" not in result  # only when a run is described
+    planned = subprocess.run([sys.executable, "-m", "core", "analyze", "--model", "gpt2-small", "--config",
+                              "n_layer=2,n_embd=128,n_head=2", "--seq", "128", "--batch", "2", "--tokens", "1e9",
+                              "--price-sheet", "gcp", "--json", "--db", "sqlite:///:memory:"],
+                             capture_output=True, text=True, timeout=300)
+    plan = json.loads(planned.stdout)["plan"]
+    assert plan and plan[0]["usd"] > 0 and any("TPU" in (p["accelerator"] or "") for p in plan)
     bad = subprocess.run([sys.executable, "-m", "core", "analyze", "--model", "gpt2-small", "--config", "n_layer"],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0 and "not key=value" in bad.stderr
@@ -169,3 +176,28 @@ def test_a_zoo_model_that_cannot_fit_is_refused_with_the_estimate_before_allocat
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["status"] == "oom" and "predicted before allocating" in result["error"]
     assert "GB free" in result["error"] and "llama-3-8b-like needs 132.7 GB" in result["error"]
+
+
+def test_a_training_run_is_planned_on_every_instance_cheapest_first_with_reasons():
+    from core.facts.references import load_references
+    from core.views import pricing, projection
+
+    analysis = _analysis(peak_gb=100, states_gb=80, activations_gb=20)  # needs 2 × 80 GB, one 141 GB H200
+    points = projection.published_points(load_references(), "transformer", "gpt2-small", CATALOG)
+    fits = fit.device_fits(analysis, CATALOG, points)
+    sheet = pricing.parse_sheet(
+        "provider,instance_type,region,accelerator,accelerator_type,accelerator_count,vcpus,memory_gb,"
+        "on_demand_usd_per_h,spot_usd_per_h,currency,source_url,retrieved_on,note\n"
+        "x,h100x1,r,H100,GPU,1,,,10,,USD,https://e.org,2025-05-01,\n"
+        "x,h100x8,r,H100,GPU,8,,,80,,USD,https://e.org,2025-05-01,\n"
+        "x,h200x1,r,H200,GPU,1,,,12,,USD,https://e.org,2025-05-01,\n"
+        "x,mystery,r,Mystery9000,GPU,1,,,1,,USD,https://e.org,2025-05-01,\n", "s.csv")
+    plans = {p.option: p for p in fit.plan_run(fits, sheet.rows, 1e6, CATALOG, g_co2_per_kwh=400.0)}
+    assert "needs 2 × H100 SXM" in plans["x h100x1 (r)"].reason
+    h100x8, h200 = plans["x h100x8 (r)"], plans["x h200x1 (r)"]
+    assert h100x8.devices_needed == 2 and h200.devices_needed == 1
+    assert h100x8.hours == pytest.approx(1e6 / (8 * h100x8.samples_per_s / 8) / 3600)
+    assert h200.usd == pytest.approx(h200.hours * 12) and h200.kwh and h200.co2_kg == pytest.approx(h200.kwh * 0.4)
+    assert "not in the accelerator catalog" in plans["x mystery (r)"].reason
+    ordered = fit.plan_run(fits, sheet.rows, 1e6, CATALOG)
+    assert [p.usd for p in ordered if p.usd] == sorted(p.usd for p in ordered if p.usd)

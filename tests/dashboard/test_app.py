@@ -207,6 +207,7 @@ def test_your_model_page_analyses_a_model_without_importing_torch_here(store_url
     (spec,) = chart_specs(at)
     assert {trace["name"].split(":")[0] for trace in spec["data"]} >= {"weights", "gradients", "optimizer state"}
     assert len(at.dataframe[0].value) > 20  # one row per catalog accelerator
+    assert any(h.value == "Plan a training run" for h in at.subheader) and len(at.dataframe[1].value) > 5
     at.session_state["model_config"] = "n_lawyer=2"
     at.run()
     assert any("has no field 'n_lawyer'" in e.value for e in at.error)
