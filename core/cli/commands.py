@@ -267,8 +267,8 @@ def cmd_analyze(args) -> int:
     else:
         from core.cli.display import analysis_table, console
 
-        for line in (f"{analysis.model} ({analysis.kind}; {analysis.source}): {analysis.params / 1e6:,.1f}M parameters, "
-                     f"{(analysis.flops_per_sample or 0) / 1e9:,.1f} GFLOP per training sample"
+        for line in (f"{analysis.model} ({analysis.kind}; {analysis.source}): {analysis.params:,} parameters, "
+                     f"{(analysis.flops_per_sample or 0) / 1e9:,.4g} GFLOP per training sample"
                      + (f" of {analysis.seq} tokens" if analysis.tokens_per_sample else ""),
                      f"training memory at batch {analysis.batch}, {analysis.precision}, {analysis.optimizer} "
                      f"(estimated): {analysis.memory.peak_bytes / 1e9:,.2f} GB peak = weights "
@@ -309,7 +309,7 @@ def analysis_notes(analysis, spec) -> list[str]:
     from core.measure.models import attention_dropout, hf_config
 
     notes = []
-    dropout = {} if spec.is_builtin else attention_dropout(hf_config(spec)[1])
+    dropout = {} if spec.is_builtin or spec.is_custom else attention_dropout(hf_config(spec)[1])
     if dropout:
         names = ", ".join(f"{key}={value:g}" for key, value in dropout.items())
         notes.append(f"attention dropout ({names}): PyTorch's CPU attention kernels materialise the attention "

@@ -87,8 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--model", required=True,
                          help="a preset (gpt2-small … gpt2-xl, llama-3-8b-like, llama-3-70b-like, mistral-7b-like, "
                               "bert-base, bert-large, vit-base, vit-large, resnet-50, whisper-small, t5-base), "
-                              "hf:<transformers model class> (e.g. hf:GPT2LMHeadModel), or a built-in workload/size "
-                              "(e.g. cnn/resnet50)")
+                              "hf:<transformers model class> (e.g. hf:GPT2LMHeadModel), a built-in workload/size "
+                              "(e.g. cnn/resnet50), or your own package.module:function(batch, seq, device) returning "
+                              "(model, inputs) with model(**inputs) giving the loss")
     analyze.add_argument("--config", help="config overrides, e.g. n_layer=24,n_embd=1024 (transformers field names)")
     analyze.add_argument("--seq", type=int, help="sequence length in tokens (default: the model's context, at most 2048)")
     analyze.add_argument("--batch", type=int, default=8, help="samples per device per step (default 8)")

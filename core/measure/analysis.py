@@ -169,7 +169,7 @@ def measure_step_memory(spec: ModelSpec, batch: int, seq: int | None, precision:
 
     from core.measure.models import hf_config
 
-    if not spec.is_builtin:
+    if not spec.is_builtin and not spec.is_custom:
         hf_config(spec)  # import the model's code first: the baseline holds the runtime, not the model
     baseline = _resident_bytes()
     training = build_training(spec, batch, seq, "cpu")

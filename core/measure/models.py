@@ -136,7 +136,12 @@ class ModelSpec:
 
     @property
     def is_builtin(self) -> bool:
-        return "/" in self.name and not self.name.startswith(HF_PREFIX)
+        return "/" in self.name and not self.name.startswith(HF_PREFIX) and not self.is_custom
+
+    @property
+    def is_custom(self) -> bool:
+        """``package.module:function``: your own PyTorch model (see build_custom)."""
+        return ":" in self.name and not self.name.startswith(HF_PREFIX)
 
     def model_class(self) -> str:
         if self.name in PRESETS:
@@ -144,12 +149,14 @@ class ModelSpec:
         if self.name.startswith(HF_PREFIX):
             return self.name[len(HF_PREFIX):]
         raise AccelscopeError(f"unknown model {self.name!r}: use a preset ({', '.join(PRESETS)}), "
-                              "hf:<transformers model class> (e.g. hf:GPT2LMHeadModel), or a built-in workload/size "
-                              "(e.g. cnn/resnet50)")
+                              "hf:<transformers model class> (e.g. hf:GPT2LMHeadModel), a built-in workload/size "
+                              "(e.g. cnn/resnet50), or your own package.module:function")
 
     def source(self) -> str:
         if self.name in PRESETS:
             return PRESETS[self.name].source
+        if self.is_custom:
+            return "your function"
         return "built-in workload" if self.is_builtin else "transformers config class defaults"
 
 
@@ -229,6 +236,8 @@ def build_training(spec: ModelSpec, batch: int, seq: int | None, device: str = "
     to an analysis on fake tensors, and some initialisers read data)."""
     if batch < 1:
         raise AccelscopeError("--batch must be at least 1")
+    if spec.is_custom:
+        return build_custom(spec, batch, seq, device)
     if spec.is_builtin:
         if checkpointing:
             raise AccelscopeError("activation checkpointing is for transformers models (hf:… or a preset)")
@@ -311,6 +320,34 @@ def _progressions(batch: int, seq: int, vocab: int, generator):
     start = torch.randint(0, vocab, (batch, 1), generator=generator)
     stride = torch.randint(1, 8, (batch, 1), generator=generator)
     return (start + stride * torch.arange(seq).view(1, -1)) % vocab
+
+
+def build_custom(spec: ModelSpec, batch: int, seq: int | None, device: str) -> Training:
+    """Your own model: ``package.module:function`` called as ``function(batch_size, seq, device)``
+    returns ``(model, inputs)``, where ``model(**inputs)`` gives the loss (a scalar tensor) or an
+    object with ``.loss`` (as transformers heads do). ``seq`` is --seq (None if not given)."""
+    import importlib
+
+    module_name, _, function_name = spec.name.partition(":")
+    try:
+        function = getattr(importlib.import_module(module_name), function_name)
+    except (ImportError, AttributeError) as exc:
+        raise AccelscopeError(f"--model {spec.name}: cannot import it ({exc}); it must be package.module:function "
+                              "on the Python path") from None
+    try:
+        built = function(batch, seq, device)
+    except Exception as exc:  # the user's code: say whose error it is
+        raise AccelscopeError(f"--model {spec.name}: your function raised {type(exc).__name__}: {exc}") from None
+    if not (isinstance(built, tuple) and len(built) == 2 and isinstance(built[1], dict)):
+        raise AccelscopeError(f"--model {spec.name}: the function must return (model, inputs) with inputs a dict of "
+                              "keyword arguments for model(**inputs)")
+    model, inputs = built
+
+    def forward_loss():
+        output = model(**inputs)
+        return output.loss if hasattr(output, "loss") else output
+
+    return Training(model, forward_loss, "custom", seq, batch, inputs=inputs)
 
 
 def _builtin_training(spec: ModelSpec, batch: int, device: str) -> Training:

@@ -201,3 +201,17 @@ def test_a_training_run_is_planned_on_every_instance_cheapest_first_with_reasons
     assert "not in the accelerator catalog" in plans["x mystery (r)"].reason
     ordered = fit.plan_run(fits, sheet.rows, 1e6, CATALOG)
     assert [p.usd for p in ordered if p.usd] == sorted(p.usd for p in ordered if p.usd)
+
+
+def test_your_own_pytorch_model_is_analysed_from_a_function():
+    from core.measure.analysis import analyze
+    from core.measure.models import ModelSpec
+
+    analysis = analyze(ModelSpec("tests.core.faulty_workloads:my_model"), batch=32, seq=None, precision="fp32")
+    assert analysis.kind == "custom" and analysis.params == 64 * 256 + 256 + 256 + 1
+    macs = 64 * 256 + 256  # forward, and backward's weight gradients; the input gradient only for the second layer
+    assert analysis.flops_per_sample == 2 * macs + 2 * macs + 2 * 256
+    with pytest.raises(AccelscopeError, match="cannot import it"):
+        analyze(ModelSpec("tests.core.nowhere:my_model"), batch=1, seq=None, precision="fp32")
+    with pytest.raises(AccelscopeError, match="your function raised TypeError"):  # a probe workload's signature
+        analyze(ModelSpec("tests.core.faulty_workloads:tiny_mlp"), batch=1, seq=None, precision="fp32")
