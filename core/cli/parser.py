@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--optimizer", default="adamw", choices=("adamw", "sgd", "default"),
                          help="optimizer whose state is counted (default adamw; 'default': a built-in workload's own)")
     analyze.add_argument("--activation-checkpointing", action="store_true",
-                         help="recompute activations in the backward (transformers' gradient checkpointing)")
+                         help="recompute activations in the backward (transformers' activation checkpointing)")
     plan = analyze.add_argument_group("plan a training run on every instance of a price sheet")
     job = plan.add_mutually_exclusive_group()
     job.add_argument("--samples", type=float, help="samples (sequences, images) to train on, epochs included")

@@ -267,7 +267,7 @@ def build_training(spec: ModelSpec, batch: int, seq: int | None, device: str = "
     if checkpointing:
         if not getattr(model, "supports_gradient_checkpointing", False):
             raise AccelscopeError(f"{model_class.__name__} does not support activation checkpointing in transformers")
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
     model.train()
     inputs, seq = _inputs(kind, config, batch, seq, device, seed)
     return Training(model, lambda: model(**inputs).loss, kind, seq, batch, inputs=inputs)

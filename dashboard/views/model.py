@@ -32,7 +32,7 @@ middle.number_input("Batch per device", min_value=1, step=1, key=state.MODEL_BAT
 right.selectbox("Precision", ["bf16", "fp16", "fp32", "tf32"], key=state.MODEL_PRECISION,
                 help="bf16/fp16: mixed precision with fp32 weights, as the probe trains")
 right.toggle("Activation checkpointing", key=state.MODEL_CHECKPOINTING,
-             help="recompute activations in the backward (transformers' gradient checkpointing)")
+             help="recompute activations in the backward (transformers' activation checkpointing)")
 state.save_query_params()
 
 with st.spinner("Analysing on fake tensors…"):

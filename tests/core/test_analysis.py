@@ -215,3 +215,16 @@ def test_your_own_pytorch_model_is_analysed_from_a_function():
         analyze(ModelSpec("tests.core.nowhere:my_model"), batch=1, seq=None, precision="fp32")
     with pytest.raises(AccelscopeError, match="your function raised TypeError"):  # a probe workload's signature
         analyze(ModelSpec("tests.core.faulty_workloads:tiny_mlp"), batch=1, seq=None, precision="fp32")
+
+
+def test_activation_checkpointing_keeps_only_layer_inputs_and_the_same_flops():
+    from core.measure.analysis import analyze
+    from core.measure.models import ModelSpec
+
+    spec = ModelSpec("llama-3-8b-like", {"num_hidden_layers": 4, "hidden_size": 256, "intermediate_size": 896,
+                                         "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 2048})
+    plain = analyze(spec, 2, 512, "fp32")
+    recomputed = analyze(spec, 2, 512, "fp32", checkpointing=True)
+    assert recomputed.flops_per_sample == plain.flops_per_sample  # the model's FLOPs, not the recomputation's
+    assert recomputed.memory.activations_bytes < plain.memory.activations_bytes / 3
+    assert recomputed.memory.states_bytes == plain.memory.states_bytes
