@@ -105,7 +105,7 @@ def instance_costs(rows: Iterable[PriceRow], workload: str, size: str, precision
     for row in rows:
         if row.accelerator_type == "CPU":
             continue
-        option = f"{row.provider} {row.instance_type} ({row.region})"
+        option = row.option
         price = row.price_usd_per_h(spot)
         model = match(row.accelerator, catalog)
         if model is None:

@@ -201,7 +201,7 @@ def plan_run(fits: Sequence[DeviceFit], rows: Sequence, total_samples: float, ca
     for row in rows:
         if row.accelerator_type == "CPU":
             continue
-        option = f"{row.provider} {row.instance_type} ({row.region})"
+        option = row.option
         price = row.price_usd_per_h(spot)
         accelerator = match(row.accelerator, catalog)
         device = by_device.get(accelerator.model) if accelerator else None

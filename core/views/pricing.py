@@ -46,6 +46,11 @@ class PriceRow:
     retrieved_on: str
     note: str | None
 
+    @property
+    def option(self) -> str:
+        """How an instance is named wherever it is shown: "aws p5.48xlarge (us-east-1)"."""
+        return f"{self.provider} {self.instance_type} ({self.region})"
+
     def price_usd_per_h(self, spot: bool) -> float | None:
         return self.spot_usd_per_h if spot else self.on_demand_usd_per_h
 
@@ -201,7 +206,7 @@ def cloud_costs(*, device_kind: str, device_name: str | None, samples_per_s: flo
             basis = (f"{price:g} $/h ÷ {row.accelerator_count} accelerator(s) ÷ {samples_per_s:,.0f} "
                      "samples/s (measured)")
         lines.append(CostLine(
-            option=f"{row.provider} {row.instance_type} ({row.region})", kind=kind, usd_per_h=usd_per_s * S_PER_H,
+            option=row.option, kind=kind, usd_per_h=usd_per_s * S_PER_H,
             usd_per_1m_samples=usd_per_1m_samples(usd_per_s, samples_per_s), basis=basis,
             provider=row.provider, instance_type=row.instance_type, region=row.region,
             accelerator=row.accelerator, source_url=row.source_url, retrieved_on=row.retrieved_on))
