@@ -123,15 +123,19 @@ def hardware_speedup_chart(frame: pd.DataFrame, baseline: dict | None, workload:
             error = {"type": "data", "symmetric": False, "color": "#333",
                      "array": group["speedup_high"] - group["speedup"],
                      "arrayminus": group["speedup"] - group["speedup_low"]}
+        labels = [f"{v:,.0f}×" if v >= 10 else f"{v:,.1f}×" for v in group["speedup"]]
+        if kind == "projected":  # the label goes past the interval's end, not across its error bar
+            fig.add_scatter(y=group["accelerator"], x=group["speedup_high"], mode="text", text=labels,
+                            textposition="middle right", showlegend=False, hoverinfo="skip", cliponaxis=False)
         fig.add_bar(y=group["accelerator"], x=group["speedup"], orientation="h", name=KIND_LEGEND[kind],
-                    error_x=error, text=[f"{v:,.0f}×" if v >= 10 else f"{v:,.1f}×" for v in group["speedup"]],
+                    error_x=error, text=None if kind == "projected" else labels,
                     textposition="outside", cliponaxis=False, **KIND_STYLES[kind],
                     customdata=list(zip([f"{v:,.0f}" for v in group["samples_per_s"]],
                                         [s[:120] for s in group["source"]])),
                     hovertemplate="%{y}: %{x:.3g}× the CPU<br>%{customdata[0]} samples/s<br>%{customdata[1]}"
                                   "<extra></extra>")
-    fig.update_xaxes(type="log", title_text=f"× {baseline['label']} ({baseline['samples_per_s']:,.3g} samples/s, "
-                                            "measured; log scale)")
+    fig.update_xaxes(type="log", title_text=f"× the measured CPU (log scale)<br>{baseline['label']}, "
+                                            f"{baseline['samples_per_s']:,.3g} samples/s")
     fig.update_yaxes(categoryorder="array", categoryarray=list(have["accelerator"]))  # one order, fastest on top
     fig.update_layout(title=title, barmode="overlay", showlegend=True)
     return _style(fig, big, height=_bar_height(len(have)))
