@@ -91,3 +91,48 @@ def energy(seconds: float = 5.0, n: int = 8192) -> None:
                      "avg W (counter)": reading.avg_power_w, "counter method": reading.method})
     nvml.close()
     table(rows)
+
+
+ZOO_MEMORY = (("bert-base", 8, 128), ("vit-base", 32, None), ("gpt2-small", 4, 1024))
+
+
+def zoo_memory(models=ZOO_MEMORY, precision: str = "bf16") -> None:
+    """Issue 12's GPU check: the fake-tensor memory estimate against torch.cuda.max_memory_allocated
+    over two real training steps (AdamW, mixed precision as the probe runs it), per zoo model. The
+    estimate is made with attention dropout off, as GPU attention kernels keep no attention matrix
+    for it (the CPU's do)."""
+    import contextlib
+
+    import torch
+
+    from core.measure.analysis import analyze, make_optimizer
+    from core.measure.models import ModelSpec, attention_dropout, build_training, hf_config
+
+    header(f"Memory estimate vs torch.cuda.max_memory_allocated (zoo models, {precision}, AdamW, 2 steps)")
+    if not torch.cuda.is_available():
+        print("no CUDA device here: skipped\n")
+        return
+    rows = []
+    for name, batch, seq in models:
+        spec = ModelSpec(name, {key: 0.0 for key in attention_dropout(hf_config(ModelSpec(name))[1])})
+        estimate = analyze(spec, batch, seq, precision).memory.peak_bytes
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
+        training = build_training(spec, batch, seq, "cuda")
+        optimizer = make_optimizer("adamw", [p for p in training.model.parameters() if p.requires_grad])
+        half = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+        for _ in range(2):
+            with torch.autocast("cuda", dtype=half) if half else contextlib.nullcontext():
+                loss = training.forward_loss()
+            loss.backward()
+            del loss
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        torch.cuda.synchronize()
+        measured = torch.cuda.max_memory_allocated() - before
+        rows.append({"model": name, "batch × seq": f"{batch} × {seq or '-'}", "estimate GB": f"{estimate / 1e9:.3f}",
+                     "max_memory_allocated GB": f"{measured / 1e9:.3f}", "estimate ÷ measured − 1":
+                     f"{estimate / measured - 1:+.1%}"})
+        del training, optimizer
+    table(rows)

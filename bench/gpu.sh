@@ -6,8 +6,9 @@
 #   OUT=/tmp/gpu bash bench/gpu.sh            # on the GPU machine (about 6 minutes)
 #   SMOKE=1 OUT=/tmp/gpu bash bench/gpu.sh    # here, on the CPU, tiny sizes: tests the script
 #
-# The lent H100/H200 image has torch but not SQLAlchemy: carry it as wheels in .whl/ (see the
-# device tool's README: pip download --only-binary=:all: --python-version 3.12 ... sqlalchemy greenlet).
+# The lent H100/H200 image has torch but not SQLAlchemy or transformers: carry them as wheels in
+# .whl/ (see the device tool's README: pip download --only-binary=:all: --python-version 3.12 ...
+# sqlalchemy greenlet transformers huggingface_hub tokenizers safetensors regex).
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-artifacts/gpu}
@@ -43,6 +44,11 @@ if [ "$BIG" = 1 ]; then
     --size gpt2-small --device "$DEVICE" --precision bf16 --seconds 5 --idle-seconds 0
   step 60 "gemm XL (8192), bf16" python3 -m core probe --workload gemm --size XL --device "$DEVICE" \
     --precision bf16 --seconds 5 --idle-seconds 0
+  # Issue 12 (needs transformers: carry its wheels in .whl/ too): GPT-2 from transformers next to the
+  # built-in above, and the memory estimate against max_memory_allocated.
+  step 90 "GPT-2 124M from transformers (zoo), bf16, context 1024, batch 8" python3 -m core probe --workload zoo \
+    --size gpt2-small --device "$DEVICE" --precision bf16 --seconds 5 --idle-seconds 0
+  step 120 "Memory estimate vs max_memory_allocated" python3 -c "from bench import gpu; gpu.zoo_memory()"
 fi
 step 60 "Step timer: events vs host sync" python3 -c "from bench import gpu; gpu.timer()"
 step 60 "Energy: NVML counter vs power samples" python3 -c "from bench import gpu; gpu.energy()"
