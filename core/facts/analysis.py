@@ -67,4 +67,5 @@ class ModelAnalysis:
                                      "weight_copies": self.memory.weight_copies_bytes, "peak": self.memory.peak_bytes,
                                      "kind": ESTIMATED, "method": self.method}
         del out["memory"]
+        out["tokens_per_sample"] = self.tokens_per_sample
         return out

@@ -81,7 +81,8 @@ st.caption("A device holds the step when the estimated peak fits in 90% of its m
            "or **estimated** from its published MFU × the device's dense peak — see each row's note.")
 
 st.subheader("Plan a training run")
-tokens = bool(result.get("seq")) and result["kind"] not in ("image-classification", "builtin")
+tokens_per_sample = result.get("tokens_per_sample")  # core's rule (ModelAnalysis), as the CLI's --tokens uses
+tokens = bool(tokens_per_sample)
 left, middle, right = st.columns(3)
 amount = left.number_input("Tokens to train on" if tokens else "Samples to train on (images × epochs)", min_value=1,
                            step=1_000_000_000 if tokens else 1_000_000, key=state.RUN_AMOUNT)
@@ -90,7 +91,7 @@ if st.session_state.get(state.SHEET) not in sheets:
     st.session_state[state.SHEET] = next(iter(sheets))
 middle.selectbox("Price sheet", list(sheets), key=state.SHEET)
 right.toggle("Spot prices", key=state.SPOT)
-samples = float(amount) / result["seq"] if tokens else float(amount)
+samples = float(amount) / tokens_per_sample if tokens else float(amount)
 intensity, intensity_label = pipeline.grid_intensity()
 plans = fit.plan_run([fit.DeviceFit(**d) for d in result["devices"]], sheets[st.session_state[state.SHEET]].rows,
                      samples, data.accelerators(), spot=bool(st.session_state[state.SPOT]), g_co2_per_kwh=intensity)
@@ -113,7 +114,7 @@ st.dataframe(table, hide_index=True, column_config={
     "kwh": st.column_config.NumberColumn("energy (kWh, estimated)", format="%.3g"),
     "co2_kg": st.column_config.NumberColumn("kg CO2e (estimated)", format="%.3g"),
     "speed_kind": "speed is", "note": "reason or caveat"})
-per_sample = f" of {result['seq']} tokens" if tokens else ""
+per_sample = f" of {tokens_per_sample} tokens" if tokens else ""
 st.caption(f"{samples:,.0f} samples{per_sample}; every "
            "accelerator of an instance trains (ZeRO-3/FSDP when the model needs several), communication not modelled, so "
            "wall time is a lower bound. Energy: TDP × time (estimated; blank without a TDP). CO2: × "
