@@ -101,12 +101,10 @@ def zoo_memory(models=ZOO_MEMORY, precision: str = "bf16") -> None:
     over two real training steps (AdamW, mixed precision as the probe runs it), per zoo model. The
     estimate is made with attention dropout off, as GPU attention kernels keep no attention matrix
     for it (the CPU's do)."""
-    import contextlib
-
     import torch
 
-    from core.measure.analysis import analyze, make_optimizer
-    from core.measure.models import ModelSpec, attention_dropout, build_training, hf_config
+    from core.measure.analysis import analyze, make_optimizer, train_steps
+    from core.measure.models import ModelSpec, build_training, without_attention_dropout
 
     header(f"Memory estimate vs torch.cuda.max_memory_allocated (zoo models, {precision}, AdamW, 2 steps)")
     if not torch.cuda.is_available():
@@ -114,21 +112,14 @@ def zoo_memory(models=ZOO_MEMORY, precision: str = "bf16") -> None:
         return
     rows = []
     for name, batch, seq in models:
-        spec = ModelSpec(name, {key: 0.0 for key in attention_dropout(hf_config(ModelSpec(name))[1])})
+        spec = without_attention_dropout(ModelSpec(name))
         estimate = analyze(spec, batch, seq, precision).memory.peak_bytes
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
         before = torch.cuda.memory_allocated()
         training = build_training(spec, batch, seq, "cuda")
         optimizer = make_optimizer("adamw", [p for p in training.model.parameters() if p.requires_grad])
-        half = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
-        for _ in range(2):
-            with torch.autocast("cuda", dtype=half) if half else contextlib.nullcontext():
-                loss = training.forward_loss()
-            loss.backward()
-            del loss
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
+        train_steps(training, optimizer, precision, steps=2, device_type="cuda")
         torch.cuda.synchronize()
         measured = torch.cuda.max_memory_allocated() - before
         rows.append({"model": name, "batch × seq": f"{batch} × {seq or '-'}", "estimate GB": f"{estimate / 1e9:.3f}",

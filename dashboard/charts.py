@@ -100,6 +100,12 @@ def speed_chart(agg: pd.DataFrame, big: bool = False) -> go.Figure:
     return _style(fig, big, height=_bar_height(rows))
 
 
+def _interval(group: pd.DataFrame, column: str) -> dict:
+    """Error bars from ``column``'s ``_low`` and ``_high`` columns: a projection's interval."""
+    return {"type": "data", "symmetric": False, "color": "#333", "array": group[f"{column}_high"] - group[column],
+            "arrayminus": group[column] - group[f"{column}_low"]}
+
+
 def hardware_speedup_chart(frame: pd.DataFrame, baseline: dict | None, workload: str, big: bool = False) -> go.Figure:
     """Every accelerator with a known throughput for the workload, × the measured CPU (log scale),
     drawn by where its figure came from: measured solid, published outlined, projected translucent
@@ -118,11 +124,7 @@ def hardware_speedup_chart(frame: pd.DataFrame, baseline: dict | None, workload:
         group = have[have["kind"] == kind]
         if group.empty:
             continue
-        error = None
-        if kind == "projected":
-            error = {"type": "data", "symmetric": False, "color": "#333",
-                     "array": group["speedup_high"] - group["speedup"],
-                     "arrayminus": group["speedup"] - group["speedup_low"]}
+        error = _interval(group, "speedup") if kind == "projected" else None
         labels = [f"{v:,.0f}×" if v >= 10 else f"{v:,.1f}×" for v in group["speedup"]]
         if kind == "projected":  # the label goes past the interval's end, not across its error bar
             fig.add_scatter(y=group["accelerator"], x=group["speedup_high"], mode="text", text=labels,
@@ -291,11 +293,7 @@ def instance_cost_chart(frame: pd.DataFrame, workload: str, big: bool = False) -
         group = priced[priced["kind"] == kind]
         if group.empty:
             continue
-        error = None
-        if kind == "projected":
-            error = {"type": "data", "symmetric": False, "color": "#333",
-                     "array": group["usd_per_1m_samples_high"] - group["usd_per_1m_samples"],
-                     "arrayminus": group["usd_per_1m_samples"] - group["usd_per_1m_samples_low"]}
+        error = _interval(group, "usd_per_1m_samples") if kind == "projected" else None
         fig.add_bar(y=group["option"] + " · " + group["accelerator_count"].astype(str) + "× " + group["accelerator"],
                     x=group["usd_per_1m_samples"], orientation="h", name=KIND_LEGEND[kind],
                     error_x=error, **KIND_STYLES[kind],

@@ -345,12 +345,11 @@ def job_claims(agg: pd.DataFrame, instances: pd.DataFrame, config: str, total_sa
     """"Hours on a CPU, minutes on a GPU", for one job: the measured CPU's wall time (its fastest
     precision) next to the fastest and the cheapest instance, each with where its figure came from.
     Projections across vendors (no point from the device's maker) are left out when others exist."""
-    cpu = agg[(agg["config"] == config) & (agg["device_kind"] == "cpu")] if not agg.empty else agg
     claims: dict = {"cpu": None, "fastest": None, "cheapest": None}
-    if not cpu.empty:
-        best = cpu.loc[cpu["samples_per_s"].idxmax()]
-        claims["cpu"] = {"hours": total_samples / best["samples_per_s"] / S_PER_H, "kind": "measured",
-                         "label": f"{best['device_label']} · {best['precision']}"}
+    baseline = cpu_baseline(agg, config)
+    if baseline:
+        claims["cpu"] = {"hours": total_samples / baseline["samples_per_s"] / S_PER_H, "kind": "measured",
+                         "label": baseline["label"]}
     priced = instances.dropna(subset=["hours_for_job", "usd_for_job"])
     trusted = priced[priced["caveat"].isna()]  # a projection across vendors is too weak to headline
     priced = trusted if not trusted.empty else priced

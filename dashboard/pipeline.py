@@ -130,8 +130,7 @@ def _evidence(url: str, stamp: tuple, sample_stamp: tuple, config: str) -> tuple
     frame = data.load_frame(url, stamp, sample_stamp)
     rows = frame[(frame["workload"] == workload) & (frame["size"] == size)].to_dict("records")
     accelerators = data.accelerators()
-    points = (projection.published_points(load_references(), workload, size, accelerators)
-              + projection.measured_points(rows, workload, size, accelerators))
+    points = projection.known_points(load_references(), rows, workload, size, accelerators)
     return points, projection.workload_shape(rows, workload, size)
 
 
@@ -173,6 +172,15 @@ def catalog_throughputs(config: str, precision: str) -> list:
     """The best-known throughput of ``config`` on every catalog accelerator, or why there is none."""
     url = data.db_url()
     return _catalog_throughputs(url, data.store_stamp(url), data.samples_stamp(), config, precision)
+
+
+def hardware_speedups(agg: pd.DataFrame, config: str, precision: str) -> tuple[pd.DataFrame, dict | None]:
+    """Every catalog accelerator's best-known throughput of ``config`` × the measured CPU
+    (frames.hardware_frame), and that CPU baseline (None when the CPU was not measured on it)."""
+    baseline = frames.cpu_baseline(agg, config)
+    table = frames.hardware_frame(catalog_throughputs(config, precision), data.accelerators(),
+                                  baseline["samples_per_s"] if baseline else None)
+    return table, baseline
 
 
 class AnalysisFailed(Exception):

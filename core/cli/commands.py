@@ -226,8 +226,7 @@ def cmd_project(args) -> int:
         targets = [target]
     with Store(args.db) as store:
         rows = [flat_row(r) for r in store.results(workload=args.workload, status="ok")]
-    points = (projection.published_points(load_references(), args.workload, args.size, accelerators)
-              + projection.measured_points(rows, args.workload, args.size, accelerators))
+    points = projection.known_points(load_references(), rows, args.workload, args.size, accelerators)
     shape = projection.workload_shape(rows, args.workload, args.size)
     projections = [projection.project(target, args.workload, args.size, args.precision, points, accelerators,
                                       flops_per_sample=shape.flops_per_sample, parameters=shape.parameters,
@@ -256,8 +255,7 @@ def cmd_analyze(args) -> int:
     if family:
         with Store(args.db) as store:
             rows = [flat_row(r) for r in store.results(workload=family[0], status="ok")]
-        points = (projection.published_points(load_references(), *family, accelerators)
-                  + projection.measured_points(rows, *family, accelerators))
+        points = projection.known_points(load_references(), rows, *family, accelerators)
     devices = fit.device_fits(analysis, accelerators, points)
     notes = analysis_notes(analysis, spec)
     plan = _plan(args, analysis, devices, accelerators)

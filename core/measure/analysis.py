@@ -102,10 +102,21 @@ def training_optimizer(training, optimizer: str, params):
     return make_optimizer(optimizer, params)
 
 
-def _autocast(precision: str):
+def _autocast(precision: str, device_type: str = "cpu"):
     if precision in ("bf16", "fp16"):
-        return torch.autocast(device_type="cpu", dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
+        return torch.autocast(device_type=device_type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
     return contextlib.nullcontext()
+
+
+def train_steps(training, optimizer, precision: str, steps: int, device_type: str = "cpu") -> None:
+    """``steps`` real training steps: forward and loss under autocast, backward, optimizer step."""
+    for _ in range(steps):
+        with _autocast(precision, device_type):
+            loss = training.forward_loss()
+        loss.backward()
+        del loss
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
 
 
 def analyze(spec: ModelSpec, batch: int, seq: int | None, precision: str, optimizer: str = "adamw",
@@ -183,14 +194,7 @@ def measure_step_memory(spec: ModelSpec, batch: int, seq: int | None, precision:
     baseline = _resident_bytes()
     training = build_training(spec, batch, seq, "cpu")
     params = [p for p in training.model.parameters() if p.requires_grad]
-    step_optimizer = training_optimizer(training, optimizer, params)
-    for _ in range(steps):
-        with _autocast(precision):
-            loss = training.forward_loss()
-        loss.backward()
-        del loss
-        step_optimizer.step()
-        step_optimizer.zero_grad(set_to_none=True)
+    train_steps(training, training_optimizer(training, optimizer, params), precision, steps)
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - baseline
 
 

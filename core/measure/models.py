@@ -200,6 +200,12 @@ def attention_dropout(config) -> dict[str, float]:
             if isinstance(getattr(config, key, None), (int, float)) and getattr(config, key) > 0}
 
 
+def without_attention_dropout(spec: ModelSpec) -> ModelSpec:
+    """``spec`` with its attention dropout off: the memory GPU attention kernels need (they keep no
+    attention matrix for dropout; the CPU's do)."""
+    return ModelSpec(spec.name, {**spec.overrides, **{key: 0.0 for key in attention_dropout(hf_config(spec)[1])}})
+
+
 def sequence_length(config, seq: int | None) -> int:
     """The sequence to train on: ``seq`` if given (refused beyond the model's context), else the
     model's context up to DEFAULT_SEQ."""

@@ -78,6 +78,23 @@ def estimated_j_per_sample(accelerator: Accelerator, samples_per_s: float | None
     return accelerator.tdp_w / samples_per_s
 
 
+def accelerator_instances(rows: Iterable[PriceRow], catalog: Sequence[Accelerator]):
+    """The sheet's accelerator instances (CPU rows left out), each with its catalog accelerator
+    (None when the catalog lacks it: not_in_catalog says so)."""
+    catalog = tuple(catalog)
+    for row in rows:
+        if row.accelerator_type != "CPU":
+            yield row, match(row.accelerator, catalog)
+
+
+def not_in_catalog(row: PriceRow) -> str:
+    return f"{row.accelerator!r} is not in the accelerator catalog"
+
+
+def no_price(spot: bool) -> str:
+    return f"no {'spot' if spot else 'on-demand'} price in the sheet"
+
+
 @dataclass(frozen=True)
 class InstanceCost:
     """$ per 1M samples of one price-sheet instance, from its accelerator's best-known throughput."""
@@ -102,21 +119,18 @@ def instance_costs(rows: Iterable[PriceRow], workload: str, size: str, precision
     catalog = tuple(catalog)
     cache: dict[str, Throughput] = {}
     out = []
-    for row in rows:
-        if row.accelerator_type == "CPU":
-            continue
+    for row, model in accelerator_instances(rows, catalog):
         option = row.option
         price = row.price_usd_per_h(spot)
-        model = match(row.accelerator, catalog)
         if model is None:
             out.append(InstanceCost(option, None, row.accelerator_count, price, None, None, None, None,
-                                    f"{row.accelerator!r} is not in the accelerator catalog"))
+                                    not_in_catalog(row)))
             continue
         if model.model not in cache:
             cache[model.model] = best_throughput(model, workload, size, precision, points, catalog, shape)
         throughput = cache[model.model]
         if price is None:
-            reason = f"no {'spot' if spot else 'on-demand'} price in the sheet"
+            reason = no_price(spot)
         elif throughput.samples_per_s is None:
             reason = throughput.reason
         else:

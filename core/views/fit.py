@@ -192,26 +192,20 @@ def plan_run(fits: Sequence[DeviceFit], rows: Sequence, total_samples: float, ca
     """Every accelerator instance of a price sheet (core.views.pricing.PriceRow) for the run,
     cheapest first; those that cannot hold or price it last, each with its reason."""
     from core.units import J_PER_KWH, S_PER_H
-    from core.views.catalog import match
-    from core.views.estimates import estimated_j_per_sample
+    from core.views.estimates import accelerator_instances, estimated_j_per_sample, no_price, not_in_catalog
 
     by_device = {f.device: f for f in fits}
-    catalog = tuple(catalog)
     plans = []
-    for row in rows:
-        if row.accelerator_type == "CPU":
-            continue
-        option = row.option
+    for row, accelerator in accelerator_instances(rows, catalog):
         price = row.price_usd_per_h(spot)
-        accelerator = match(row.accelerator, catalog)
         device = by_device.get(accelerator.model) if accelerator else None
-        blank = dict(option=option, accelerator=accelerator.model if accelerator else None,
+        blank = dict(option=row.option, accelerator=accelerator.model if accelerator else None,
                      accelerator_count=row.accelerator_count, usd_per_h=price,
                      devices_needed=device.devices_needed if device else None, samples_per_s=None,
                      speed_kind=device.kind if device else None, hours=None, usd=None, kwh=None, co2_kg=None)
         reason = None
         if device is None:
-            reason = f"{row.accelerator!r} is not in the accelerator catalog"
+            reason = not_in_catalog(row)
         elif device.devices_needed is None:
             reason = device.reason or "the model cannot be held even when sharded"
         elif device.devices_needed > row.accelerator_count:
@@ -220,7 +214,7 @@ def plan_run(fits: Sequence[DeviceFit], rows: Sequence, total_samples: float, ca
         elif device.samples_per_s is None:
             reason = device.reason
         elif price is None:
-            reason = f"no {'spot' if spot else 'on-demand'} price in the sheet"
+            reason = no_price(spot)
         if reason:
             plans.append(InstancePlan(**blank, reason=reason))
             continue

@@ -250,6 +250,12 @@ def _refuse(blank: Projection, reason: str) -> Projection:
     return dataclasses.replace(blank, reason=reason)
 
 
+def known_points(references: Iterable, rows: Iterable[dict], workload: str, size: str,
+                 catalog: Sequence[Accelerator]) -> list[Point]:
+    """Every point a projection of the workload can stand on: published, then measured here."""
+    return published_points(references, workload, size, catalog) + measured_points(rows, workload, size, catalog)
+
+
 def published_points(references: Iterable, workload: str, size: str, catalog: Sequence[Accelerator]) -> list[Point]:
     """Points from core.facts.references.Reference rows of the workload (per device). A result
     published as fp32 on a GPU with TF32 units counts as tf32 (TF32_BY_DEFAULT_NOTE)."""

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core.views.estimates import TDP_ENERGY_METHOD
-from dashboard import charts, data, frames, pipeline, state, widgets
+from dashboard import charts, frames, pipeline, state, widgets
 from dashboard.fmt import compact
 
 st.title("Explore the trade-offs")
@@ -38,9 +38,7 @@ elif view == "Speed-up":
                "an accelerator's throughput is **measured** (ours) where we have it, else **published** (with its "
                "source), else **projected** by a roofline model calibrated on those points (with its interval).")
     config, precision, _ = widgets.hardware_question(agg, job=False)
-    baseline = frames.cpu_baseline(agg, config)
-    table = frames.hardware_frame(pipeline.catalog_throughputs(config, precision), data.accelerators(),
-                                  baseline["samples_per_s"] if baseline else None)
+    table, baseline = pipeline.hardware_speedups(agg, config, precision)
     st.plotly_chart(charts.hardware_speedup_chart(table, baseline, f"{config} {precision}"), theme=None)
     widgets.cross_vendor_warning(table)
     widgets.unpriced_reasons(table.loc[table["samples_per_s"].isna(), ["accelerator", "reason"]],

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import charts, data, export, frames, pipeline, state, widgets
+from dashboard import charts, export, frames, pipeline, state, widgets
 
 st.markdown("""<style>
 h1 {font-size: 3rem !important;}
@@ -22,9 +22,7 @@ job_samples = float(st.session_state.get(state.JOB_SAMPLES) or 1)
 
 
 def hardware_speedup_figure():
-    baseline = frames.cpu_baseline(agg, hardware_config)
-    table = frames.hardware_frame(pipeline.catalog_throughputs(hardware_config, hardware_precision),
-                                  data.accelerators(), baseline["samples_per_s"] if baseline else None)
+    table, baseline = pipeline.hardware_speedups(agg, hardware_config, hardware_precision)
     return charts.hardware_speedup_chart(table, baseline, f"{hardware_config} {hardware_precision}", big=True)
 
 

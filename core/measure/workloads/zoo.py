@@ -48,10 +48,10 @@ def refuse_if_it_cannot_fit(spec: ModelSpec, batch: int, seq: int | None, precis
     """Raise (as out of memory, with the estimate) when the estimated training step exceeds the
     device's free memory."""
     from core.measure.analysis import analyze
-    from core.measure.models import attention_dropout, hf_config
+    from core.measure.models import without_attention_dropout
 
-    if device.startswith("cuda"):  # GPU attention kernels keep no attention matrix for dropout: estimate without it
-        spec = ModelSpec(spec.name, {**spec.overrides, **{key: 0.0 for key in attention_dropout(hf_config(spec)[1])}})
+    if device.startswith("cuda"):
+        spec = without_attention_dropout(spec)
     needed = analyze(spec, batch, seq, precision).memory.peak_bytes
     free = free_memory_bytes(device)
     if free is not None and needed > free:
