@@ -84,7 +84,7 @@ st.subheader("Plan a training run")
 tokens_per_sample = result.get("tokens_per_sample")  # core's rule (ModelAnalysis), as the CLI's --tokens uses
 tokens = bool(tokens_per_sample)
 left, middle, right = st.columns(3)
-amount = left.number_input("Tokens to train on" if tokens else "Samples to train on (images × epochs)", min_value=1,
+amount = left.number_input("Tokens to train on" if tokens else "Samples to train on (examples × epochs)", min_value=1,
                            step=1_000_000_000 if tokens else 1_000_000, key=state.RUN_AMOUNT)
 sheets = data.all_sheets()
 if st.session_state.get(state.SHEET) not in sheets:
