@@ -21,6 +21,11 @@ class ProbeDiverged(AccelscopeError):
     """A probe's training loss became NaN or infinite: no meaningful measurement."""
 
 
+class ImplausibleMeasurement(AccelscopeError):
+    """A probe measured something no device can do (a broken timer, a workload that skips its
+    work): it fails instead of storing the figure."""
+
+
 class InvalidCostSettings(AccelscopeError):
     """A cost setting out of range (negative price, zero lifetime, more hours than a year has).
     ``field`` names the setting, so the CLI can name its flag."""
@@ -32,6 +37,14 @@ class InvalidCostSettings(AccelscopeError):
 
 class StoreError(AccelscopeError):
     """The results store cannot be opened or written."""
+
+
+class StoreUnavailable(StoreError):
+    """The store is there but cannot take a write now (locked, connection lost): try again later."""
+
+
+class InvalidResult(AccelscopeError):
+    """A result whose figures cannot be true (see core.facts.validation); it was not stored."""
 
 
 class InvalidImport(AccelscopeError):

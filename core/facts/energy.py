@@ -196,7 +196,17 @@ class EnergyRecord:
         if not isinstance(raw_components, list):
             raise ValueError("'components' must be a list")
         components = tuple(_component(item, index) for index, item in enumerate(raw_components, start=1))
+        for name in DERIVED_NUMBERS:  # recomputed below, but a record that states an impossible one is refused
+            _number(data, name)
+        missing = data.get("missing", [])
+        if not isinstance(missing, list) or not all(
+                isinstance(item, dict) and isinstance(item.get("component"), str) for item in missing):
+            raise ValueError("'missing' must be a list of objects, each with a 'component' name")
         return cls(window_s=window_s, samples=samples, flops=flops, components=components)
+
+
+DERIVED_NUMBERS = ("total_j", "uncertainty", "idle_w", "total_above_idle_j", "avg_power_w", "j_per_sample",
+                   "samples_per_kj", "j_per_tflop")
 
 
 def _number(data: Mapping, name: str, *, required: bool = False) -> float | None:

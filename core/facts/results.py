@@ -23,7 +23,7 @@ _OPTIONAL_NUMBERS = (
     "tokens_per_s", "flops_per_step", "achieved_tflops", "loss_first", "loss_last",
     "compile_time_s", "wall_time_s", "seconds_requested", "host_other_cpus",
 )
-_OPTIONAL_INTS = ("batch_size", "steps", "warmup_steps", "params", "peak_memory_bytes")
+_OPTIONAL_INTS = ("batch_size", "steps", "warmup_steps", "params", "peak_memory_bytes", "concurrent_probes")
 _OPTIONAL_STRINGS = ("error", "device_name", "peak_memory_method", "flops_method", "device_identity")
 
 
@@ -79,6 +79,7 @@ class ProbeResult:
     device_identity: str | None = None  # what decides the device's speed (see core.measure.backends)
     precision_emulated: bool | None = None  # True: the hardware has no native units for this precision
     host_other_cpus: float | None = None  # CPUs other work kept busy during the window (core.measure.hostload)
+    concurrent_probes: int | None = None  # other probes seen on this device during the window (core.measure.contention)
 
     @property
     def ok(self) -> bool:

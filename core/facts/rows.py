@@ -55,6 +55,7 @@ def flat_row(result: ProbeResult) -> dict:
         "loss_first": r.loss_first, "loss_last": r.loss_last, "peak_memory_bytes": r.peak_memory_bytes,
         "peak_memory_method": r.peak_memory_method, "compile_time_s": r.compile_time_s,
         "wall_time_s": r.wall_time_s, "host_other_cpus": r.host_other_cpus,
+        "concurrent_probes": r.concurrent_probes,
         "host": env.get("host"), "torch": env.get("torch"), "cuda": env.get("cuda"), "os": env.get("os"),
         "cpu": env.get("cpu"), "gpu": env.get("gpu"), "driver": env.get("driver"),
         "logical_cpus": env.get("logical_cpus") or env.get("threads"),

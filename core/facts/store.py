@@ -6,15 +6,18 @@ A schema version guards against opening a database written by a newer Accelscope
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from pathlib import Path
 from typing import Sequence
 
 import sqlalchemy as sa
 
-from core.errors import StoreError
+from core.errors import InvalidResult, StoreError, StoreUnavailable
 from core.facts.results import ProbeResult
 from core.facts.rows import flat_row
+from core.facts.validation import result_problems
 from core.paths import DEFAULT_DB_PATH
 
 SCHEMA_VERSION = 3  # 2: the `summary` column; 3: summaries are core.facts.rows.flat_row (both migrated in place)
@@ -42,52 +45,166 @@ meta_table = sa.Table(
 )
 
 
+RECOVERY_HINT = ("to recover: `sqlite3 BROKEN.db \".recover\" | sqlite3 recovered.db` (SQLite 3.29+), or "
+                 "`python -m core export --db sqlite:///BROKEN.db FILE` for what is still readable, then point "
+                 f"--db / {DB_ENV_VAR} at a new store and import it")
+
+
 def default_url() -> str:
     return os.environ.get(DB_ENV_VAR) or f"sqlite:///{DEFAULT_DB_PATH}"
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+def masked(url: str) -> str:
+    """The URL with its password replaced by ***, for every message and log line."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable store URL>"
+
+
+def scrub(text: str, url: str) -> str:
+    """A message (a driver's error, say) with the URL's password, wherever it appears, masked."""
+    try:
+        password = sa.engine.make_url(url).password
+    except Exception:
+        password = None
+    text = text.replace(url, masked(url))
+    return text.replace(str(password), "***") if password else text
+
+
+def _sqlite_pragmas(read_only: bool):
+    def apply(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        if not read_only:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+    return apply
+
+
+def _sqlite_file(url: str) -> Path | None:
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
 
 
 class Store:
-    """Open with a SQLAlchemy URL (None: ``$ACCELSCOPE_DB`` or the default SQLite file)."""
+    """Open with a SQLAlchemy URL (None: ``$ACCELSCOPE_DB`` or the default SQLite file).
+
+    A SQLite file that cannot be written (its permissions, a read-only folder or medium) opens
+    read-only: reads work, writes are refused. A SQLite file that fails ``PRAGMA quick_check`` is
+    damaged: reads go as far as they can, writes are refused with how to recover."""
 
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_url()
+        self.read_only = False
+        self.damage: str | None = None
         try:
-            self._engine = sa.create_engine(self.url)
+            engine_url = self._engine_url()
+            self._engine = sa.create_engine(engine_url)
+        except StoreError:
+            raise
         except Exception as exc:
-            raise StoreError(f"cannot use store URL {self.url!r}: {exc}. Give a SQLAlchemy URL such as "
-                             "sqlite:///results.db or postgresql+psycopg2://user@host/db") from exc
+            raise StoreError(f"cannot use store URL {self.safe_url}: {scrub(str(exc), self.url)}. Give a SQLAlchemy "
+                             "URL such as sqlite:///results.db or postgresql+psycopg2://user@host/db") from None
         if self._engine.dialect.name == "sqlite":
-            sa.event.listen(self._engine, "connect", _sqlite_pragmas)
+            sa.event.listen(self._engine, "connect", _sqlite_pragmas(self.read_only))
         try:
-            _metadata.create_all(self._engine)
+            if self._engine.dialect.name == "sqlite":
+                self._quick_check()
+            if not self.read_only and self.damage is None:
+                _metadata.create_all(self._engine)
             self._check_schema_version()
         except StoreError:
             self._engine.dispose()
             raise
         except Exception as exc:
             self._engine.dispose()
-            raise StoreError(f"cannot open results store {self.safe_url}: {exc}") from exc
+            raise StoreError(f"cannot open results store {self.safe_url}: {self._describe(exc)}") from None
+
+    def _engine_url(self) -> str:
+        """The URL to connect with: a SQLite file this process cannot write opens read-only."""
+        path = _sqlite_file(self.url)
+        if path is None or not path.exists():
+            if path is not None and not os.access(path.parent if str(path.parent) else ".", os.W_OK):
+                raise StoreError(f"the store {self.safe_url} does not exist and its folder is not writable; "
+                                 "give --db a path in a folder you can write")
+            return self.url
+        if os.access(path, os.R_OK) and not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+            self.read_only = True
+            # immutable: nothing else writes it, so no lock or -shm file is needed (a read-only folder)
+            folder_read_only = not os.access(path.parent, os.W_OK)
+            return f"sqlite:///file:{path}?mode=ro&uri=true" + ("&immutable=1" if folder_read_only else "")
+        return self.url
+
+    def _quick_check(self) -> None:
+        try:
+            with self._engine.connect() as conn:
+                found = [row[0] for row in conn.exec_driver_sql("PRAGMA quick_check(5)")]
+        except sa.exc.DatabaseError as exc:
+            raise StoreError(f"the store {self.safe_url} is not a readable SQLite database "
+                             f"({self._describe(exc)}); {RECOVERY_HINT}") from None
+        if found != ["ok"]:
+            self.damage = "; ".join(found)
+
+    def _describe(self, exc: BaseException) -> str:
+        text = str(getattr(exc, "orig", None) or exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return scrub(text, self.url)
 
     @property
     def safe_url(self) -> str:
-        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+        return masked(self.url)
+
+    def _writable(self) -> None:
+        """Refuse a write to a store that cannot take one, before anything changes."""
+        if self.damage is not None:
+            raise StoreError(f"the store {self.safe_url} is damaged (integrity check: {self.damage}); nothing was "
+                             f"written. Reading may still work; {RECOVERY_HINT}")
+        if self.read_only:
+            raise StoreError(f"the store {self.safe_url} is read-only (the file or its folder cannot be written); "
+                             "nothing was written. Give --db a store you can write, or fix the permissions")
+
+    @contextlib.contextmanager
+    def _reading(self):
+        """Read errors as StoreErrors that name the store and how to recover (never a traceback)."""
+        try:
+            yield
+        except sa.exc.SQLAlchemyError as exc:
+            hint = f"; {RECOVERY_HINT}" if self.damage else ""
+            raise StoreError(f"cannot read the store {self.safe_url}: {self._describe(exc)}{hint}") from None
+        except (ValueError, TypeError) as exc:  # a stored payload that no longer parses
+            raise StoreError(f"the store {self.safe_url} holds an unreadable result ({exc}); {RECOVERY_HINT}") from None
+
+    @contextlib.contextmanager
+    def _writing(self):
+        self._writable()
+        try:
+            yield
+        except sa.exc.OperationalError as exc:
+            raise StoreUnavailable(f"cannot write to the store {self.safe_url}: {self._describe(exc)}. Nothing "
+                                   "was written.") from None
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"cannot write to the store {self.safe_url}: {self._describe(exc)}. Nothing was "
+                             "written.") from None
 
     def _check_schema_version(self) -> None:
-        with self._engine.begin() as conn:
-            row = conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()
-            if row is None:
-                conn.execute(meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+        with self._reading():
+            with self._engine.connect() as conn:
+                if not sa.inspect(conn).has_table(meta_table.name):
+                    if self.read_only or self.damage:
+                        return  # an empty (or unreadable) store; nothing to check, nothing may be written
+                row = conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()
+        if row is None:
+            if self.read_only or self.damage:
                 return
+            with self._engine.begin() as conn:
+                conn.execute(meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+            return
         found = int(row[0])
         if found < SCHEMA_VERSION:
+            self._writable()
             self._migrate(found)
             return
         if found > SCHEMA_VERSION:
@@ -121,29 +238,49 @@ class Store:
             "summary": json.dumps(flat_row(result), separators=(",", ":")),
         }
 
-    def add(self, result: ProbeResult) -> None:
-        """Write one result in its own transaction."""
-        with self._engine.begin() as conn:
-            conn.execute(results_table.insert(), [self._row(result)])
+    @staticmethod
+    def _checked(results: Sequence[ProbeResult]) -> None:
+        """The shared validation (core.facts.validation): nothing impossible is written."""
+        problems = [f"{r.id[:64]}: " + "; ".join(found) for r in results if (found := result_problems(r))]
+        if problems:
+            raise InvalidResult(f"{len(problems)} result(s) refused, nothing was written: " + " | ".join(problems[:10]))
+
+    def _insert_new(self, conn, rows: list[dict]) -> int:
+        """INSERT … ON CONFLICT DO NOTHING: an id already stored (by this or a parallel import) is
+        skipped, never an error. Returns how many rows were new."""
+        if not rows:
+            return 0
+        dialect = self._engine.dialect.name
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        elif dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:  # another database: check first (not safe against a parallel writer of the same ids)
+            existing = set(conn.execute(sa.select(results_table.c.id).where(
+                results_table.c.id.in_([r["id"] for r in rows]))).scalars())
+            fresh = [r for r in rows if r["id"] not in existing]
+            if fresh:
+                conn.execute(results_table.insert(), fresh)
+            return len(fresh)
+        statement = insert(results_table).on_conflict_do_nothing(index_elements=["id"])
+        added = conn.execute(statement, rows).rowcount
+        if added is None or added < 0:  # a driver that does not count an executemany: row by row
+            added = sum(conn.execute(statement, [row]).rowcount for row in rows)
+        return added
+
+    def add(self, result: ProbeResult) -> bool:
+        """Write one result in its own transaction; False if its id was already stored."""
+        self._checked([result])
+        with self._writing(), self._engine.begin() as conn:
+            return self._insert_new(conn, [self._row(result)]) == 1
 
     def add_many(self, results: Sequence[ProbeResult]) -> int:
-        """Write results in one transaction, skipping ids already stored. Returns how many were new."""
-        with self._engine.begin() as conn:
-            ids = [r.id for r in results]
-            existing: set[str] = set()
-            for chunk_start in range(0, len(ids), 500):
-                chunk = ids[chunk_start:chunk_start + 500]
-                existing.update(conn.execute(
-                    sa.select(results_table.c.id).where(results_table.c.id.in_(chunk))).scalars())
-            rows, seen = [], set()
-            for result in results:
-                if result.id in existing or result.id in seen:
-                    continue
-                seen.add(result.id)
-                rows.append(self._row(result))
-            if rows:
-                conn.execute(results_table.insert(), rows)
-        return len(rows)
+        """Write results in one transaction (all or nothing), skipping ids already stored, safe
+        beside a parallel import of the same results. Returns how many were new."""
+        self._checked(results)
+        rows = list({r.id: self._row(r) for r in results}.values())
+        with self._writing(), self._engine.begin() as conn:
+            return self._insert_new(conn, rows)
 
     def results(self, *, run_id: str | None = None, workload: str | None = None,
                 device: str | None = None, status: str | None = None) -> list[ProbeResult]:
@@ -153,26 +290,28 @@ class Store:
                               ("status", status)):
             if value is not None:
                 query = query.where(results_table.c[column] == value)
-        with self._engine.connect() as conn:
-            payloads = conn.execute(query).scalars().all()
-        return [ProbeResult.from_dict(json.loads(p)) for p in payloads]
+        with self._reading():
+            with self._engine.connect() as conn:
+                payloads = conn.execute(query).scalars().all()
+            return [ProbeResult.from_dict(json.loads(p)) for p in payloads]
 
     def summaries(self) -> list[dict]:
         """Every result's flat summary (see core.facts.rows.flat_row), oldest first: what a
         dashboard needs, without parsing step-time lists."""
         query = sa.select(results_table.c.summary).order_by(results_table.c.created_at, results_table.c.id)
-        with self._engine.connect() as conn:
-            rows = conn.execute(query).scalars().all()
-        return [json.loads(row) for row in rows]
+        with self._reading():
+            with self._engine.connect() as conn:
+                rows = conn.execute(query).scalars().all()
+            return [json.loads(row) for row in rows]
 
     def count(self) -> int:
-        with self._engine.connect() as conn:
+        with self._reading(), self._engine.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(results_table)).scalar_one()
 
     def change_stamp(self) -> tuple[int, str]:
         """(number of results, newest created_at): changes whenever results are added or deleted.
         Two queries, each answered from an index; as one query they scan the table (7 ms at 100k)."""
-        with self._engine.connect() as conn:
+        with self._reading(), self._engine.connect() as conn:
             count = conn.execute(sa.select(sa.func.count()).select_from(results_table)).scalar_one()
             latest = conn.execute(sa.select(sa.func.max(results_table.c.created_at))).scalar_one()
         return count, latest or ""
@@ -182,11 +321,11 @@ class Store:
         query = (sa.select(results_table.c.run_id, sa.func.min(results_table.c.created_at),
                            sa.func.count())
                  .group_by(results_table.c.run_id).order_by(sa.func.min(results_table.c.created_at)))
-        with self._engine.connect() as conn:
+        with self._reading(), self._engine.connect() as conn:
             return [{"run_id": r[0], "started_at": r[1], "results": r[2]} for r in conn.execute(query)]
 
     def delete_run(self, run_id: str) -> int:
-        with self._engine.begin() as conn:
+        with self._writing(), self._engine.begin() as conn:
             return conn.execute(results_table.delete().where(results_table.c.run_id == run_id)).rowcount
 
     def close(self) -> None:

@@ -1,0 +1,151 @@
+"""One validation of a result, shared by the probe, the store and import.
+
+:meth:`ProbeResult.from_dict` checks a record's structure (fields and their JSON types); this
+module checks that what it says is physically possible: every figure finite and in its range,
+achieved FLOP/s below what any catalogued device can do, known enumerations, text that fits the
+store's columns on every database, and a timestamp that is not in the future. A result with a
+problem is never stored: the probe turns it into a failed result that says why, the store and
+import refuse it naming each field.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta, timezone
+
+from core.facts.results import STATUSES, ProbeResult
+from core.facts.spec import PRECISIONS
+from core.measure.workloads import WORKLOADS, is_custom_workload
+
+# The store's column sizes (core.facts.store.results_table): PostgreSQL refuses longer text.
+TEXT_LIMITS = {"id": 64, "run_id": 64, "created_at": 40, "status": 16, "workload": 200, "size": 64,
+               "device": 64, "precision": 16}
+HOST_LIMIT = 64
+PEAK_MARGIN = 2.0  # achieved FLOP/s may exceed the highest catalogued dense peak by this factor (sparsity), no more
+FALLBACK_MAX_TFLOPS = 10_000.0  # if the catalog cannot be read: no device today does 10 PFLOP/s dense
+MIN_STEP_S = 1e-6  # no training step (forward, backward, optimizer) takes less than a microsecond
+CLOCK_SKEW = timedelta(minutes=10)  # a result from a machine whose clock runs a little ahead is fine
+THROUGHPUT_SLACK = 10.0  # samples/s may exceed batch / fastest step by this factor, no more
+
+POSITIVE = ("step_time_s", "step_time_p10_s", "step_time_p90_s", "samples_per_s", "tokens_per_s", "flops_per_step",
+            "achieved_tflops", "seconds_requested")
+NON_NEGATIVE = ("step_time_cv", "compile_time_s", "wall_time_s", "host_other_cpus", "peak_memory_bytes", "params",
+                "warmup_steps")
+AT_LEAST_ONE = ("batch_size", "steps")
+REQUIRED_WHEN_OK = ("steps", "step_time_s", "samples_per_s", "batch_size")
+
+
+def max_catalog_tflops() -> float:
+    """The highest dense peak of any catalogued accelerator, in TFLOP/s."""
+    try:
+        from core.views.catalog import load_catalog
+
+        peaks = [peak for a in load_catalog() for p in PRECISIONS if (peak := a.peak_tflops(p))]
+    except Exception:
+        return FALLBACK_MAX_TFLOPS
+    return max(peaks, default=FALLBACK_MAX_TFLOPS)
+
+
+def result_problems(result: ProbeResult, *, now: datetime | None = None,
+                    max_tflops: float | None = None) -> list[str]:
+    """Every reason the result cannot be true, each naming its field ([] if it can)."""
+    problems: list[str] = []
+    for name, limit in TEXT_LIMITS.items():
+        value = getattr(result, name)
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"'{name}' must be non-empty text")
+        elif len(value) > limit:
+            problems.append(f"'{name}' is {len(value):,} characters; at most {limit} fit the store")
+    host = (result.env or {}).get("host")
+    if host is not None and (not isinstance(host, str) or len(host) > HOST_LIMIT):
+        problems.append(f"'env.host' must be text of at most {HOST_LIMIT} characters")
+    if result.status not in STATUSES:
+        problems.append(f"'status' {result.status!r} is not one of {', '.join(STATUSES)}")
+    if result.precision not in PRECISIONS:
+        problems.append(f"'precision' {result.precision!r} is not one of {', '.join(PRECISIONS)}")
+    problems += _workload_problems(result.workload, result.size)
+    problems += _timestamp_problems(result.created_at, now or datetime.now(timezone.utc))
+    problems += _range_problems(result)
+    if result.ok:
+        missing = [name for name in REQUIRED_WHEN_OK if getattr(result, name) is None]
+        if missing:
+            problems.append(f"an ok result must carry its measurements; missing {', '.join(missing)}")
+        if not result.step_times_s:
+            problems.append("an ok result must carry its step times ('step_times_s' is empty)")
+        problems += _plausibility_problems(result, max_tflops if max_tflops is not None else max_catalog_tflops())
+    if result.energy is not None and not math.isfinite(result.energy.total_j):
+        problems.append("'energy' totals are not finite")
+    return problems
+
+
+def _workload_problems(workload: str, size: str) -> list[str]:
+    if not isinstance(workload, str) or is_custom_workload(workload):
+        return []
+    if workload not in WORKLOADS:
+        return [f"'workload' {workload!r} is neither one of {', '.join(WORKLOADS)} nor a custom "
+                "'package.module:function'"]
+    if WORKLOADS[workload].sizes and size not in WORKLOADS[workload].sizes and workload != "zoo":
+        return [f"'size' {size!r} is not a size of {workload} ({', '.join(WORKLOADS[workload].sizes)})"]
+    return []
+
+
+def _timestamp_problems(text: str, now: datetime) -> list[str]:
+    try:
+        stamp = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return [f"'created_at' {text!r} is not an ISO 8601 timestamp"]
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=timezone.utc)
+    if stamp > now + CLOCK_SKEW:
+        return [f"'created_at' {text} is in the future (now is {now.isoformat(timespec='seconds')})"]
+    return []
+
+
+def _range_problems(result: ProbeResult) -> list[str]:
+    problems = []
+
+    def check(name: str, value, ok, needs: str) -> None:
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not ok(value):
+            problems.append(f"'{name}' is {value!r}; it must be {needs}")
+
+    for name in POSITIVE:
+        check(name, getattr(result, name), lambda v: v > 0, "a finite number above 0")
+    for name in NON_NEGATIVE:
+        check(name, getattr(result, name), lambda v: v >= 0, "a finite number, 0 or more")
+    for name in AT_LEAST_ONE:
+        check(name, getattr(result, name), lambda v: v >= 1, "a whole number, 1 or more")
+    for name in ("loss_first", "loss_last"):
+        check(name, getattr(result, name), lambda v: True, "a finite number")
+    bad_steps = [t for t in result.step_times_s if not (math.isfinite(t) and t > 0)]
+    if bad_steps:
+        problems.append(f"'step_times_s' holds {len(bad_steps)} value(s) that are not positive finite numbers "
+                        f"(first: {bad_steps[0]!r})")
+    for name in ("step_time_s", "step_time_p10_s"):
+        value = getattr(result, name)
+        if isinstance(value, (int, float)) and math.isfinite(value) and 0 < value < MIN_STEP_S:
+            problems.append(f"'{name}' is {value!r} s; no training step takes less than {MIN_STEP_S:g} s")
+    return problems
+
+
+def _plausibility_problems(result: ProbeResult, max_tflops: float) -> list[str]:
+    problems = []
+    ceiling = max_tflops * PEAK_MARGIN
+    if result.achieved_tflops and result.achieved_tflops > ceiling:
+        problems.append(f"'achieved_tflops' is {result.achieved_tflops:,.4g}; no catalogued device exceeds "
+                        f"{max_tflops:,.0f} TFLOP/s (× {PEAK_MARGIN:g} margin)")
+    fastest = min(result.step_times_s, default=None) or result.step_time_p10_s or result.step_time_s
+    if result.samples_per_s and result.batch_size and fastest and fastest > 0:
+        bound = THROUGHPUT_SLACK * result.batch_size / fastest
+        if result.samples_per_s > bound:
+            problems.append(f"'samples_per_s' is {result.samples_per_s:,.4g}, more than batch {result.batch_size} "
+                            f"over the fastest step ({fastest:.3g} s) allows")
+    return problems
+
+
+def check_result(result: ProbeResult, where: str = "result") -> None:
+    """Raise ValueError listing every problem of the result (see :func:`result_problems`)."""
+    problems = result_problems(result)
+    if problems:
+        raise ValueError(f"{where} (id {result.id[:64]}): " + "; ".join(problems))
