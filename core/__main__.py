@@ -1,4 +1,4 @@
-"""The command line: python -m core devices|probe|suite|results|export|import|delete-run|prices.
+"""The command line: python -m core devices|probe|suite|results|export|import|delete-run|recover|prices|…
 
 Exit codes: 0 success, 1 a probe failed (its failed result is still stored), 2 bad usage.
 The probe subprocess (``python -m core _probe`` / ``_idle``) has its own parser and protocol:
@@ -19,7 +19,7 @@ COMMANDS = {
     "devices": commands.cmd_devices, "probe": commands.cmd_probe, "suite": commands.cmd_suite,
     "results": commands.cmd_results, "export": commands.cmd_export, "import": commands.cmd_import,
     "delete-run": commands.cmd_delete_run, "prices": commands.cmd_prices, "project": commands.cmd_project,
-    "analyze": commands.cmd_analyze,
+    "analyze": commands.cmd_analyze, "recover": commands.cmd_recover,
 }
 CHILD_COMMANDS = ("_probe", "_idle")
 

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.facts.store import DB_ENV_VAR
 from core.paths import REPO_ROOT
 
 # How the suite CLI exits when it is cancelled (Cancel sends SIGTERM; Ctrl-C in a terminal is SIGINT).
@@ -83,9 +84,12 @@ def start_plan(specs: list[dict], db_url: str, *, meters: str = "auto", idle_sec
     folder = Path(tempfile.mkdtemp(prefix="accelscope-run-"))
     (folder / "plan.json").write_text(json.dumps(specs), encoding="utf-8")
     command = [sys.executable, "-m", "core", "suite", "--plan", str(folder / "plan.json"),
-               "--events", str(folder / "events.jsonl"), "--json", "--db", db_url, "--meters", meters,
+               "--events", str(folder / "events.jsonl"), "--json", "--meters", meters,
                "--idle-seconds", str(idle_seconds)]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+    # The store URL goes through the environment, never the command line: a URL's password would
+    # be readable by every local user in the process list.
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+               **{DB_ENV_VAR: db_url})
     with open(folder / "stderr.txt", "wb") as stderr:
         process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=stderr,
                                    stdin=subprocess.DEVNULL, env=env, start_new_session=True)

@@ -54,6 +54,7 @@ def _run(specs, devices, args, *, show_progress: bool) -> int:
     if args.timeout is not None and args.timeout <= 0:
         raise AccelscopeError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
     store = Store(args.db)
+    _recover_spooled(store)
     events_file = open(args.events, "a", encoding="utf-8") if getattr(args, "events", None) else None
     try:
         with progress_printer(len(specs), enabled=show_progress) as on_progress:
@@ -78,6 +79,27 @@ def _run(specs, devices, args, *, show_progress: bool) -> int:
                 console().print(f"[red]{result.status}[/red] {result.workload}/{result.size} {result.precision} "
                                 f"on {result.device}: {result.error}")
     return EXIT_OK if all(r.ok for r in results) else EXIT_PROBE_FAILED
+
+
+def _recover_spooled(store) -> None:
+    """Results an earlier run could not store are written first (see core.facts.spool)."""
+    from core.facts import spool
+
+    if spool.spooled(store.url):
+        print(f"recovered: {spool.recover(store).summary()}", file=sys.stderr)
+
+
+def cmd_recover(args) -> int:
+    from core.facts import spool
+    from core.facts.store import Store
+
+    with Store(args.db) as store:
+        if not spool.spooled(store.url):
+            print(f"nothing spooled for {store.safe_url}")
+            return EXIT_OK
+        recovery = spool.recover(store)
+    print(recovery.summary())
+    return EXIT_OK if not recovery.left else EXIT_PROBE_FAILED
 
 
 def cmd_probe(args) -> int:
@@ -180,7 +202,10 @@ def cmd_export(args) -> int:
 
     with Store(args.db) as store:
         results = store.results(run_id=args.run)
-    write_bundle(args.file, results)
+    try:
+        write_bundle(args.file, results)
+    except OSError as exc:
+        raise AccelscopeError(f"cannot write {args.file}: {exc.strerror}") from None
     print(f"exported {len(results)} result(s) to {args.file}")
     return EXIT_OK
 

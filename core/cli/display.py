@@ -71,7 +71,7 @@ def _status_cell(row: dict) -> str:
     flags = []
     if row.get("warmup_settled") is False:
         flags.append("unsettled*")
-    if notes.is_contended(row.get("host_other_cpus")):
+    if notes.is_contended(row.get("host_other_cpus")) or row.get("concurrent_probes"):
         flags.append("contended†")
     return f"[yellow]ok, {', '.join(flags)}[/yellow]" if flags else "ok"
 
@@ -192,10 +192,17 @@ def progress_printer(total: int, enabled: bool = True) -> Iterator:
                 if result.ok and result.warmup_settled is False:
                     mark = "ok*"
                 contended = result.ok and notes.is_contended(result.host_other_cpus)
+                beside = result.ok and result.concurrent_probes
+                if (event.detail or {}).get("spooled"):
+                    progress.console.print(f"  [yellow]not stored now ({event.detail['reason'][:160]}); kept in "
+                                           f"{event.detail['spooled']} and written on the next run or by "
+                                           "`python -m core recover`[/yellow]")
                 progress.console.print(f"  {mark:7} {event.spec.label}"
                                        + (f"  {result.samples_per_s:,.0f} samples/s" if result.ok
                                           else f"  ({result.error[:100]})")
                                        + ("  [yellow]warm-up did not settle[/yellow]" if mark == "ok*" else "")
                                        + (f"  [yellow]contended: {result.host_other_cpus:.1f} CPUs busy with other "
-                                          "work[/yellow]" if contended else ""))
+                                          "work[/yellow]" if contended else "")
+                                       + ("  [yellow]contended: another probe measured this device at the same "
+                                          "time[/yellow]" if beside else ""))
         yield on_event

@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("run_id")
     _add_db(delete)
 
+    recover = sub.add_parser("recover", help="write the results an earlier run could not store (the spool)")
+    _add_db(recover)
+
     project = sub.add_parser("project", help="projected training throughput on catalog accelerators (no GPU needed)")
     project.add_argument("--workload", required=True, help="e.g. cnn, transformer")
     project.add_argument("--size", required=True, help="e.g. resnet50, gpt2-small")
@@ -116,8 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", help="SQLAlchemy URL of the results store "
-                                     "(default: $ACCELSCOPE_DB or the SQLite file accelscope.db)")
+    parser.add_argument("--db", help="SQLAlchemy URL of the results store (default: $ACCELSCOPE_DB or the SQLite "
+                                     "file accelscope.db). A URL with a password is visible in the process list: "
+                                     "set $ACCELSCOPE_DB instead")
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:

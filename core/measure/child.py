@@ -16,12 +16,17 @@ import os
 import resource
 import signal
 import sys
+import threading
+import time
 import traceback
 from dataclasses import dataclass
 from typing import IO, Callable, Sequence
 
 OOM_MARKERS = ("out of memory", "can't allocate memory", "cannot allocate memory")
 RESULT, PROGRESS, IDLE = "result", "progress", "idle"
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+EXIT_ORPHANED = 125
+DEADLINE_GRACE_S = 30.0  # the child's own deadline comes after the runner's timeout, which classifies it first
 
 
 def mentions_out_of_memory(text: str) -> bool:
@@ -35,10 +40,14 @@ def is_out_of_memory(exc: BaseException) -> bool:
 # --- the parent's side ---------------------------------------------------------------------------
 
 def probe_command(spec, device, run_id: str, *, meters: str = "auto", memory_limit_bytes: int | None = None,
-                  idle_w: dict | None = None) -> list[str]:
-    """The command line that runs one probe in a child process."""
+                  idle_w: dict | None = None, timeout_s: float | None = None) -> list[str]:
+    """The command line that runs one probe in a child process. It names no store: a child never
+    writes one (and a store URL may hold a password, which a process list would show)."""
     command = [sys.executable, "-m", "core", "_probe", "--spec", spec.to_json(), "--device",
-               json.dumps(device.to_dict()), "--run-id", run_id, "--meters", meters]
+               json.dumps(device.to_dict()), "--run-id", run_id, "--meters", meters,
+               "--parent-pid", str(os.getpid())]
+    if timeout_s:
+        command += ["--deadline-s", f"{timeout_s + DEADLINE_GRACE_S:.0f}"]
     if memory_limit_bytes:
         command += ["--memory-limit-bytes", str(memory_limit_bytes)]
     if idle_w:
@@ -46,8 +55,9 @@ def probe_command(spec, device, run_id: str, *, meters: str = "auto", memory_lim
     return command
 
 
-def idle_command(device, seconds: float) -> list[str]:
-    return [sys.executable, "-m", "core", "_idle", "--device", json.dumps(device.to_dict()), "--seconds", str(seconds)]
+def idle_command(device, seconds: float, timeout_s: float) -> list[str]:
+    return [sys.executable, "-m", "core", "_idle", "--device", json.dumps(device.to_dict()), "--seconds", str(seconds),
+            "--parent-pid", str(os.getpid()), "--deadline-s", f"{timeout_s + DEADLINE_GRACE_S:.0f}"]
 
 
 @dataclass(frozen=True)
@@ -99,7 +109,38 @@ def build_parser() -> argparse.ArgumentParser:
     idle = sub.add_parser("_idle")
     idle.add_argument("--device", required=True, help="the Device as JSON")
     idle.add_argument("--seconds", type=float, default=3.0)
+    for command in (probe, idle):
+        command.add_argument("--parent-pid", type=int, help="die when this process (the runner) is gone")
+        command.add_argument("--deadline-s", type=float, help="die after this many seconds, whatever happens")
     return parser
+
+
+def die_with_parent(parent_pid: int | None, deadline_s: float | None) -> None:
+    """A probe child never outlives its runner or its timeout: on Linux the kernel kills it when
+    the runner dies (PR_SET_PDEATHSIG, even after ``kill -9``); everywhere a watchdog thread
+    checks the runner's pid and the deadline twice a second."""
+    if parent_pid is None and deadline_s is None:
+        return
+    if parent_pid is not None and sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+    if parent_pid is not None and os.getppid() != parent_pid:  # the runner died before the line above
+        os._exit(EXIT_ORPHANED)
+    started = time.monotonic()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if parent_pid is not None and os.getppid() != parent_pid:
+                os._exit(EXIT_ORPHANED)
+            if deadline_s is not None and time.monotonic() - started > deadline_s:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="accelscope-watchdog", daemon=True).start()
 
 
 def protocol_stream() -> IO[str]:
@@ -120,6 +161,7 @@ def emitter(stream: IO[str]) -> Callable[..., None]:
 
 def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
+    die_with_parent(args.parent_pid, args.deadline_s)
     emit = emitter(protocol_stream())
     return probe_main(args, emit) if args.command == "_probe" else idle_main(args, emit)
 

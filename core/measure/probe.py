@@ -12,11 +12,13 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from core.errors import ProbeDiverged
+from core.errors import ImplausibleMeasurement, ProbeDiverged
 from core.facts.energy import EnergyRecord
 from core.facts.results import ProbeResult, new_id, utc_now_iso
 from core.facts.spec import ProbeSpec
 from core.measure.backends import Backend
+from core.facts.validation import result_problems
+from core.measure.contention import other_probes
 from core.measure.env import fingerprint
 from core.measure.hostload import HostLoad
 from core.measure.stats import LoopPolicy, LoopTimes, measure_loop
@@ -105,10 +107,11 @@ def prepare(spec: ProbeSpec, backend: Backend, clock: Callable[[], float]) -> Tr
 
 
 def measure(training: TrainingStep, backend: Backend, policy: LoopPolicy, meters: Sequence,
-            clock: Callable[[], float], on_phase: Phase) -> tuple[LoopTimes, list, Any, Any, float | None]:
+            clock: Callable[[], float], on_phase: Phase) -> tuple[LoopTimes, list, Any, Any, dict]:
     """Warm up, then time the window with the meters running. Returns (times, meter readings,
-    first loss, last loss, CPUs other work kept busy during the window)."""
-    seen: dict = {"first_loss": training.first_loss, "last_loss": None, "host_other_cpus": None}
+    first loss, last loss, contention: CPUs other work kept busy and other probes on the device)."""
+    seen: dict = {"first_loss": training.first_loss, "last_loss": None, "host_other_cpus": None,
+                  "concurrent_probes": 0}
     readings: list = []
     host_load = HostLoad()
 
@@ -123,9 +126,11 @@ def measure(training: TrainingStep, backend: Backend, policy: LoopPolicy, meters
         for meter in meters:
             meter.begin()
         host_load.begin()
+        seen["concurrent_probes"] = len(other_probes(backend.device.id))
 
     def end_window() -> None:
         seen["host_other_cpus"] = host_load.end()
+        seen["concurrent_probes"] = max(seen["concurrent_probes"], len(other_probes(backend.device.id)))
         readings.extend(reading for meter in meters for reading in meter.end())
 
     def warmup_step(index: int, seconds: float) -> None:
@@ -134,7 +139,8 @@ def measure(training: TrainingStep, backend: Backend, policy: LoopPolicy, meters
 
     times = measure_loop(step, backend.synchronize, policy, clock, begin_window, end_window,
                          timer=backend.step_timer(clock), on_warmup_step=warmup_step)
-    return times, readings, seen["first_loss"], seen["last_loss"], seen["host_other_cpus"]
+    contention = {"host_other_cpus": seen["host_other_cpus"], "concurrent_probes": seen["concurrent_probes"]}
+    return times, readings, seen["first_loss"], seen["last_loss"], contention
 
 
 def run_probe(spec: ProbeSpec, backend: Backend, run_id: str, *, meters: Sequence = (),
@@ -145,20 +151,24 @@ def run_probe(spec: ProbeSpec, backend: Backend, run_id: str, *, meters: Sequenc
     started = clock()
     on_phase("build")
     training = prepare(spec, backend, clock)
-    times, readings, first_loss, last_loss, other_cpus = measure(
+    times, readings, first_loss, last_loss, contention = measure(
         training, backend, policy or default_policy(spec, meters), meters, clock, on_phase)
     memory = backend.peak_memory()  # before the FLOP-counting step, which is not the measured one
     losses = finite_losses(first_loss, last_loss)
     on_phase("flops")
     flops_per_step, flops_method = count_flops(training.uncompiled)
-    result = summarize(spec, backend, run_id, training, times, readings, losses, other_cpus,
+    result = summarize(spec, backend, run_id, training, times, readings, losses, contention,
                        flops_per_step, flops_method, idle_w, memory, wall_time_s=clock() - started)
+    problems = result_problems(result)
+    if problems:  # the one validation the store and import apply: never hand on an impossible measurement
+        raise ImplausibleMeasurement("the measurement is not physically possible, so it is not reported: "
+                                     + "; ".join(problems))
     on_phase("done", settled=times.settled)
     return result
 
 
 def summarize(spec: ProbeSpec, backend: Backend, run_id: str, training: TrainingStep, times: LoopTimes,
-              readings: list, losses: tuple[float, float], host_other_cpus: float | None,
+              readings: list, losses: tuple[float, float], contention: dict,
               flops_per_step: float | None, flops_method: str, idle_w: dict | None, memory: tuple[int | None, str],
               wall_time_s: float) -> ProbeResult:
     """The result: throughput over the timed window, step-time statistics, FLOPs, memory, energy."""
@@ -183,7 +193,8 @@ def summarize(spec: ProbeSpec, backend: Backend, run_id: str, training: Training
         flops_per_step=flops_per_step, flops_method=flops_method,
         achieved_tflops=flops_per_step / stats.mean_s / 1e12 if flops_per_step else None,
         params=sum(p.numel() for p in training.model.parameters()),
-        loss_first=losses[0], loss_last=losses[1], host_other_cpus=host_other_cpus,
+        loss_first=losses[0], loss_last=losses[1], host_other_cpus=contention.get("host_other_cpus"),
+        concurrent_probes=contention.get("concurrent_probes"),
         peak_memory_bytes=memory_bytes, peak_memory_method=memory_method,
         compile_time_s=training.compile_time_s, wall_time_s=wall_time_s,
         env=fingerprint(backend), energy=energy,

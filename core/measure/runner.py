@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from core.errors import DeviceBusy
+from core.errors import DeviceBusy, StoreError
+from core.facts import spool
 from core.facts.results import ProbeResult, failed_result, new_id
 from core.facts.rows import flat_row
 from core.facts.spec import ProbeSpec
+from core.facts.store import DB_ENV_VAR
 from core.measure import backends, child
 from core.measure.backends import Device
 from core.paths import REPO_ROOT
@@ -58,7 +60,7 @@ class ProbeEvent:
 
 
 def _child_env() -> dict:
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if k != DB_ENV_VAR}  # a child never writes a store
     paths = [str(REPO_ROOT), os.getcwd()]
     if env.get("PYTHONPATH"):
         paths.append(env["PYTHONPATH"])
@@ -85,7 +87,7 @@ def run_isolated(spec: ProbeSpec, run_id: str, *, device: Device | None = None, 
     fail = functools.partial(failed_result, spec, run_id, device_name=device.name, device_identity=device.identity)
     messages: list = []
     command = child.probe_command(spec, device, run_id, meters=meters, memory_limit_bytes=memory_limit_bytes,
-                                  idle_w=idle_w)
+                                  idle_w=idle_w, timeout_s=timeout_s)
     with tempfile.TemporaryFile() as err:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
                                    env=_child_env(), start_new_session=True, text=True, encoding="utf-8")
@@ -133,9 +135,16 @@ def _kill_group(process: subprocess.Popen) -> None:
     process.wait()
 
 
+LOCK_DIR_ENV_VAR = "ACCELSCOPE_LOCK_DIR"
+
+
 def lock_dir() -> Path:
-    path = Path(os.environ.get("ACCELSCOPE_LOCK_DIR", Path(tempfile.gettempdir()) / "accelscope-locks"))
-    path.mkdir(parents=True, exist_ok=True)
+    """One fixed folder per user, whatever ``TMPDIR`` says (two runs with different TMPDIRs once
+    measured one CPU at the same time). ``$ACCELSCOPE_LOCK_DIR`` overrides it, for tests that must
+    not contend with a real run; a run that bypasses the lock that way is still caught: the probe
+    looks for other probes on its device (core.measure.contention) and flags the result."""
+    path = Path(os.environ.get(LOCK_DIR_ENV_VAR) or Path("/tmp") / f"accelscope-{os.getuid()}" / "locks")
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
 
 
@@ -173,8 +182,8 @@ def measure_idle_isolated(device: Device, seconds: float) -> dict[str, float]:
     """Idle power per component of one device, measured in its own process; {} if it failed
     (results then carry gross energy only, and say so with a null above-idle figure)."""
     try:
-        proc = subprocess.run(child.idle_command(device, seconds), capture_output=True, text=True, env=_child_env(),
-                              timeout=seconds + 120, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(child.idle_command(device, seconds, seconds + 120), capture_output=True, text=True,
+                              env=_child_env(), timeout=seconds + 120, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         return {}
     messages = [child.parse_line(line) for line in proc.stdout.splitlines()]
@@ -194,7 +203,7 @@ def run_plan(specs: Sequence[ProbeSpec], store, *, devices: Sequence[Device] | N
     by_id = {spec.device: backends.find(spec.device, devices) for spec in specs}
     results: list[ProbeResult] = []
     started = clock()
-    with device_locks([s.device for s in specs]):
+    with device_locks([device.id for device in by_id.values()]):  # canonical ids: cuda and cuda:0 are one lock
         idle_by_device: dict[str, dict] = {}
         if meters != "none" and idle_seconds > 0:
             for device_id, device in by_id.items():
@@ -208,10 +217,21 @@ def run_plan(specs: Sequence[ProbeSpec], store, *, devices: Sequence[Device] | N
             result = run_isolated(spec, run_id, device=by_id[spec.device], timeout_s=timeout_s,
                                   memory_limit_bytes=memory_limit_bytes, meters=meters,
                                   idle_w=idle_by_device.get(spec.device), on_progress=relay)
-            store.add(result)
             results.append(result)
-            on_event(ProbeEvent("done", index, len(specs), spec, clock() - started, result))
+            on_event(ProbeEvent("done", index, len(specs), spec, clock() - started, result,
+                                detail=store_or_spool(result, store)))
     return results
+
+
+def store_or_spool(result: ProbeResult, store) -> dict | None:
+    """Store a finished result; if the store cannot take it, spool it for the next run (see
+    core.facts.spool) and say so. None when stored."""
+    try:
+        store.add(result)
+        return None
+    except StoreError as exc:
+        path = spool.spool(result, store.url)
+        return {"spooled": str(path), "reason": str(exc)}
 
 
 def quick_plan(devices, seconds: float = 2.0) -> list[ProbeSpec]:

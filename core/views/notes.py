@@ -32,6 +32,11 @@ def result_notes(rows: list[dict]) -> list[tuple[str, str]]:
         notes.append(("* unsettled", "warm-up reached its time bound before step times settled (within 10%), so "
                                      "the timed window may include slow first steps. Give a longer --seconds "
                                      "(warm-up scales with it) and compare with a settled result."))
+    beside = [r["concurrent_probes"] for r in rows if r.get("concurrent_probes")]
+    if beside:
+        notes.append(("† contended", f"another Accelscope probe measured the same device during the timed window "
+                                     f"(up to {max(beside)}): both figures are slower than the hardware. Rerun "
+                                     "when the device is free."))
     contended = [r["host_other_cpus"] for r in rows if is_contended(r.get("host_other_cpus"))]
     if contended:
         notes.append(("† contended", f"other programs kept up to {max(contended):.1f} CPUs busy during the timed "
