@@ -1,4 +1,4 @@
-"""Accelscope dashboard entry point: page config and the router, nothing else."""
+"""Accelscope dashboard entry point: page config, who is signed in, and the router."""
 
 import sys
 from pathlib import Path
@@ -9,11 +9,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` from anywhere, and on Community Cloud
     sys.path.insert(0, str(ROOT))
 
-from dashboard import state  # noqa: E402
+from dashboard import auth, state  # noqa: E402
 
 st.set_page_config(page_title="Accelscope", page_icon="⚡", layout="wide")
 state.init()
 state.load_query_params()
+auth.sidebar()  # who you are and your role, on every page
 
 VIEWS = Path(__file__).resolve().parent / "views"
 st.navigation([

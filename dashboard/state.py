@@ -43,6 +43,10 @@ IMPORTED_FILE = "imported_file"  # Results: (name, size) of the bundle last impo
 SHEET_TO_VIEW = "sheet_to_view"  # Hardware & prices: the sheet shown in the editor
 SHEET_UPLOAD = "sheet_upload"  # Hardware & prices: the price sheet uploader
 
+# Roles (auth.py): who may change shared data. Never in the URL.
+EDITOR_SIGNED_IN = "editor_signed_in"  # signed in with the shared editor password (the password form only)
+EDITOR_PASSWORD = "editor_password_field"  # the sidebar's password field (its form clears it on submit)
+
 _COST = CostSettings()  # the cost defaults live in core; the widgets start from them
 DEFAULTS = {
     SHEET: _COST.sheet,
@@ -54,6 +58,7 @@ DEFAULTS = {
     PURCHASE_PRICE_USD: 0.0,  # 0 in the widget: None in CostSettings, the catalog's typical price
     INTENSITY_OVERRIDE: 0.0,  # 0 in the widget: None in CostSettings, the region's grid intensity
     CUSTOM_SHEETS: {},
+    EDITOR_SIGNED_IN: False,
     SLIDE: 0,
     JOB_SAMPLES: 1_281_167 * 90,  # 90 epochs of ImageNet-1k (1,281,167 images)
     MODEL: "gpt2-small",
@@ -98,6 +103,11 @@ def export_key(fmt: str) -> str:
 def download_key(fmt: str) -> str:
     """Present's "Download PNG/SVG" button."""
     return f"download_{fmt}"
+
+
+def sign_in_key(provider: str | None) -> str:
+    """The sidebar's "Sign in" button for one OIDC provider (``None``: the default provider)."""
+    return f"sign_in_{provider or 'default'}"
 
 
 def _session_key(url_key: str) -> str:

@@ -1,4 +1,4 @@
-"""Hardware & prices: the accelerator catalog, the price sheets (upload, edit) and cost settings."""
+"""Hardware & prices: the accelerator catalog, the price sheets (upload, edit: editors only) and cost settings."""
 
 import io
 
@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.errors import InvalidPriceSheet
 from core.views import cost, pricing
-from dashboard import data, state
+from dashboard import actions, auth, data, state
 
 
 def bounds(setting: str) -> tuple[float, float]:
@@ -40,36 +40,43 @@ with sheets_tab:
                         format_func=lambda n: f"{n} ({sheets[n].origin}, {len(sheets[n].rows)} rows)")
     sheet = sheets[name]
     frame = pd.DataFrame([r.__dict__ for r in sheet.rows])
-    st.caption("Edit cells in place (add or delete rows too), then use the edits: they are validated like an "
-               "upload and kept for this browser session. Bundled files are never changed.")
-    edited = st.data_editor(frame, num_rows="dynamic", hide_index=True, key=state.editor_key(name),
-                            column_config={"source_url": st.column_config.LinkColumn("source_url")})
-    if st.button("Use my edits", disabled=edited.equals(frame)):
-        buffer = io.StringIO()
-        edited.to_csv(buffer, index=False)
-        edited_name = name if name.endswith("(edited)") else f"{name} (edited)"
-        try:
-            new_sheet = pricing.parse_sheet(buffer.getvalue().encode(), f"{edited_name}.csv", origin="edited")
-        except InvalidPriceSheet as exc:
-            st.error(f"Edits not used: {exc}")
-        else:
-            custom = st.session_state[state.CUSTOM_SHEETS]
-            custom[edited_name] = pricing.PriceSheet(edited_name, new_sheet.rows, "edited")
-            st.session_state[state.SHEET] = edited_name
-            st.success(f"Using “{edited_name}” for cost on Explore.")
+    if not auth.current_identity().is_editor:
+        st.dataframe(frame, hide_index=True, column_config={"source_url": st.column_config.LinkColumn("source_url")})
+        st.caption("Read-only: editing or uploading a price sheet needs an editor (sign in in the sidebar).")
+    else:
+        st.caption("Edit cells in place (add or delete rows too), then use the edits: they are validated like an "
+                   "upload and kept for this browser session. Bundled files are never changed.")
+        edited = st.data_editor(frame, num_rows="dynamic", hide_index=True, key=state.editor_key(name),
+                                column_config={"source_url": st.column_config.LinkColumn("source_url")})
+        if st.button("Use my edits", disabled=edited.equals(frame)):
+            buffer = io.StringIO()
+            edited.to_csv(buffer, index=False)
+            edited_name = name if name.endswith("(edited)") else f"{name} (edited)"
+            try:
+                new_sheet = pricing.parse_sheet(buffer.getvalue().encode(), f"{edited_name}.csv", origin="edited")
+                actions.add_price_sheet(pricing.PriceSheet(edited_name, new_sheet.rows, "edited"), use=True)
+            except InvalidPriceSheet as exc:
+                st.error(f"Edits not used: {exc}")
+            except auth.NotAllowed as exc:
+                st.error(str(exc))
+            else:
+                st.success(f"Using “{edited_name}” for cost on Explore.")
 
-    st.divider()
-    st.subheader("Upload your own price sheet")
-    st.caption("CSV, UTF-8, with the columns of the bundled sheets: " + ", ".join(c.name for c in pricing.SHEET_COLUMNS))
-    upload = st.file_uploader("Price sheet (.csv)", type=["csv"], key=state.SHEET_UPLOAD)
-    if upload is not None:
-        try:
-            uploaded = pricing.parse_sheet(upload.getvalue(), upload.name, origin="uploaded")
-        except InvalidPriceSheet as exc:
-            st.error(f"Not used: {exc}")
-        else:
-            st.session_state[state.CUSTOM_SHEETS][uploaded.name] = uploaded
-            st.success(f"“{uploaded.name}” is valid ({len(uploaded.rows)} rows) and can be picked on Explore.")
+        st.divider()
+        st.subheader("Upload your own price sheet")
+        st.caption("CSV, UTF-8, with the columns of the bundled sheets: "
+                   + ", ".join(c.name for c in pricing.SHEET_COLUMNS))
+        upload = st.file_uploader("Price sheet (.csv)", type=["csv"], key=state.SHEET_UPLOAD)
+        if upload is not None:
+            try:
+                uploaded = pricing.parse_sheet(upload.getvalue(), upload.name, origin="uploaded")
+                actions.add_price_sheet(uploaded)
+            except InvalidPriceSheet as exc:
+                st.error(f"Not used: {exc}")
+            except auth.NotAllowed as exc:
+                st.error(str(exc))
+            else:
+                st.success(f"“{uploaded.name}” is valid ({len(uploaded.rows)} rows) and can be picked on Explore.")
 
 with settings_tab:
     st.subheader("Own hardware")

@@ -1,4 +1,4 @@
-"""Results: the stored results; import (all or nothing), export, delete a run."""
+"""Results: the stored results; import (all or nothing), export, delete a run (import and delete: editors only)."""
 
 import json
 
@@ -7,7 +7,7 @@ import streamlit as st
 from core.errors import InvalidImport
 from core.facts.bundle import parse_bundle, to_bundle
 from core.views.notes import CONTENDED_OTHER_CPUS
-from dashboard import data, state
+from dashboard import actions, auth, data, state
 
 st.title("Results")
 store = data.store_handle(data.db_url())
@@ -39,21 +39,26 @@ st.dataframe(ordered.sort_values("created_at", ascending=False).head(5000), hide
 if len(shown) > 5000:
     st.caption(f"Showing the newest 5,000 of {len(shown):,}; export for all.")
 
+editor = auth.current_identity().is_editor
 left, right = st.columns(2)
 with left:
     st.subheader("Import")
-    upload = st.file_uploader("Exported bundle (.json from `python -m core export`)", type=["json"])
-    if upload is not None and st.session_state.get(state.IMPORTED_FILE) != (upload.name, upload.size):
-        try:
-            results = parse_bundle(upload.getvalue(), upload.name)
-        except InvalidImport as exc:
-            st.error(f"Nothing imported. {exc}")
-        else:
-            added = store.add_many(results)
-            data.store_stamp.clear()
-            st.session_state[state.IMPORTED_FILE] = (upload.name, upload.size)
-            st.success(f"Imported {added} result(s)" + (f"; {len(results) - added} were already stored."
-                                                          if added < len(results) else "."))
+    if not editor:
+        st.caption("Importing results needs an editor: sign in as an editor in the sidebar.")
+    else:
+        upload = st.file_uploader("Exported bundle (.json from `python -m core export`)", type=["json"])
+        if upload is not None and st.session_state.get(state.IMPORTED_FILE) != (upload.name, upload.size):
+            try:
+                results = parse_bundle(upload.getvalue(), upload.name)
+                added = actions.import_results(store, results)
+            except InvalidImport as exc:
+                st.error(f"Nothing imported. {exc}")
+            except auth.NotAllowed as exc:
+                st.error(str(exc))
+            else:
+                st.session_state[state.IMPORTED_FILE] = (upload.name, upload.size)
+                st.success(f"Imported {added} result(s)" + (f"; {len(results) - added} were already stored."
+                                                              if added < len(results) else "."))
 with right:
     st.subheader("Export")
     stored = store.results()
@@ -66,12 +71,17 @@ st.subheader("Delete a run")
 runs = store.runs()
 if not runs:
     st.caption("No stored runs (bundled samples cannot be deleted).")
+elif not editor:
+    st.caption("Deleting a run needs an editor: sign in as an editor in the sidebar.")
 else:
     labels = {r["run_id"]: f"{r['started_at']} · {r['results']} result(s) · {r['run_id'][:8]}" for r in runs}
     run_id = st.selectbox("Run", list(labels), format_func=labels.get)
     confirm = st.checkbox("Yes, delete every result of this run")
     if st.button("Delete run", disabled=not confirm, type="primary"):
-        deleted = store.delete_run(run_id)
-        data.store_stamp.clear()
-        st.success(f"Deleted {deleted} result(s).")
-        st.rerun()
+        try:
+            deleted = actions.delete_run(store, run_id)
+        except auth.NotAllowed as exc:
+            st.error(str(exc))
+        else:
+            st.success(f"Deleted {deleted} result(s).")
+            st.rerun()

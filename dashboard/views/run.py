@@ -1,4 +1,4 @@
-"""Run probes: pick a plan, start it in the background, follow it live, cancel it."""
+"""Run probes: pick a plan, start it in the background, follow it live, cancel it (editors only)."""
 
 import time
 
@@ -10,9 +10,15 @@ from core.facts.spec import ProbeSpec
 from core.measure.backends.cpu import EMULATED_BF16_NOTE
 from core.measure.workloads import WORKLOADS
 from core.views.notes import CONTENDED_OTHER_CPUS, phase_text, result_notes
-from dashboard import data, runs, state
+from dashboard import actions, auth, data, runs, state
 
 st.title("Run probes")
+
+if not auth.current_identity().is_editor:
+    st.info("**Running probes needs an editor.** You are a viewer (read-only): you can see every result on "
+            "**Explore** and **Results** and export them, but starting or cancelling a probe run writes into "
+            "the team's store. Sign in as an editor in the sidebar to run probes.")
+    st.stop()
 
 if not data.torch_installed():
     st.info(
@@ -77,10 +83,14 @@ if submitted:
                 st.error("The plan is empty: choose at least one device, workload size and a precision it "
                          "supports.")
             else:
-                if run is not None:
-                    run.cleanup()
-                st.session_state[state.PLAN_RUN] = run = runs.start_plan(specs, data.db_url(),
-                                                                         meters="auto" if meters else "none")
+                try:
+                    started = actions.start_plan(specs, data.db_url(), meters="auto" if meters else "none")
+                except auth.NotAllowed as exc:
+                    st.error(str(exc))
+                else:
+                    if run is not None:
+                        run.cleanup()
+                    st.session_state[state.PLAN_RUN] = run = started
 
 
 @st.fragment(run_every=1.0)
@@ -107,8 +117,12 @@ def progress() -> None:
         else:
             st.caption("Measuring idle power before the plan…" if not events else "Starting…")
         if st.button("Cancel", type="secondary"):
-            run.cancel()
-            st.rerun()
+            try:
+                actions.cancel_plan(run)
+            except auth.NotAllowed as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
     else:
         code = run.returncode
         failed = [e for e in done if e["row"]["status"] != "ok"]

@@ -8,6 +8,7 @@ through ``BROWSER_PATH`` and is never downloaded; without one, the browser tests
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -17,6 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -81,10 +83,10 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory, chromium_path) -> str:
-    """Base URL of a Streamlit server running the dashboard on a fresh, empty store."""
-    folder = tmp_path_factory.mktemp("accelscope-ui")
+@contextlib.contextmanager
+def dashboard_server(folder: Path, extra_args: tuple[str, ...] = ()) -> Iterator[str]:
+    """Serve the dashboard on the store ``folder``/ui.db; yields its base URL, stops it (and any plan
+    it started) on exit. ``extra_args`` go to ``streamlit run`` (e.g. ``--secrets.files``)."""
     port = _free_port()
     env = dict(os.environ,
                ACCELSCOPE_DB=f"sqlite:///{folder / 'ui.db'}",
@@ -95,7 +97,7 @@ def app_url(tmp_path_factory, chromium_path) -> str:
                "--server.address", "127.0.0.1", "--server.headless", "true",
                "--browser.gatherUsageStats", "false",
                # Other people edit dashboard/ while tests run: no "source changed, rerun?" prompts.
-               "--server.fileWatcherType", "none", "--server.runOnSave", "false"]
+               "--server.fileWatcherType", "none", "--server.runOnSave", "false", *extra_args]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
@@ -128,6 +130,13 @@ def app_url(tmp_path_factory, chromium_path) -> str:
                     os.kill(pid, signal.SIGTERM)
             except (ProcessLookupError, PermissionError):
                 pass
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory, chromium_path) -> str:
+    """Base URL of a Streamlit server running the dashboard on a fresh, empty store."""
+    with dashboard_server(tmp_path_factory.mktemp("accelscope-ui")) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -111,7 +111,8 @@ def test_new_store_results_appear_without_a_restart(store_url):
 
     at = open_page("explore")
     before = shown(at)
-    Store(store_url).add(make_result(workload="gemm", size="S", samples_per_s=1e6))
+    Store(store_url).add(make_result(workload="gemm", size="S", samples_per_s=1e6, step_time_s=0.0005,
+                                             step_time_p10_s=0.0005, step_times_s=(0.0005, 0.0005)))
     from dashboard import data
 
     data.store_stamp.clear()  # the app re-reads the store's stamp at most every 0.5 s
