@@ -181,13 +181,11 @@ def cmd_results(args) -> int:
         for row, priced in zip(rows, figures):
             print(json.dumps({**row, "cost": priced.to_dict()} if priced else row))
     elif fmt == "csv":
-        import csv
+        from core.facts.tables import write_csv
 
         priced_rows = [{**row, **priced.columns()} if priced else row for row, priced in zip(rows, figures)]
         columns = list(priced_rows[0]) if priced_rows else [*FLAT_COLUMNS, "mfu", "mfu_basis"]
-        writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(priced_rows)
+        write_csv(priced_rows, columns, sys.stdout)
     else:
         if not results:
             print("No results stored yet. Run `python -m core suite --quick` or import a bundle.")

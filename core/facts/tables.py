@@ -11,11 +11,35 @@ import io
 import math
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable
+from typing import IO, Callable, Mapping, Sequence
 
 from core.errors import InvalidPriceSheet
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """A CSV cell a spreadsheet will not run: text starting like a formula (=, +, -, @, tab, CR)
+    gets a leading ' (OWASP's CSV-injection advice); numbers, booleans and None stay as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def write_csv(rows: Sequence[Mapping], columns: Sequence[str], stream: IO[str]) -> None:
+    """The one CSV writer of the product (CLI and dashboard): a header, then the rows, every text
+    cell made spreadsheet-safe."""
+    writer = csv.DictWriter(stream, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows({key: spreadsheet_safe(value) for key, value in row.items()} for row in rows)
+
+
+def frame_csv(frame) -> str:
+    """A pandas frame as spreadsheet-safe CSV text (NaN as an empty cell)."""
+    safe = frame.astype(object).where(frame.notna(), None)
+    buffer = io.StringIO()
+    write_csv(safe.to_dict("records"), list(frame.columns), buffer)
+    return buffer.getvalue()
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,10 @@
 """Results: the stored results; import (all or nothing), export, delete a run (import and delete: editors only)."""
 
-import json
-
 import streamlit as st
 
 from core.errors import InvalidImport
-from core.facts.bundle import parse_bundle, to_bundle
+from core.facts.bundle import bundle_json, parse_bundle
+from core.facts.tables import frame_csv
 from core.views.notes import CONTENDED_OTHER_CPUS
 from dashboard import actions, auth, data, state
 
@@ -62,9 +61,9 @@ with left:
 with right:
     st.subheader("Export")
     stored = store.results()
-    st.download_button("Download JSON bundle", json.dumps(to_bundle(stored)), "accelscope-results.json",
+    st.download_button("Download JSON bundle", bundle_json(stored, indent=None), "accelscope-results.json",
                        "application/json", disabled=not stored)
-    csv = frame[frame["source"] == "store"].to_csv(index=False)
+    csv = frame_csv(frame[frame["source"] == "store"])
     st.download_button("Download CSV", csv, "accelscope-results.csv", "text/csv", disabled=not stored)
 
 st.subheader("Delete a run")
