@@ -1,17 +1,17 @@
 """python -m bench [overhead|ceiling|meters|stability|noise|noise-ratio|emulated-bf16|contention|scaling|projection|
-analysis|dashboard|all]
+analysis|dashboard|trust|all]
 — prints Markdown tables."""
 
 import argparse
 
-from bench import analysis, cpu, dashboard_latency, probes, projection
+from bench import analysis, cpu, dashboard_latency, probes, projection, trust
 
 BENCHES = {
     "overhead": probes.overhead, "ceiling": probes.ceiling, "meters": probes.meters,
     "stability": probes.stability, "noise": probes.noise_floor, "noise-ratio": cpu.noise_ratio,
     "emulated-bf16": cpu.emulated_bf16, "contention": cpu.contention, "scaling": probes.scaling, "projection": projection.run,
     "analysis": analysis.run,
-    "dashboard": dashboard_latency.run,
+    "dashboard": dashboard_latency.run, "trust": trust.run,
 }
 TAKES_ROUNDS = {"overhead", "ceiling", "meters", "noise", "noise-ratio", "emulated-bf16", "contention"}
 

@@ -4,16 +4,19 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from core.errors import StoreError
+from core.errors import InvalidResult, StoreError
+from core.facts.bundle import bundle_json
 from core.facts.store import Store
 from tests.core.factories import make_result
 
 # Debian keeps the server binaries out of PATH, under /usr/lib/postgresql/<version>/bin.
+REPO = Path(__file__).resolve().parents[2]
 PG_PATH = os.pathsep.join([os.environ.get("PATH", ""), *sorted(map(str, Path("/usr/lib/postgresql").glob("*/bin")))])
 INITDB = shutil.which("initdb", path=PG_PATH)
 PG_CTL = shutil.which("pg_ctl", path=PG_PATH)
@@ -58,15 +61,31 @@ def test_round_trip_and_runs_on_postgres(postgres_url):
     assert store.delete_run("pg") == 2
 
 
-def test_a_failing_import_on_postgres_writes_nothing(postgres_url):
+def test_a_too_long_id_is_refused_before_postgres_sees_it(postgres_url):
     store = Store(postgres_url)
     before = store.count()
     good = make_result()
-    with pytest.raises(Exception):
-        store.add_many([good, make_result(id=good.id * 3)])  # an id too long for the column fails mid-way
+    with pytest.raises(InvalidResult, match="at most 64"):
+        store.add_many([good, make_result(id="x" * 5000)])  # once a traceback from the server
     assert store.count() == before
 
 
-def test_unreachable_server_says_so():
-    with pytest.raises(StoreError, match="cannot open results store"):
-        Store("postgresql+psycopg2://nobody@127.0.0.1:1/none")
+def test_parallel_overlapping_imports_on_postgres_lose_nothing_and_fail_none(postgres_url, tmp_path):
+    results = [make_result(run_id="parallel-pg") for _ in range(40)]
+    paths = []
+    for index in range(4):  # each bundle overlaps the next by half
+        paths.append(tmp_path / f"part{index}.json")
+        paths[-1].write_text(bundle_json(results[index * 10:index * 10 + 20]))
+    env = dict(os.environ, PYTHONPATH=str(REPO), ACCELSCOPE_DB=postgres_url)
+    procs = [subprocess.Popen([sys.executable, "-m", "core", "import", str(p)], cwd=REPO, env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for p in paths]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], outputs
+    assert len(Store(postgres_url).results(run_id="parallel-pg")) == 40
+    assert sum(int(out.split("imported ")[1].split()[0]) for out, _ in outputs) == 40
+
+
+def test_unreachable_server_says_so_without_the_password():
+    with pytest.raises(StoreError, match="cannot open results store") as refused:
+        Store("postgresql+psycopg2://nobody:Pa55word@127.0.0.1:1/none")
+    assert "Pa55word" not in str(refused.value) and "***" in str(refused.value)

@@ -1,0 +1,140 @@
+"""What the trust guarantees cost and how fast they act: ``python -m bench trust``.
+
+- opening a store (``PRAGMA quick_check`` on SQLite) at 10k and 100k results;
+- validating an import (parse + core.facts.validation) per result;
+- a parallel import of overlapping bundles (4 processes) on SQLite;
+- how long a probe child outlives a ``kill -9`` of its suite.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _results(count: int):
+    from core.facts.bundle import read_bundle
+    from core.facts.results import new_id
+
+    base = read_bundle(next((REPO / "data" / "samples").glob("*.json")))
+    return [dataclasses.replace(base[i % len(base)], id=new_id(), run_id=f"trust-{i // 100}") for i in range(count)]
+
+
+def store_open(sizes=(10_000, 100_000)) -> None:
+    from core.facts.store import Store
+
+    print("| results | store open (quick_check) s | without the check s |\n|---:|---:|---:|")
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite:///{folder}/s.db"
+            store = Store(url)
+            results = _results(size)
+            for start in range(0, size, 10_000):
+                store.add_many(results[start:start + 10_000])
+            store.close()
+            started = time.perf_counter()
+            Store(url).close()
+            with_check = time.perf_counter() - started
+            original = Store._quick_check
+            Store._quick_check = lambda self: None
+            try:
+                started = time.perf_counter()
+                Store(url).close()
+                without = time.perf_counter() - started
+            finally:
+                Store._quick_check = original
+            print(f"| {size:,} | {with_check:.3f} | {without:.3f} |")
+
+
+def import_validation(count: int = 10_000) -> None:
+    from core.facts.bundle import bundle_json, parse_bundle
+
+    text = bundle_json(_results(count))
+    started = time.perf_counter()
+    parse_bundle(text)
+    parse_s = time.perf_counter() - started
+    print(f"\nparse + validate a {count:,}-result bundle ({len(text) / 1e6:.1f} MB): {parse_s:.2f} s "
+          f"({parse_s / count * 1e6:.0f} µs per result)")
+
+
+def parallel_import(processes: int = 4, per_bundle: int = 2_000) -> None:
+    from core.facts.bundle import bundle_json
+    from core.facts.store import Store
+
+    results = _results(per_bundle // 2 * (processes + 1))
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/p.db"
+        Store(url).close()
+        paths = []
+        for index in range(processes):
+            path = Path(folder) / f"{index}.json"
+            path.write_text(bundle_json(results[index * per_bundle // 2:index * per_bundle // 2 + per_bundle]))
+            paths.append(path)
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        started = time.perf_counter()
+        procs = [subprocess.Popen([sys.executable, "-m", "core", "import", str(p), "--db", url], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for p in paths]
+        codes = [p.wait() for p in procs]
+        elapsed = time.perf_counter() - started
+        stored = Store(url).count()
+    print(f"\n{processes} parallel imports of {per_bundle:,} results each, overlapping by half: exit codes {codes}, "
+          f"{stored:,} stored of {len(results):,} distinct, {elapsed:.1f} s")
+
+
+def orphan_after_kill(rounds: int = 3) -> None:
+    print("\n| round | probe child gone after the suite's kill -9 (s) |\n|---:|---:|")
+    for round_index in range(rounds):
+        with tempfile.TemporaryDirectory() as folder:
+            plan = Path(folder) / "plan.json"
+            plan.write_text(json.dumps([{"workload": "mlp", "size": "S", "seconds": 120}]))
+            env = dict(os.environ, PYTHONPATH=str(REPO), ACCELSCOPE_DB=f"sqlite:///{folder}/k.db",
+                       ACCELSCOPE_LOCK_DIR=f"{folder}/locks", ACCELSCOPE_STATE_DIR=f"{folder}/state")
+            suite = subprocess.Popen([sys.executable, "-m", "core", "suite", "--plan", str(plan), "--meters", "none"],
+                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            child = None
+            for _ in range(300):
+                child = _probe_child_of(suite.pid)
+                if child:
+                    break
+                time.sleep(0.1)
+            time.sleep(3)
+            os.kill(suite.pid, signal.SIGKILL)
+            suite.wait()
+            killed = time.perf_counter()
+            while child and Path(f"/proc/{child}").exists() and not _zombie(child):
+                time.sleep(0.01)
+            print(f"| {round_index + 1} | {time.perf_counter() - killed:.3f} |")
+
+
+def _probe_child_of(pid: int) -> int | None:
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid and \
+                    b"_probe" in (entry / "cmdline").read_bytes():
+                return int(entry.name)
+        except (OSError, IndexError, ValueError):
+            continue
+    return None
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def run() -> None:
+    store_open()
+    import_validation()
+    parallel_import()
+    orphan_after_kill()
