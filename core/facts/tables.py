@@ -16,6 +16,7 @@ from typing import IO, Callable, Mapping, Sequence
 from core.errors import InvalidPriceSheet
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+MAX_LISTED_PROBLEMS = 50  # a file with more problems lists the first 50 and counts the rest
 
 
 def spreadsheet_safe(value):
@@ -112,44 +113,58 @@ def parse_csv(raw: bytes | str, name: str, columns: tuple[Column, ...], *,
     unknown = [h for h in header if h not in expected]
     if unknown:
         raise InvalidPriceSheet(f"{name}: unknown column(s) {', '.join(unknown)}; allowed: {', '.join(expected)}")
-    rows, seen = [], {}
+    rows, seen, problems = [], {}, []
     for number, record in enumerate(records, start=1):
         if not any(cell.strip() for cell in record):
             continue
-        where = f"{name}: row {number} (line {number + 1})"
+        where = f"row {number} (line {number + 1})"
         if len(record) != len(header):
-            raise InvalidPriceSheet(f"{where}: has {len(record)} cells, the header has {len(header)}")
+            problems.append(f"{where}: has {len(record)} cells, the header has {len(header)}")
+            continue
         cells = dict(zip(header, (cell.strip() for cell in record)))
-        row = {}
+        row, row_problems = {}, []
         for column in columns:
             text = cells[column.name]
             if text.startswith(FORMULA_PREFIXES) and not _is_plain_negative_number(text):
-                raise InvalidPriceSheet(f"{where}, column '{column.name}': {text[:40]!r} looks like a "
-                                        "spreadsheet formula; only plain values are accepted")
+                row_problems.append(f"{where}, column '{column.name}': {text[:40]!r} looks like a "
+                                    "spreadsheet formula; only plain values are accepted")
+                continue
             if not text:
                 if column.required:
-                    raise InvalidPriceSheet(f"{where}, column '{column.name}': empty, but required")
+                    row_problems.append(f"{where}, column '{column.name}': empty, but required")
                 row[column.name] = None
                 continue
             try:
                 row[column.name] = _convert(column, text)
             except ValueError as exc:
-                raise InvalidPriceSheet(f"{where}, column '{column.name}': {exc}") from None
-        if row_check:
+                row_problems.append(f"{where}, column '{column.name}': {exc}")
+        if not row_problems and row_check:
             try:
                 row_check(row)
             except ValueError as exc:
-                raise InvalidPriceSheet(f"{where}: {exc}") from None
-        if key:
+                row_problems.append(f"{where}: {exc}")
+        if not row_problems and key:
             identity = tuple(row[k] for k in key)
             if identity in seen:
-                raise InvalidPriceSheet(f"{where}: duplicate of row {seen[identity]} "
-                                        f"(same {', '.join(key)})")
+                row_problems.append(f"{where}: duplicate of row {seen[identity]} (same {', '.join(key)})")
             seen[identity] = number
+        problems += row_problems
         rows.append(row)
+    if problems:
+        raise InvalidPriceSheet(_problems_message(name, problems))
     if not rows:
         raise InvalidPriceSheet(f"{name}: no data rows under the header")
     return rows
+
+
+def _problems_message(name: str, problems: list[str]) -> str:
+    """One problem on one line; several as a list (at most MAX_LISTED_PROBLEMS), all found at once."""
+    if len(problems) == 1:
+        return f"{name}: {problems[0]}"
+    listed = problems[:MAX_LISTED_PROBLEMS]
+    more = f"\n- … and {len(problems) - len(listed)} more" if len(problems) > len(listed) else ""
+    return (f"{name}: {len(problems)} problems; nothing of the file is used:\n"
+            + "\n".join(f"- {problem}" for problem in listed) + more)
 
 
 def _is_plain_negative_number(text: str) -> bool:

@@ -59,6 +59,18 @@ def test_bad_sheets_are_rejected_naming_file_row_and_column(name):
     assert str(info.value).startswith("mine.csv")
 
 
+def test_a_sheet_with_many_problems_lists_them_all_at_once():
+    bad_price = GOOD.replace("98.32", "cheap")
+    bad_rows = [bad_price.replace("p5.48xlarge", f"p5.{n}") for n in range(60)]
+    raw = sheet(*bad_rows, GOOD.replace("USD", "XYZ"), CPU + ",extra")
+    with pytest.raises(InvalidPriceSheet) as info:
+        pricing.parse_sheet(raw.encode(), "mine.csv")
+    message = str(info.value)
+    assert message.startswith("mine.csv: 62 problems; nothing of the file is used")
+    assert message.count("\n- row ") == 50 and message.endswith("… and 12 more")
+    assert "row 1 (line 2), column 'on_demand_usd_per_h': 'cheap' is not a number" in message
+
+
 def test_cloud_cost_arithmetic():
     # 98.32 $/h for 8 GPUs = 12.29 $/h per GPU = 0.0034139 $/s; at 2000 samples/s: 1.7069 $ per 1M.
     assert pricing.usd_per_s_per_accelerator(98.32, 8) == pytest.approx(98.32 / 8 / 3600)
