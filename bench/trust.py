@@ -102,7 +102,7 @@ def orphan_after_kill(rounds: int = 3) -> None:
                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             child = None
             for _ in range(300):
-                child = _probe_child_of(suite.pid)
+                child = probe_child_of(suite.pid)
                 if child:
                     break
                 time.sleep(0.1)
@@ -110,12 +110,12 @@ def orphan_after_kill(rounds: int = 3) -> None:
             os.kill(suite.pid, signal.SIGKILL)
             suite.wait()
             killed = time.perf_counter()
-            while child and Path(f"/proc/{child}").exists() and not _zombie(child):
+            while child and Path(f"/proc/{child}").exists() and not is_zombie(child):
                 time.sleep(0.01)
             print(f"| {round_index + 1} | {time.perf_counter() - killed:.3f} |")
 
 
-def _probe_child_of(pid: int) -> int | None:
+def probe_child_of(pid: int) -> int | None:
     for entry in Path("/proc").glob("[0-9]*"):
         try:
             if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid and \
@@ -126,7 +126,7 @@ def _probe_child_of(pid: int) -> int | None:
     return None
 
 
-def _zombie(pid: int) -> bool:
+def is_zombie(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except (OSError, IndexError):

@@ -54,6 +54,11 @@ def _run(specs, devices, args, *, show_progress: bool) -> int:
     if args.timeout is not None and args.timeout <= 0:
         raise AccelscopeError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
     store = Store(args.db)
+    try:
+        store.check_writable()  # a damaged or read-only store is refused before minutes of measuring
+    except AccelscopeError:
+        store.close()
+        raise
     _recover_spooled(store)
     events_file = open(args.events, "a", encoding="utf-8") if getattr(args, "events", None) else None
     try:

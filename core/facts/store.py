@@ -9,12 +9,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
 import sqlalchemy as sa
 
-from core.errors import InvalidResult, StoreError, StoreUnavailable
+from core.errors import InvalidPriceSheet, InvalidResult, StoreError, StoreUnavailable
 from core.facts.results import ProbeResult
 from core.facts.rows import flat_row
 from core.facts.validation import result_problems
@@ -43,6 +45,17 @@ meta_table = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.String(200), nullable=False),
 )
+# Team price sheets: every save is a new version (nothing is overwritten); created by create_all, so an
+# older store gains the table the first time it is opened writable (no schema-version change).
+price_sheets_table = sa.Table(
+    "price_sheets", _metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("csv", sa.Text, nullable=False),
+    sa.Column("saved_by", sa.String(200), nullable=False),
+    sa.Column("saved_at", sa.String(40), nullable=False),  # ISO 8601, UTC
+)
+SHEET_NAME = re.compile(r"[^\W_][\w .()-]{0,63}")  # letters or digits first; then also space _ . ( ) -
 
 
 RECOVERY_HINT = ("to recover: `sqlite3 BROKEN.db \".recover\" | sqlite3 recovered.db` (SQLite 3.29+), or "
@@ -90,6 +103,15 @@ def _sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+CONNECT_TIMEOUT_S = 10  # an unreachable server fails in 10 s instead of the system's TCP timeout (minutes)
+
+
+def _connect_options(url: str) -> dict:
+    if sa.engine.make_url(url).get_backend_name() == "postgresql":
+        return {"connect_args": {"connect_timeout": CONNECT_TIMEOUT_S}}
+    return {}
+
+
 class Store:
     """Open with a SQLAlchemy URL (None: ``$ACCELSCOPE_DB`` or the default SQLite file).
 
@@ -103,7 +125,7 @@ class Store:
         self.damage: str | None = None
         try:
             engine_url = self._engine_url()
-            self._engine = sa.create_engine(engine_url)
+            self._engine = sa.create_engine(engine_url, **_connect_options(engine_url))
         except StoreError:
             raise
         except Exception as exc:
@@ -134,9 +156,10 @@ class Store:
             return self.url
         if os.access(path, os.R_OK) and not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
             self.read_only = True
-            # immutable: nothing else writes it, so no lock or -shm file is needed (a read-only folder)
+            # immutable: nothing else writes it, so no lock or -shm file is needed (a read-only folder);
+            # not while a write-ahead log is there, whose results immutable mode would not see
             folder_read_only = not os.access(path.parent, os.W_OK)
-            return f"sqlite:///file:{path}?mode=ro&uri=true" + ("&immutable=1" if folder_read_only else "")
+            return f"sqlite:///file:{path}?mode=ro&uri=true" + ("&immutable=1" if folder_read_only and not Path(f"{path}-wal").exists() else "")
         return self.url
 
     def _quick_check(self) -> None:
@@ -144,8 +167,10 @@ class Store:
             with self._engine.connect() as conn:
                 found = [row[0] for row in conn.exec_driver_sql("PRAGMA quick_check(5)")]
         except sa.exc.DatabaseError as exc:
-            raise StoreError(f"the store {self.safe_url} is not a readable SQLite database "
-                             f"({self._describe(exc)}); {RECOVERY_HINT}") from None
+            if "not a database" in str(exc) or "unable to open" in str(exc):
+                raise StoreError(f"the store {self.safe_url} is not a readable SQLite database "
+                                 f"({self._describe(exc)}); {RECOVERY_HINT}") from None
+            found = [self._describe(exc)]  # malformed pages: what is still readable can be exported
         if found != ["ok"]:
             self.damage = "; ".join(found)
 
@@ -157,7 +182,7 @@ class Store:
     def safe_url(self) -> str:
         return masked(self.url)
 
-    def _writable(self) -> None:
+    def check_writable(self) -> None:
         """Refuse a write to a store that cannot take one, before anything changes."""
         if self.damage is not None:
             raise StoreError(f"the store {self.safe_url} is damaged (integrity check: {self.damage}); nothing was "
@@ -179,7 +204,7 @@ class Store:
 
     @contextlib.contextmanager
     def _writing(self):
-        self._writable()
+        self.check_writable()
         try:
             yield
         except sa.exc.OperationalError as exc:
@@ -204,7 +229,7 @@ class Store:
             return
         found = int(row[0])
         if found < SCHEMA_VERSION:
-            self._writable()
+            self.check_writable()
             self._migrate(found)
             return
         if found > SCHEMA_VERSION:
@@ -327,6 +352,85 @@ class Store:
     def delete_run(self, run_id: str) -> int:
         with self._writing(), self._engine.begin() as conn:
             return conn.execute(results_table.delete().where(results_table.c.run_id == run_id)).rowcount
+
+    # --- team price sheets ---------------------------------------------------------------------
+
+    def save_price_sheet(self, name: str, csv_text: str, saved_by: str) -> int:
+        """Keep a price sheet for the whole team as the next version of ``name``; returns that version.
+
+        The CSV is validated whole first (core.views.pricing.parse_sheet: InvalidPriceSheet naming the
+        row and column) and a bundled sheet's name is refused: nothing is written then. A read-only or
+        damaged store refuses too (StoreError). Two editors saving the same name at once both succeed:
+        the one that loses the race for a version number takes the next one."""
+        from core.views import pricing  # the views layer, only when a sheet is saved
+
+        name = name.strip() if isinstance(name, str) else ""
+        if not SHEET_NAME.fullmatch(name):
+            raise InvalidPriceSheet(f"{name[:80]!r} is not a usable sheet name: 1 to 64 letters, digits, spaces or "
+                                    "_ . ( ) -, starting with a letter or digit")
+        bundled = {sheet.name.casefold() for sheet in pricing.bundled_sheets()}
+        if name.casefold() in bundled:
+            raise InvalidPriceSheet(f"{name!r} is the name of a bundled price sheet; give the team sheet another "
+                                    "name (bundled sheets are never replaced)")
+        if isinstance(csv_text, bytes):
+            try:
+                csv_text = csv_text.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise InvalidPriceSheet(f"{name}.csv: not UTF-8 text (byte {exc.start}); save it as CSV UTF-8") from None
+        pricing.parse_sheet(csv_text, f"{name}.csv", origin="team")  # raises before anything is written
+        row = {"name": name, "csv": csv_text, "saved_by": (saved_by or "unknown")[:200],
+               "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        table = price_sheets_table
+        with self._writing():
+            for attempt in (1, 2):
+                try:
+                    with self._engine.begin() as conn:
+                        latest = conn.execute(sa.select(sa.func.max(table.c.version))
+                                              .where(table.c.name == name)).scalar_one()
+                        version = (latest or 0) + 1
+                        conn.execute(table.insert().values(version=version, **row))
+                    return version
+                except sa.exc.IntegrityError:  # a parallel save took this version first
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
+
+    def _has_price_sheets(self, conn) -> bool:
+        """False for a store opened read-only (or damaged) before the table existed: no team sheets."""
+        return sa.inspect(conn).has_table(price_sheets_table.name)
+
+    def price_sheets(self) -> list[dict]:
+        """The latest version of every team sheet, by name: name, version, csv, saved_by, saved_at."""
+        table = price_sheets_table
+        latest = (sa.select(table.c.name, sa.func.max(table.c.version).label("version"))
+                  .group_by(table.c.name).subquery())
+        query = (sa.select(table.c.name, table.c.version, table.c.csv, table.c.saved_by, table.c.saved_at)
+                 .join(latest, sa.and_(table.c.name == latest.c.name, table.c.version == latest.c.version))
+                 .order_by(table.c.name))
+        with self._reading(), self._engine.connect() as conn:
+            if not self._has_price_sheets(conn):
+                return []
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def price_sheet_history(self, name: str) -> list[dict]:
+        """Every version of one team sheet, oldest first: name, version, saved_by, saved_at (no csv)."""
+        table = price_sheets_table
+        query = (sa.select(table.c.name, table.c.version, table.c.saved_by, table.c.saved_at)
+                 .where(table.c.name == name).order_by(table.c.version))
+        with self._reading(), self._engine.connect() as conn:
+            if not self._has_price_sheets(conn):
+                return []
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def price_sheets_stamp(self) -> tuple[int, str]:
+        """(number of saved versions, newest saved_at): changes whenever a team sheet is saved."""
+        table = price_sheets_table
+        with self._reading(), self._engine.connect() as conn:
+            if not self._has_price_sheets(conn):
+                return 0, ""
+            count = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+            latest = conn.execute(sa.select(sa.func.max(table.c.saved_at))).scalar_one()
+        return count, latest or ""
 
     def close(self) -> None:
         self._engine.dispose()

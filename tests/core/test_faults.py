@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.trust import is_zombie, probe_child_of
 from core.errors import DeviceBusy, InvalidImport, InvalidResult, StoreError
 from core.facts.bundle import BUNDLE_FORMAT, bundle_json, parse_bundle
 from core.facts.store import Store, masked
@@ -164,6 +165,15 @@ def test_csv_export_neutralises_formulas_and_keeps_numbers(db_url):
     assert not [c for c in cells if c[:1] in ("=", "+", "@") or (c.startswith("-") and not _number(c))]
 
 
+def test_the_dashboard_csv_neutralises_formulas_and_keeps_numbers():
+    import pandas as pd
+
+    from core.facts.tables import frame_csv
+
+    frame = pd.DataFrame({"error": ["=1+1", None], "host": pd.Categorical(["@x", "plain"]), "loss": [-1.5, 2.0]})
+    assert frame_csv(frame).splitlines() == ["error,host,loss", "'=1+1,'@x,-1.5", ",plain,2.0"]
+
+
 def _number(text: str) -> bool:
     try:
         float(text)
@@ -191,36 +201,16 @@ def test_kill_9_of_the_suite_takes_its_probe_child_with_it(tmp_path, db_url):
     suite = subprocess.Popen([sys.executable, "-m", "core", "suite", "--plan", str(plan), "--meters", "none"],
                              cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        children = _wait_for(lambda: _children_of(suite.pid), 60)
+        child = _wait_for(lambda: probe_child_of(suite.pid), 60)
         time.sleep(2)  # into the build or warm-up
-        assert children, "the probe child never started"
+        assert child, "the probe child never started"
         os.kill(suite.pid, signal.SIGKILL)
         suite.wait()
-        gone = _wait_for(lambda: not [pid for pid in children if Path(f"/proc/{pid}").exists()
-                                      and not _zombie(pid)], 10)
-        assert gone, f"probe child(ren) {children} outlived the killed suite"
+        gone = _wait_for(lambda: not Path(f"/proc/{child}").exists() or is_zombie(child), 10)
+        assert gone, f"probe child {child} outlived the killed suite"
     finally:
         if suite.poll() is None:
             suite.kill()
-
-
-def _children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == pid and b"_probe" in (entry / "cmdline").read_bytes():
-            found.append(int(entry.name))
-    return found
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        return (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]) == "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def test_a_probe_child_keeps_its_own_deadline():
@@ -287,7 +277,8 @@ def test_a_store_with_garbage_mid_file_refuses_writes_and_never_shows_a_tracebac
     damaged = path.read_bytes()
     bundle = tmp_path / "more.json"
     bundle.write_text(bundle_json([make_result() for _ in range(3)]))
-    for command in (("import", str(bundle)), ("delete-run", "run-1")):
+    for command in (("import", str(bundle)), ("delete-run", "run-1"),
+                    ("probe", "--workload", "mlp", "--seconds", "0.5", "--meters", "none")):
         proc = cli(*command, "--db", db_url)
         assert proc.returncode == 2, proc.stdout + proc.stderr
         assert "damaged" in proc.stderr and ".recover" in proc.stderr and "Traceback" not in proc.stderr
