@@ -12,8 +12,8 @@ import streamlit as st
 from core.facts.results import ProbeResult
 from core.facts.store import Store
 from core.views.pricing import PriceSheet
-from dashboard import data, runs, state
-from dashboard.auth import require_editor
+from dashboard import data, frames, runs, state
+from dashboard.auth import require_editor, signature
 
 
 def import_results(store: Store, results: list[ProbeResult]) -> int:
@@ -49,3 +49,15 @@ def add_price_sheet(sheet: PriceSheet, *, use: bool = False) -> None:
     st.session_state[state.CUSTOM_SHEETS][sheet.name] = sheet
     if use:
         st.session_state[state.SHEET] = sheet.name
+
+
+def save_team_sheet(store: Store, name: str, sheet: PriceSheet) -> int:
+    """Keep ``sheet`` in the store as the next version of the team sheet ``name``, signed with the
+    editor's name; returns the version. The store validates it again and refuses a bundled sheet's
+    name (InvalidPriceSheet) or a read-only or damaged store (StoreError): nothing is written then.
+    This session's own copy of that name is dropped, so the team's is what it prices with too."""
+    identity = require_editor("Saving a team price sheet")
+    version = store.save_price_sheet(name, frames.price_sheet_csv(sheet), signature(identity))
+    data.sheets_stamp.clear()
+    st.session_state[state.CUSTOM_SHEETS].pop(name.strip(), None)
+    return version

@@ -9,12 +9,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` from anywhere, and on Community Cloud
     sys.path.insert(0, str(ROOT))
 
-from dashboard import auth, state  # noqa: E402
+from dashboard import auth, notices, state  # noqa: E402
 
 st.set_page_config(page_title="Accelscope", page_icon="⚡", layout="wide")
 state.init()
 state.load_query_params()
 auth.sidebar()  # who you are and your role, on every page
+notices.store_panel()  # a store that cannot be used, or is damaged: said once, at the top of every page
+state.link_notice()  # where the values of a link that cannot be honoured are named, as the page finds them
 
 VIEWS = Path(__file__).resolve().parent / "views"
 st.navigation([

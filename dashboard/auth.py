@@ -28,6 +28,7 @@ from streamlit import config
 from streamlit.errors import StreamlitAuthError
 
 from dashboard import state
+from dashboard.fmt import plain
 
 EDITOR = "editor"
 VIEWER = "viewer"
@@ -119,12 +120,12 @@ def current_identity() -> Identity:
     return Identity("local user", EDITOR, "local")
 
 
-def require_editor(action: str) -> None:
-    """Raise ``NotAllowed`` unless this session is an editor. ``action`` names what was refused,
-    as the start of a sentence ("Importing results")."""
+def require_editor(action: str) -> Identity:
+    """The editor's identity; ``NotAllowed`` unless this session is an editor. ``action`` names what
+    was refused, as the start of a sentence ("Importing results")."""
     identity = current_identity()
     if identity.is_editor:
-        return
+        return identity
     if identity.method == "oidc" and identity.name:
         how = (f"you are signed in as {identity.name}, a viewer. Ask whoever deploys this app to add your "
                "email to the editors.")
@@ -135,8 +136,16 @@ def require_editor(action: str) -> None:
     raise NotAllowed(f"{action} needs an editor; {how}")
 
 
+def signature(identity: Identity) -> str:
+    """How a change is signed in the store (a team sheet's "saved by"): the signed-in email, "local
+    user", or "editor (shared password)" (the password says nothing about who typed it)."""
+    if identity.name:
+        return identity.name
+    return "editor (shared password)" if identity.method == "password" else "local user"
+
+
 def describe(identity: Identity) -> str:
-    """The sidebar's line saying who you are and what you may do."""
+    """The sidebar's line saying who you are and what you may do (plain text: the sidebar escapes it)."""
     if identity.method == "local":
         if identity.is_editor:
             return "Local · editor"
@@ -170,7 +179,7 @@ def sidebar() -> Identity:
         _password_controls(password)
     identity = current_identity()
     icon = ":material/edit:" if identity.is_editor else ":material/visibility:"
-    line.markdown(f"{icon} {describe(identity)}")
+    line.markdown(f"{icon} {plain(describe(identity))}")  # an email is text, not a mailto: link
     return identity
 
 
@@ -186,7 +195,7 @@ def _oidc_controls(auth_section: Mapping[str, Any]) -> None:
             try:
                 st.login(*(() if provider is None else (provider,)))
             except StreamlitAuthError as exc:  # a misconfigured [auth] section
-                st.sidebar.error(f"Sign-in is not set up correctly: {exc}")
+                st.sidebar.error(plain(f"Sign-in is not set up correctly: {exc}"))
 
 
 def _password_controls(password: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 
 def compact(value: float) -> str:
@@ -21,3 +22,25 @@ def usd(value: float) -> str:
         return f"${value:,.2f}"
     decimals = -math.floor(math.log10(value)) + 2
     return f"${value:.{decimals}f}"
+
+
+# Every ASCII punctuation character: CommonMark lets any of them be backslash-escaped, and each one is
+# special somewhere (links [](), emphasis * _ ~, code `, HTML < > &, headings #, lists - + . ), tables |,
+# GFM autolinks : / @ . , Streamlit's :red[...] / :material/...: directives and emoji shortcodes : ,
+# LaTeX $ ...). Escaping all of them is the one rule that cannot miss a case.
+_MARKDOWN_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+# GFM's literal autolinks (http://…, https://…, www.…, name@host) are found in the text *after* escapes
+# are resolved (remark-gfm's autolink transform), so escaping cannot stop them: an invisible WORD JOINER
+# (U+2060) between the scheme or "www" and what follows, and before an "@", does.
+WORD_JOINER = "\u2060"
+_AUTOLINK_START = re.compile(r"(?i)(https?(?=:)|www(?=\.)|(?<=[-.\w+])(?=@))")
+
+
+def plain(text: object) -> str:
+    """``text`` for a Markdown element (st.error, st.warning, st.caption...) shown exactly as written:
+    every ASCII punctuation character is backslash-escaped and literal autolinks are broken by an
+    invisible word joiner, so an exception's or a user's text can never become a link, an image,
+    emphasis, a colour or icon directive, or LaTeX. Nothing else changes (letters, digits, spaces,
+    line breaks, non-ASCII are kept as they are)."""
+    unlinked = _AUTOLINK_START.sub(lambda m: m.group(0) + WORD_JOINER, str(text))
+    return "".join("\\" + ch if ch in _MARKDOWN_PUNCTUATION else ch for ch in unlinked)

@@ -400,3 +400,25 @@ def plan_frame(plans: Sequence) -> pd.DataFrame:
              "kwh": p.kwh, "co2_kg": p.co2_kg, "speed_kind": p.speed_kind, "note": p.reason or p.caveat or ""}
             for p in plans]
     return pd.DataFrame(rows, columns=PLAN_COLUMNS)
+
+
+INTEGER_SHEET_COLUMNS = tuple(c.name for c in pricing.SHEET_COLUMNS if c.kind == "integer")
+
+
+def price_sheet_frame(sheet: pricing.PriceSheet) -> pd.DataFrame:
+    """A sheet's rows as a frame in the columns of a sheet file; whole-number columns stay whole numbers
+    (pandas' nullable Int64) even with an empty cell, so the CSV written from it ("4", not "4.0") is
+    accepted again."""
+    frame = pd.DataFrame([r.__dict__ for r in sheet.rows], columns=[c.name for c in pricing.SHEET_COLUMNS])
+    return frame.astype({name: "Int64" for name in INTEGER_SHEET_COLUMNS})
+
+
+def price_sheet_csv(sheet: pricing.PriceSheet | pd.DataFrame) -> str:
+    """A sheet (or an edited frame of one) as the CSV text of a sheet file (what the store keeps)."""
+    frame = price_sheet_frame(sheet) if isinstance(sheet, pricing.PriceSheet) else sheet.copy()
+    for name in INTEGER_SHEET_COLUMNS:  # an edited cell may come back as 4.0: written as 4
+        if name in frame.columns:
+            numbers = pd.to_numeric(frame[name], errors="coerce")
+            if numbers.notna().equals(frame[name].notna()) and (numbers.dropna() % 1 == 0).all():
+                frame[name] = numbers.astype("Int64")  # else: as typed, for the sheet's check to name
+    return frame.to_csv(index=False)

@@ -10,6 +10,7 @@ import streamlit as st
 from core.errors import InvalidCostSettings
 from core.views import cost, pricing
 from dashboard import charts, data, frames, state
+from dashboard.fmt import plain
 
 COMPARISON_REGIONS = ("FRA", "SWE", "USA", "DEU", "POL", "IND", "CHN")
 
@@ -77,7 +78,7 @@ def cost_settings() -> cost.CostSettings:
                                  purchase_price_usd=price if price > 0 else None,
                                  g_co2_per_kwh=override if override > 0 else None)
     except InvalidCostSettings as exc:
-        st.error(f"A cost setting is out of range: {exc}. Change it on **Hardware & prices**.")
+        st.error(f"A cost setting is out of range: {plain(exc)}. Change it on **Hardware & prices**.")
         st.stop()
 
 
@@ -183,6 +184,9 @@ def hardware_speedups(agg: pd.DataFrame, config: str, precision: str) -> tuple[p
     return table, baseline
 
 
+IN_MEMORY_STORE = "sqlite://"  # what `analyze` reads measured points from when the store cannot be used
+
+
 class AnalysisFailed(Exception):
     """``python -m core analyze`` refused or failed; the message says why (not cached)."""
 
@@ -223,6 +227,8 @@ def analyze_model(model: str, overrides: str, seq: int, batch: int, precision: s
     transformers): the analysis, or {"error": why}. Cached on its arguments and the store's stamp
     (its measured points); a failure is not cached, so a retry runs again."""
     url = data.db_url()
+    if not data.store_health(url).usable:  # published points only: an empty in-memory store stands in for it
+        url = IN_MEMORY_STORE
     try:
         return _analyze_model(model, overrides, seq, batch, precision, checkpointing, url, data.store_stamp(url))
     except AnalysisFailed as exc:

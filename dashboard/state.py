@@ -6,9 +6,13 @@ never as string literals, so a key has one spelling and one home.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, Sequence
+
 import streamlit as st
 
 from core.views.cost import CostSettings
+from dashboard.fmt import plain
 
 # Pricing and grid (sidebar, Hardware & prices)
 SHEET = "sheet"
@@ -41,7 +45,15 @@ URL_LOADED = "_url_loaded"  # the URL was read into the session once
 PLAN_RUN = "plan_run"  # Run probes: the session's runs.PlanRun
 IMPORTED_FILE = "imported_file"  # Results: (name, size) of the bundle last imported
 SHEET_TO_VIEW = "sheet_to_view"  # Hardware & prices: the sheet shown in the editor
-SHEET_UPLOAD = "sheet_upload"  # Hardware & prices: the price sheet uploader
+SHEET_UPLOAD = "sheet_upload"  # Hardware & prices: the price sheet uploader (see sheet_upload_key)
+SHEET_UPLOADS_SAVED = "_sheet_uploads_saved"  # … how many uploads were saved for the team (a fresh uploader each)
+SHEET_TO_VIEW_NEXT = "_sheet_to_view_next"  # … the sheet to show after a save (its picker is drawn already)
+SHEET_SAVED = "_sheet_saved"  # … the message of a team-sheet save, shown once after the rerun that follows it
+
+# Links: what the URL asked for, and the values of it that could not be honoured (shown once)
+URL_ASKED = "_url_asked"  # session key -> (URL parameter, value the link gave it), until reported or changed
+URL_FALLBACKS = "_url_fallbacks"  # Fallback records not shown yet
+LINK_NOTICE = "_link_notice"  # this run's (placeholder at the top of the page, fallbacks shown in it)
 
 # Roles (auth.py): who may change shared data. Never in the URL.
 EDITOR_SIGNED_IN = "editor_signed_in"  # signed in with the shared editor password (the password form only)
@@ -110,6 +122,22 @@ def sign_in_key(provider: str | None) -> str:
     return f"sign_in_{provider or 'default'}"
 
 
+def sheet_upload_key() -> str:
+    """The price sheet uploader: a new one after each upload saved for the team, so the saved file is
+    not taken again as this session's sheet on the next rerun."""
+    return f"{SHEET_UPLOAD}_{st.session_state.get(SHEET_UPLOADS_SAVED, 0)}"
+
+
+def team_sheet_name_key(where: str) -> str:
+    """Hardware & prices: the name field of "Save as team sheet" (``where``: "editor" or "upload")."""
+    return f"team_sheet_name_{where}"
+
+
+def team_sheet_save_key(where: str) -> str:
+    """Hardware & prices: the "Save as team sheet" button."""
+    return f"team_sheet_save_{where}"
+
+
 def _session_key(url_key: str) -> str:
     return filter_key(url_key) if url_key in FILTER_KEYS else url_key
 
@@ -130,27 +158,149 @@ def init() -> None:
 
 
 def load_query_params() -> None:
-    """Once per session: take the view state from the URL."""
+    """Once per session: take the view state from the URL. What each parameter asked for is kept
+    (URL_ASKED), so a page that cannot honour it says so (``choose``, ``keep_known``)."""
     if st.session_state.get(URL_LOADED):
         return
     st.session_state[URL_LOADED] = True
     params = st.query_params
+    asked: dict[str, tuple[str, Any]] = {}
     for key in URL_KEYS:
         if key not in params:
             continue
         if key in FILTER_KEYS:
             value = params.get_all(key)
         elif key in (SPOT, MODEL_CHECKPOINTING):
+            if params[key] not in ("0", "1"):
+                _report(Fallback(key, params[key], _shown(st.session_state.get(key)), "which is not 0 or 1"),
+                        draw=False)
+                continue
             value = params[key] == "1"
         elif key == VIEW and params[key] == "Every instance":
             value = "Cost"  # the view of every instance was folded into Cost: old links still open it
         elif key in URL_INT_KEYS:
             if not params[key].isdigit():
+                _report(Fallback(key, params[key], _shown(st.session_state.get(key, 0)), "which is not a whole number"),
+                        draw=False)
                 continue
             value = int(params[key])
         else:
             value = params[key]
         st.session_state[_session_key(key)] = value
+        asked[_session_key(key)] = (key, value)
+    st.session_state[URL_ASKED] = asked
+
+
+# --- a link whose parameters cannot be honoured says so ------------------------------------------
+
+PARAMETER_LABELS = {
+    SHEET: "price sheet", REGION: "grid region", VIEW: "view", FOCUS: "workload", HARDWARE_CONFIG: "workload",
+    HARDWARE_PRECISION: "precision", MODEL: "model", MODEL_CONFIG: "config overrides", MODEL_PRECISION: "precision",
+    SLIDE: "slide", MODEL_SEQ: "sequence length", MODEL_BATCH: "batch per device", SPOT: "spot prices",
+    MODEL_CHECKPOINTING: "activation checkpointing", "workload": "workload filter", "size": "size filter",
+    "precision": "precision filter", "device_label": "device filter", "host": "host filter", "run_id": "run filter",
+}
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """A value a link asked for that this app could not honour: ``parameter`` (the URL's name),
+    ``asked`` (its value there), ``used`` (what is shown instead, as a phrase) and ``why``."""
+
+    parameter: str
+    asked: str
+    used: str
+    why: str = "which does not exist here"
+
+    def message(self) -> str:
+        """Plain text (not Markdown): "The link asked for price sheet 'mycloud', which does not
+        exist here; showing 'aws'." """
+        label = PARAMETER_LABELS.get(self.parameter, self.parameter)
+        return f"The link asked for {label} '{self.asked}', {self.why}; showing {self.used}."
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "'1'" if value else "'0'"
+    return f"'{value}'"
+
+
+def choose(key: str, allowed: Sequence, fallback: Any = None) -> Any:
+    """The session's value of ``key`` if it is one of ``allowed``; else ``fallback`` (default: the
+    first allowed value), stored in the session. Replacing a value the link asked for is reported."""
+    value = st.session_state.get(key)
+    if value in allowed:
+        honoured(key)
+        return value
+    used = allowed[0] if fallback is None else fallback
+    st.session_state[key] = used
+    replaced(key, value, _shown(used))
+    return used
+
+
+def keep_known(column: str, options: Sequence) -> None:
+    """Drop the values of the filter on ``column`` that no longer exist (a deleted run, a link from
+    another store); the ones the link asked for are reported."""
+    key = filter_key(column)
+    if key not in st.session_state:
+        return
+    chosen = list(st.session_state[key])
+    kept = [v for v in chosen if v in options]
+    if kept == chosen:
+        honoured(key)
+        return
+    st.session_state[key] = kept
+    dropped = [str(v) for v in chosen if v not in options]
+    used = ", ".join(f"'{v}'" for v in kept) if kept else f"every {PARAMETER_LABELS[column].removesuffix(' filter')}"
+    replaced(key, chosen, used, asked_text="', '".join(dropped),
+             why="which does not exist here" if len(dropped) == 1 else "which do not exist here")
+
+
+def honoured(key: str) -> None:
+    """The link's value of ``key`` was found and used: a later change (a deleted run) is not the link's."""
+    (st.session_state.get(URL_ASKED) or {}).pop(key, None)
+
+
+def replaced(key: str, value: Any, used: str, *, asked_text: str | None = None,
+             why: str = "which does not exist here") -> None:
+    """Session value ``value`` of ``key`` was replaced by ``used`` (a phrase): reported when
+    ``value`` is still what the link asked for (not a choice the user made since), once."""
+    asked = st.session_state.get(URL_ASKED) or {}
+    if key not in asked or asked[key][1] != value:
+        return
+    parameter, _ = asked.pop(key)
+    _report(Fallback(parameter, str(value) if asked_text is None else asked_text, used, why))
+
+
+def _report(fallback: Fallback, *, draw: bool = True) -> None:
+    """Keep ``fallback`` to be shown; with ``draw``, show it now (in this run's link_notice place)."""
+    st.session_state.setdefault(URL_FALLBACKS, []).append(fallback)
+    if not draw:  # load_query_params: this run's place at the top of the page is made right after it
+        return
+    notice = st.session_state.get(LINK_NOTICE)
+    if notice is not None:
+        _draw(*notice)
+    else:  # no placeholder (a page run on its own, as in a test): right here
+        _draw(st, [])
+
+
+def link_notice() -> None:
+    """Once per run, at the top of the page (app.py): the place where the values of the link that
+    could not be honoured are named, in one warning, as the page finds them."""
+    placeholder = st.empty()
+    st.session_state[LINK_NOTICE] = (placeholder, [])
+    if st.session_state.get(URL_FALLBACKS):
+        _draw(placeholder, st.session_state[LINK_NOTICE][1])
+
+
+def _draw(where, shown: list) -> None:
+    shown.extend(st.session_state.pop(URL_FALLBACKS, []))
+    if not shown:
+        return
+    lines = [plain(f.message()) for f in shown]
+    body = lines[0] if len(lines) == 1 else "This link could not be opened exactly as it was shared:\n\n" + "\n".join(
+        f"- {line}" for line in lines)
+    where.warning(body, icon=":material/link_off:")
 
 
 def save_query_params() -> None:

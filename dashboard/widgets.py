@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, pipeline, state
-from dashboard.fmt import compact, usd
+from dashboard.fmt import compact, plain, usd
 
 FILTER_LABELS = {"workload": "Workload", "size": "Size", "precision": "Precision", "device_label": "Device",
                  "host": "Host", "run_id": "Run"}
@@ -31,23 +31,31 @@ def sidebar_filters() -> None:
     options = pipeline.filter_options(url, data.store_stamp(url), data.samples_stamp())
     st.sidebar.header("Filters")
     for key, label in FILTER_LABELS.items():
-        key_name = state.filter_key(key)
-        if key_name in st.session_state:  # drop values that no longer exist (a deleted run)
-            st.session_state[key_name] = [v for v in st.session_state[key_name] if v in options[key]]
-        st.sidebar.multiselect(label, options[key], key=key_name, placeholder="all")
+        state.keep_known(key, options[key])  # values that no longer exist (a deleted run) are dropped
+        st.sidebar.multiselect(label, options[key], key=state.filter_key(key), placeholder="all")
+
+
+def settle_pricing() -> dict:
+    """The sheet and grid region of the session, each replaced by a default when it does not exist
+    here (a link from another deployment, a sheet of another session): returns the sheets."""
+    sheets = data.all_sheets()
+    state.choose(state.SHEET, list(sheets))  # the first bundled sheet
+    state.choose(state.REGION, [r.key for r in data.grid_regions()], "USA")
+    return sheets
+
+
+def sheet_label(name: str) -> str:
+    """A picker's label: "mycloud · team v3 by ann@example.com, 2026-11-27 08:13 UTC"."""
+    return f"{name} · {data.sheet_origin(name)}"
 
 
 def pricing_controls() -> None:
-    sheets = data.all_sheets()
-    names = list(sheets)
-    if st.session_state.get(state.SHEET) not in names:
-        st.session_state[state.SHEET] = names[0]
+    sheets = settle_pricing()
     st.sidebar.header("Pricing and grid")
-    st.sidebar.selectbox("Price sheet", names, key=state.SHEET,
-                         help="Bundled cloud price sheets, plus any you uploaded or edited on Hardware & prices")
+    st.sidebar.selectbox("Price sheet", list(sheets), key=state.SHEET, format_func=sheet_label,
+                         help="Bundled cloud price sheets, the team's sheets (saved in the store on Hardware & "
+                              "prices), and any you uploaded or edited in this browser session")
     regions = {r.key: r.label for r in data.grid_regions()}
-    if st.session_state.get(state.REGION) not in regions:
-        st.session_state[state.REGION] = "USA"
     st.sidebar.selectbox("Grid region (CO2)", list(regions), key=state.REGION, format_func=lambda k: regions[k])
     st.sidebar.toggle("Spot prices", key=state.SPOT, help="Spot/preemptible instead of on-demand rates")
 
@@ -64,13 +72,9 @@ def hardware_choice(agg: pd.DataFrame) -> tuple[list[str], str, list[str], str]:
     then the measured ones of the selection) and the chosen one, its precisions and the chosen
     one — a value from the URL that is not among them is replaced, before anything uses it."""
     configs = list(dict.fromkeys([*pipeline.reference_workloads(), *sorted(agg["config"].unique())]))
-    if st.session_state.get(state.HARDWARE_CONFIG) not in configs:
-        st.session_state[state.HARDWARE_CONFIG] = configs[0]
-    config = st.session_state[state.HARDWARE_CONFIG]
+    config = state.choose(state.HARDWARE_CONFIG, configs)
     precisions = pipeline.reference_precisions(config)
-    if st.session_state.get(state.HARDWARE_PRECISION) not in precisions:
-        st.session_state[state.HARDWARE_PRECISION] = precisions[0]
-    return configs, config, precisions, st.session_state[state.HARDWARE_PRECISION]
+    return configs, config, precisions, state.choose(state.HARDWARE_PRECISION, precisions)
 
 
 def hardware_question(agg: pd.DataFrame, job: bool = True) -> tuple[str, str, float]:
@@ -95,7 +99,7 @@ def cross_vendor_warning(table: pd.DataFrame) -> None:
     extrapolated = sorted(set(table.loc[table["caveat"].notna(), "accelerator"]))
     if extrapolated:
         st.warning(f"Projected across vendors, with no published or measured point from their maker: "
-                   f"{', '.join(extrapolated)}. Their figures are rough estimates (wider than the interval shows); "
+                   f"{plain(', '.join(extrapolated))}. Their figures are rough estimates (wider than the interval shows); "
                    "measure one, or add a published result to data/references, before renting on them.")
 
 
@@ -112,7 +116,7 @@ def job_claim_cards(claims: dict, samples: float) -> None:
     cpu, fastest, cheapest = claims["cpu"], claims["fastest"], claims["cheapest"]
     if cpu:
         cards[0].metric("On the measured CPU", duration(cpu["hours"]))
-        cards[0].caption(f"{cpu['label']} · measured")
+        cards[0].caption(f"{plain(cpu['label'])} · measured")
     else:
         cards[0].metric("On a CPU", "not measured")
         cards[0].caption("run `python -m core probe` with this workload to compare")
@@ -122,7 +126,7 @@ def job_claim_cards(claims: dict, samples: float) -> None:
             continue
         value = duration(claim["hours"]) if title.startswith("Fastest") else usd(claim["usd"])
         card.metric(title, value)
-        card.caption(f"{claim['label']} · {claim['kind']} throughput · {duration(claim['hours'])}, "
+        card.caption(f"{plain(claim['label'])} · {claim['kind']} throughput · {duration(claim['hours'])}, "
                      f"{usd(claim['usd'])} for {compact(samples)} samples")
 
 
@@ -135,14 +139,14 @@ def metric_cards(agg: pd.DataFrame, costs: pd.DataFrame) -> None:
         return
     fastest = agg.loc[agg["samples_per_s"].idxmax()]
     cards[0].metric("Fastest · samples/s", compact(fastest["samples_per_s"]))
-    cards[0].caption(f"{fastest['device_label']} · {fastest['precision']} · {fastest['config']}")
+    cards[0].caption(plain(f"{fastest['device_label']} · {fastest['precision']} · {fastest['config']}"))
     if costs.empty:
         cards[1].metric("Cheapest · $ per 1M samples", "no price")
         cards[1].caption("the price sheet has no instance with these devices")
     else:
         cheapest = costs.loc[costs["usd_per_1m_samples"].idxmin()]
         cards[1].metric("Cheapest · $ per 1M samples", usd(cheapest["usd_per_1m_samples"]))
-        cards[1].caption(f"{cheapest['option']} · {cheapest['precision']} · {cheapest['config']}")
+        cards[1].caption(plain(f"{cheapest['option']} · {cheapest['precision']} · {cheapest['config']}"))
     with_energy = agg.dropna(subset=["samples_per_kj"])
     if with_energy.empty:
         cards[2].metric("Most efficient · samples/kJ", "no energy reading")
@@ -151,7 +155,7 @@ def metric_cards(agg: pd.DataFrame, costs: pd.DataFrame) -> None:
         estimated = best["energy_kind"] == "estimated"
         cards[2].metric("Most efficient · samples/kJ" + (" (estimated)" if estimated else ""),
                         compact(best["samples_per_kj"]))
-        cards[2].caption(f"{best['device_label']} · {best['precision']} · {best['config']}")
+        cards[2].caption(plain(f"{best['device_label']} · {best['precision']} · {best['config']}"))
 
 
 def focus_picker(agg: pd.DataFrame, label: str = "Workload for cost, trade-off and carbon") -> pd.DataFrame:
@@ -159,7 +163,6 @@ def focus_picker(agg: pd.DataFrame, label: str = "Workload for cost, trade-off a
     configs = sorted(agg["config"].unique()) if not agg.empty else []
     if not configs:
         return agg
-    if st.session_state.get(state.FOCUS) not in configs:
-        st.session_state[state.FOCUS] = configs[0]
+    state.choose(state.FOCUS, configs)
     st.selectbox(label, configs, key=state.FOCUS)
     return agg[agg["config"] == st.session_state[state.FOCUS]]

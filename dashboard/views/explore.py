@@ -4,20 +4,19 @@ import streamlit as st
 
 from core.views.estimates import TDP_ENERGY_METHOD
 from dashboard import charts, frames, pipeline, state, widgets
-from dashboard.fmt import compact
+from dashboard.fmt import compact, plain
 
 st.title("Explore the trade-offs")
 agg, failed, matching, costs, missing = widgets.selection_or_stop()
 widgets.metric_cards(agg, costs)
 st.caption(f"{matching:,} results, {len(agg):,} configurations (repeats shown as their median). "
            "Every figure derives from measured throughput and energy; cost and CO2 are computed now from "
-           f"the **{st.session_state[state.SHEET]}** price sheet "
+           f"the **{plain(st.session_state[state.SHEET])}** price sheet "
            f"({'spot' if st.session_state[state.SPOT] else 'on-demand'}) "
            f"and the grid intensity you picked.")
 
 VIEWS = ["Speed", "Speed-up", "Precision gain", "Efficiency", "Cost", "Trade-off", "Carbon", "Plan a job"]
-if st.session_state.get(state.VIEW) not in VIEWS:
-    st.session_state[state.VIEW] = VIEWS[0]
+state.choose(state.VIEW, VIEWS)
 view = st.segmented_control("View", VIEWS, key=state.VIEW, label_visibility="collapsed") or VIEWS[0]
 state.save_query_params()
 
@@ -96,7 +95,7 @@ elif view == "Cost":
         measured_costs = costs[costs["config"] == config] if not costs.empty else costs
         measured_missing = missing[missing["config"] == config] if not missing.empty else missing
         if measured_costs.empty and measured_missing.empty:
-            st.info(f"No measured result of {config} in the selection: run a probe of it to compare your own "
+            st.info(f"No measured result of {plain(config)} in the selection: run a probe of it to compare your own "
                     "hardware (bought or rented by the hour) with these instances.")
         else:
             st.plotly_chart(charts.cost_chart(measured_costs, measured_missing), theme=None)
@@ -137,7 +136,7 @@ else:
             row = with_tokens.iloc[0]
             total_samples = float(tokens / (row["tokens_per_s"] / row["samples_per_s"]))
     right.metric("Job", f"{compact(total_samples)} samples")
-    right.caption(f"as workload {st.session_state.get(state.FOCUS)}")
+    right.caption(f"as workload {plain(st.session_state.get(state.FOCUS))}")
     if total_samples > 0 and not focus.empty:
         table = frames.plan_job(focus, focus_costs, total_samples, intensity)
         st.dataframe(table, hide_index=True, column_config={

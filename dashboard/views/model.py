@@ -7,6 +7,7 @@ import streamlit as st
 from core.measure.models import PRESETS  # names and config values only: no torch, no transformers
 from core.views import fit
 from dashboard import charts, data, frames, pipeline, state, widgets
+from dashboard.fmt import plain
 
 MODELS = (*PRESETS, "cnn/resnet50", "transformer/gpt2-small")
 
@@ -20,6 +21,12 @@ if not data.torch_installed():
             "this viewer has neither. Run it there with `python -m core analyze --model gpt2-small --json`.")
     st.stop()
 
+PRECISIONS = ["bf16", "fp16", "fp32", "tf32"]
+state.choose(state.MODEL_PRECISION, PRECISIONS, "bf16")
+if int(st.session_state.get(state.MODEL_BATCH) or 0) < 1:
+    state.choose(state.MODEL_BATCH, (), 1)  # at least one sample per device
+sheets = widgets.settle_pricing()
+
 left, middle, right = st.columns(3)
 options = list(dict.fromkeys([*MODELS, st.session_state[state.MODEL]]))
 left.selectbox("Model", options, key=state.MODEL, accept_new_options=True,
@@ -29,7 +36,7 @@ left.text_input("Config overrides", key=state.MODEL_CONFIG, placeholder="n_layer
 middle.number_input("Sequence length (tokens; 0 = the model's context, at most 2048)", min_value=0, step=128,
                     key=state.MODEL_SEQ)
 middle.number_input("Batch per device", min_value=1, step=1, key=state.MODEL_BATCH)
-right.selectbox("Precision", ["bf16", "fp16", "fp32", "tf32"], key=state.MODEL_PRECISION,
+right.selectbox("Precision", PRECISIONS, key=state.MODEL_PRECISION,
                 help="bf16/fp16: mixed precision with fp32 weights, as the probe trains")
 right.toggle("Activation checkpointing", key=state.MODEL_CHECKPOINTING,
              help="recompute activations in the backward (transformers' activation checkpointing)")
@@ -41,7 +48,7 @@ with st.spinner("Analysing on fake tensors…"):
                                     st.session_state[state.MODEL_PRECISION],
                                     bool(st.session_state[state.MODEL_CHECKPOINTING]))
 if "error" in result:
-    st.error(f"Cannot analyse this model: {result['error']}")
+    st.error(plain(f"Cannot analyse this model: {result['error']}"))
     st.stop()
 
 memory = result["memory_train_bytes"]
@@ -55,11 +62,11 @@ devices = frames.model_devices_frame(result)
 fitting = devices[devices["fits"] == True]  # noqa: E712 (a pandas mask)
 cards[3].metric("Accelerators that hold it alone", f"{len(fitting)} of {len(devices)}")
 seq = f", {result['seq']} tokens" if result.get("seq") else ""
-cards[0].caption(f"{result['model']} · {result['kind']}{seq} · {result['source']}")
+cards[0].caption(plain(f"{result['model']} · {result['kind']}{seq} · {result['source']}"))
 cards[2].caption(f"batch {result['batch']}, {result['precision']}, {result['optimizer']}"
                  + (", activation checkpointing" if result["checkpointing"] else ""))
 for note in result.get("notes", []):
-    st.warning(note)
+    st.warning(plain(note))
 
 st.plotly_chart(charts.memory_breakdown_chart(frames.memory_parts(memory), memory["peak"] / 1e9,
                                               "What holds the training step's memory"), theme=None)
@@ -86,10 +93,7 @@ tokens = bool(tokens_per_sample)
 left, middle, right = st.columns(3)
 amount = left.number_input("Tokens to train on" if tokens else "Samples to train on (examples × epochs)", min_value=1,
                            step=1_000_000_000 if tokens else 1_000_000, key=state.RUN_AMOUNT)
-sheets = data.all_sheets()
-if st.session_state.get(state.SHEET) not in sheets:
-    st.session_state[state.SHEET] = next(iter(sheets))
-middle.selectbox("Price sheet", list(sheets), key=state.SHEET)
+middle.selectbox("Price sheet", list(sheets), key=state.SHEET, format_func=widgets.sheet_label)
 right.toggle("Spot prices", key=state.SPOT)
 samples = float(amount) / tokens_per_sample if tokens else float(amount)
 intensity, intensity_label = pipeline.grid_intensity()
@@ -101,9 +105,9 @@ if priced:
     cheapest, fastest = priced[0], min(priced, key=lambda p: p.hours)
     cards = st.columns(2)
     for card, title, plan in ((cards[0], "Cheapest", cheapest), (cards[1], "Fastest", fastest)):
-        card.metric(f"{title}: {plan.option}", f"${plan.usd:,.0f} · {widgets.duration(plan.hours)}")
-        card.caption(f"{plan.accelerator_count}× {plan.accelerator}, speed {plan.speed_kind}"
-                     + (f" — {plan.caveat}" if plan.caveat else ""))
+        card.metric(f"{title}: {plain(plan.option)}", f"${plan.usd:,.0f} · {widgets.duration(plan.hours)}")
+        card.caption(plain(f"{plan.accelerator_count}× {plan.accelerator}, speed {plan.speed_kind}"
+                           + (f" — {plan.caveat}" if plan.caveat else "")))
 else:
     st.info("No instance of this sheet can run it: the reasons are in the table.")
 st.dataframe(table, hide_index=True, column_config={

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import charts, export, frames, pipeline, state, widgets
+from dashboard.fmt import plain
 
 st.markdown("""<style>
 h1 {font-size: 3rem !important;}
@@ -11,9 +12,7 @@ h1 {font-size: 3rem !important;}
 </style>""", unsafe_allow_html=True)
 
 agg, _, _, costs, missing = widgets.selection_or_stop()
-focus_config = st.session_state.get(state.FOCUS)
-if focus_config not in set(agg["config"]):
-    focus_config = st.session_state[state.FOCUS] = sorted(agg["config"].unique())[0]
+focus_config = state.choose(state.FOCUS, sorted(agg["config"].unique()))
 focus = agg[agg["config"] == focus_config]
 focus_costs = costs[costs["config"] == focus_config] if not costs.empty else costs
 comparison = pipeline.comparison_regions()
@@ -41,7 +40,8 @@ SLIDES = [
     (f"CO2 by grid region ({focus_config})", lambda: charts.carbon_chart(frames.carbon_frame(focus, comparison), big=True)),
 ]
 
-slide = min(max(int(st.session_state.get(state.SLIDE, 0)), 0), len(SLIDES) - 1)
+slide = state.choose(state.SLIDE, range(len(SLIDES)),
+                     min(max(int(st.session_state.get(state.SLIDE) or 0), 0), len(SLIDES) - 1))
 prev_col, title_col, next_col = st.columns([1, 8, 1], vertical_alignment="center")
 if prev_col.button("◀ Prev", disabled=slide == 0, use_container_width=True):
     st.session_state[state.SLIDE] = slide - 1
@@ -74,7 +74,7 @@ with st.expander("Export"):
             try:
                 st.session_state[state.export_key(fmt)] = (slide, export.figure_image(figure, fmt))
             except export.ExportUnavailable as exc:
-                column.error(str(exc))
+                column.error(plain(exc))
         prepared = st.session_state.get(state.export_key(fmt))
         if prepared and prepared[0] == slide:
             column.download_button(f"Download {fmt.upper()}", prepared[1], f"accelscope-slide-{slide + 1}.{fmt}",

@@ -11,6 +11,7 @@ from core.measure.backends.cpu import EMULATED_BF16_NOTE
 from core.measure.workloads import WORKLOADS
 from core.views.notes import CONTENDED_OTHER_CPUS, phase_text, result_notes
 from dashboard import actions, auth, data, runs, state
+from dashboard.fmt import plain
 
 st.title("Run probes")
 
@@ -36,9 +37,17 @@ def devices() -> tuple[list[dict], str | None]:
     return runs.discover_devices()
 
 
+health = data.store_health()
+if not health.writable:
+    why = ("cannot be used (see the message above)" if not health.usable else "is damaged (see the message above)"
+           if health.damage else "is read-only (the file or its folder cannot be written)")
+    st.info(f"**Probes write their results into the results store, which {why}.** Nothing can be run until "
+            "it is fixed, or `ACCELSCOPE_DB` points at a store that can be written.", icon=":material/block:")
+    st.stop()
+
 found, problem = devices()
 if problem:
-    st.error(f"Could not list the devices: {problem}")
+    st.error(plain(f"Could not list the devices: {problem}"))
     st.stop()
 by_id = {d["id"]: d for d in found}
 
@@ -69,15 +78,15 @@ if submitted:
         for device_id in chosen_devices:
             emulated = [p for p in precisions if p in by_id[device_id].get("emulated_precisions", ())]
             if emulated:
-                st.warning(f"{', '.join(emulated)} on {device_id} ({by_id[device_id]['name']}, "
-                           f"{by_id[device_id].get('isa') or 'ISA unknown'}) is emulated in software: "
-                           f"{EMULATED_BF16_NOTE}. Those results are labelled 'emulated'.")
+                st.warning(plain(f"{', '.join(emulated)} on {device_id} ({by_id[device_id]['name']}, "
+                                 f"{by_id[device_id].get('isa') or 'ISA unknown'}) is emulated in software: "
+                                 f"{EMULATED_BF16_NOTE}. Those results are labelled 'emulated'."))
         try:
             specs = [ProbeSpec(workload=w, size=s, device=d, precision=p, seconds=float(seconds)).to_dict()
                      for d in chosen_devices for w, chosen in sizes.items() for s in chosen for p in precisions
                      if p in by_id[d]["precisions"]]
         except UnsupportedSpec as exc:
-            st.error(f"Nothing started: {exc}")
+            st.error(plain(f"Nothing started: {exc}"))
         else:
             if not specs:
                 st.error("The plan is empty: choose at least one device, workload size and a precision it "
@@ -86,7 +95,7 @@ if submitted:
                 try:
                     started = actions.start_plan(specs, data.db_url(), meters="auto" if meters else "none")
                 except auth.NotAllowed as exc:
-                    st.error(str(exc))
+                    st.error(plain(exc))
                 else:
                     if run is not None:
                         run.cleanup()
@@ -120,7 +129,7 @@ def progress() -> None:
             try:
                 actions.cancel_plan(run)
             except auth.NotAllowed as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
             else:
                 st.rerun()
     else:
@@ -131,7 +140,7 @@ def progress() -> None:
         elif code == 1 and len(done) == run.total:
             st.warning(f"Done: {len(done)} probe(s) stored, {len(failed)} failed (reasons below; stored too).")
         elif code == 2:
-            st.error(run.stderr().strip().removeprefix("error: ") or "The plan was refused.")
+            st.error(plain(run.stderr().strip().removeprefix("error: ") or "The plan was refused."))
         elif code < 0 or code in runs.CANCELLED_EXIT_CODES:  # < 0: killed by a signal before the CLI could exit
             st.warning(f"Cancelled after {len(done)} of {run.total} probes; what finished is stored.")
         else:
@@ -154,7 +163,7 @@ def progress() -> None:
         })
         for e in done:
             if e["row"]["status"] != "ok":
-                st.error(f"**{e['label']}** — {e['row']['status']}: {e['row']['error']}")
+                st.error(f"**{plain(e['label'])}** — {plain(e['row']['status'])}: {plain(e['row']['error'])}")
         for tag, text in result_notes([e["row"] for e in done]):
             st.caption(f"**{tag.replace('*', chr(92) + '*')}**: {text}")  # a literal * in Markdown
 
