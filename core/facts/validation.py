@@ -10,6 +10,7 @@ import refuse it naming each field.
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import datetime, timedelta, timezone
 
@@ -35,6 +36,7 @@ AT_LEAST_ONE = ("batch_size", "steps")
 REQUIRED_WHEN_OK = ("steps", "step_time_s", "samples_per_s", "batch_size")
 
 
+@functools.lru_cache(maxsize=1)
 def max_catalog_tflops() -> float:
     """The highest dense peak of any catalogued accelerator, in TFLOP/s."""
     try:
