@@ -80,7 +80,10 @@ class PlanRun:
                 pass
 
 
-def start_plan(specs: list[dict], db_url: str, *, meters: str = "auto", idle_seconds: float = 3.0) -> PlanRun:
+IDLE_SECONDS = 3.0  # idle-power baseline per device before a plan with meters on
+
+
+def start_plan(specs: list[dict], db_url: str, *, meters: str = "auto", idle_seconds: float = IDLE_SECONDS) -> PlanRun:
     folder = Path(tempfile.mkdtemp(prefix="accelscope-run-"))
     (folder / "plan.json").write_text(json.dumps(specs), encoding="utf-8")
     command = [sys.executable, "-m", "core", "suite", "--plan", str(folder / "plan.json"),

@@ -9,11 +9,21 @@ from core.errors import UnsupportedSpec
 from core.facts.spec import ProbeSpec
 from core.measure.backends.cpu import EMULATED_BF16_NOTE
 from core.measure.workloads import WORKLOADS
+from core.views.duration import plan_duration
 from core.views.notes import CONTENDED_OTHER_CPUS, phase_text, result_notes
 from dashboard import actions, auth, data, runs, state
 from dashboard.fmt import plain
 
 st.title("Run probes")
+DURATION_COLUMNS = ("created_at", "run_id", "workload", "size", "precision", "device_identity", "seconds_requested")
+
+
+def about(seconds: float) -> str:
+    """40 s, 3 min, 1.2 h: the unit a person would say."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
 
 if not auth.current_identity().is_editor:
     st.info("**Running probes needs an editor.** You are a viewer (read-only): you can see every result on "
@@ -51,7 +61,7 @@ if problem:
     st.stop()
 by_id = {d["id"]: d for d in found}
 
-with st.form("plan"):
+with st.container(border=True, key="plan"):  # not a form: the plan's duration follows every choice
     st.subheader("Plan")
     left, right = st.columns(2)
     chosen_devices = left.multiselect("Devices", list(by_id), default=list(by_id),
@@ -64,7 +74,17 @@ with st.form("plan"):
     for name, info in WORKLOADS.items():
         default = ["S"] if "S" in info.sizes and name != "gemm" else []  # zoo models are opt-in
         sizes[name] = right.multiselect(f"{name} — {info.description}", list(info.sizes), default=default)
-    submitted = st.form_submit_button("Start", type="primary")
+    planned = [{"workload": w, "size": s, "device": d, "precision": p, "seconds": float(seconds)}
+               for d in chosen_devices for w, chosen in sizes.items() for s in chosen for p in precisions
+               if p in by_id[d]["precisions"]]
+    if planned:
+        history = data.current_frame()
+        expected = plan_duration(planned, history[list(DURATION_COLUMNS)].to_dict("records"),
+                                 {d: by_id[d].get("identity") for d in chosen_devices},
+                                 idle_seconds=runs.IDLE_SECONDS if meters else 0.0)
+        st.markdown(f"**{len(planned)} probe{'s' * (len(planned) != 1)}, about "
+                    f"{about(expected.total_s)}** · {plain(expected.describe())}")
+    submitted = st.button("Start", type="primary")
 
 run: runs.PlanRun | None = st.session_state.get(state.PLAN_RUN)
 

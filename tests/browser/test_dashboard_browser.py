@@ -282,7 +282,7 @@ def test_cpu_probe_from_run_page_shows_up_on_explore(page, artifacts_dir):
 
     open_page(page, "/run", "Run probes")
     assert_clean(page, "Run probes")
-    form = page.get_by_test_id("stForm")
+    form = page.locator(".st-key-plan")
     expect(form).to_be_visible()
 
     devices = _keep_only(_multiselect(form, re.compile(r"^Devices")), lambda v: v.split(" — ")[0] == "cpu",
@@ -312,6 +312,7 @@ def test_cpu_probe_from_run_page_shows_up_on_explore(page, artifacts_dir):
     expect(energy).not_to_be_checked()
     screenshot(page, artifacts_dir, "run-plan")
 
+    expect(form.get_by_text(re.compile(r"^1 probe, about \d+ (s|min)"))).to_be_visible()
     form.get_by_role("button", name="Start").click()
     done = page.get_by_text(re.compile(r"^Done"))
     try:

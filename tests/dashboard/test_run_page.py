@@ -82,3 +82,18 @@ def test_an_emulated_precision_is_announced_before_it_runs(plan, monkeypatch):
     at = start(AppTest.from_file(APP, default_timeout=90))
     (warning,) = [as_shown(w.value) for w in at.warning if "emulated" in w.value]
     assert warning.startswith("bf16 on cpu (Test CPU, AVX2) is emulated in software") and "slower than fp32" in warning
+
+
+def test_the_plan_says_how_long_it_will_take_before_it_starts(plan):
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.run()
+    at.switch_page("views/run.py").run()
+
+    def estimate() -> str:
+        return next(m.value for m in at.markdown if "probes, about" in m.value)
+
+    first = estimate()  # no history on this test CPU: the stated rule, called an estimate
+    assert first.startswith("**6 probes, about 2 min**") and "estimated" in first
+    at.slider[0].set_value(30.0).run()
+    assert estimate().startswith("**6 probes, about 5 min**")
+    assert plan == []  # nothing started
