@@ -38,8 +38,8 @@ middle.number_input("Sequence length (tokens; 0 = the model's context, at most 2
 middle.number_input("Batch per device", min_value=1, step=1, key=state.MODEL_BATCH)
 right.selectbox("Precision", PRECISIONS, key=state.MODEL_PRECISION,
                 help="bf16/fp16: mixed precision with fp32 weights, as the probe trains")
-right.toggle("Activation checkpointing", key=state.MODEL_CHECKPOINTING,
-             help="recompute activations in the backward (transformers' activation checkpointing)")
+st.toggle("Activation checkpointing", key=state.MODEL_CHECKPOINTING,  # full width: its label does not wrap
+          help="recompute activations in the backward (transformers' activation checkpointing)")
 state.save_query_params()
 
 with st.spinner("Analysing on fake tensors…"):
@@ -52,19 +52,19 @@ if "error" in result:
     st.stop()
 
 memory = result["memory_train_bytes"]
-cards = st.columns(4)
+cards = st.container(horizontal=True)  # bordered cards that wrap onto a second row on a narrow window
 params = result["params"]
-cards[0].metric("Parameters", f"{params / 1e9:,.2f}B" if params >= 1e9 else f"{params / 1e6:,.1f}M")
-cards[1].metric("GFLOP per training sample", f"{result['flops_per_sample'] / 1e9:,.1f}" if result["flops_per_sample"]
-                else "–")
-cards[2].metric("Training memory (estimated)", f"{memory['peak'] / 1e9:,.1f} GB")
+cards.metric("Parameters", f"{params / 1e9:,.2f}B" if params >= 1e9 else f"{params / 1e6:,.1f}M", border=True)
+cards.metric("GFLOP per training sample", f"{result['flops_per_sample'] / 1e9:,.1f}" if result["flops_per_sample"]
+             else "–", border=True)
+cards.metric("Training memory (estimated)", f"{memory['peak'] / 1e9:,.1f} GB", border=True)
 devices = frames.model_devices_frame(result)
 fitting = devices[devices["fits"] == True]  # noqa: E712 (a pandas mask)
-cards[3].metric("Accelerators that hold it alone", f"{len(fitting)} of {len(devices)}")
+cards.metric("Accelerators that hold it alone", f"{len(fitting)} of {len(devices)}", border=True)
 seq = f", {result['seq']} tokens" if result.get("seq") else ""
-cards[0].caption(plain(f"{result['model']} · {result['kind']}{seq} · {result['source']}"))
-cards[2].caption(f"batch {result['batch']}, {result['precision']}, {result['optimizer']}"
-                 + (", activation checkpointing" if result["checkpointing"] else ""))
+st.caption(plain(f"{result['model']} · {result['kind']}{seq} · {result['source']} · memory at batch {result['batch']}, "
+                 f"{result['precision']}, {result['optimizer']}"
+                 + (", activation checkpointing" if result["checkpointing"] else "")))
 for note in result.get("notes", []):
     st.warning(plain(note))
 
@@ -103,8 +103,9 @@ table = frames.plan_frame(plans)
 priced = [p for p in plans if p.usd is not None]
 if priced:
     cheapest, fastest = priced[0], min(priced, key=lambda p: p.hours)
-    cards = st.columns(2)
-    for card, title, plan in ((cards[0], "Cheapest", cheapest), (cards[1], "Fastest", fastest)):
+    cards = st.container(horizontal=True)
+    for title, plan in (("Cheapest", cheapest), ("Fastest", fastest)):
+        card = cards.container(border=True, width=360)
         card.metric(f"{title}: {plain(plan.option)}", f"${plan.usd:,.0f} · {widgets.duration(plan.hours)}")
         card.caption(plain(f"{plan.accelerator_count}× {plan.accelerator}, speed {plan.speed_kind}"
                            + (f" — {plan.caveat}" if plan.caveat else "")))
