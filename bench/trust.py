@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -64,6 +65,32 @@ def import_validation(count: int = 10_000) -> None:
     parse_s = time.perf_counter() - started
     print(f"\nparse + validate a {count:,}-result bundle ({len(text) / 1e6:.1f} MB): {parse_s:.2f} s "
           f"({parse_s / count * 1e6:.0f} µs per result)")
+
+
+def import_throughput(count: int = 20_000, steps: int = 300, rounds: int = 2, baseline: str | None = None) -> None:
+    """``python -m core import`` of one bundle end to end, results with ``steps`` step times each (a
+    3 s window of 10 ms steps); ``baseline``: another checkout to compare with, interleaved."""
+    from core.facts.bundle import bundle_json
+
+    noise = random.Random(0)  # step times as a clock measures them: full float64 precision, not round decimals
+    results = [dataclasses.replace(r, step_times_s=tuple(0.01 * noise.lognormvariate(0, 0.05) for _ in range(steps)))
+               for r in _results(count)]
+    checkouts = {"this": REPO, **({"baseline": Path(baseline)} if baseline else {})}
+    print(f"\n| round | checkout | import of {count:,} results ({steps} step times each) s | results/s | store MB |"
+          "\n|---:|---|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as folder:
+        bundle = Path(folder) / "bundle.json"
+        bundle.write_text(bundle_json(results, indent=None))
+        for round_index in range(rounds):
+            for name, checkout in checkouts.items():
+                db = Path(folder) / f"{name}-{round_index}.db"
+                env = dict(os.environ, PYTHONPATH=str(checkout))
+                started = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "core", "import", str(bundle), "--db", f"sqlite:///{db}"],
+                               cwd=checkout, env=env, check=True, capture_output=True)
+                elapsed = time.perf_counter() - started
+                size_mb = sum(p.stat().st_size for p in Path(folder).glob(f"{db.name}*")) / 1e6
+                print(f"| {round_index + 1} | {name} | {elapsed:.1f} | {count / elapsed:,.0f} | {size_mb:,.0f} |")
 
 
 def parallel_import(processes: int = 4, per_bundle: int = 2_000) -> None:
@@ -136,5 +163,6 @@ def is_zombie(pid: int) -> bool:
 def run() -> None:
     store_open()
     import_validation()
+    import_throughput()
     parallel_import()
     orphan_after_kill()

@@ -6,9 +6,12 @@ A schema version guards against opening a database written by a newer Accelscope
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
+import sys
+from array import array
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -101,6 +104,32 @@ def _sqlite_file(url: str) -> Path | None:
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database)
+
+
+COMPACT_STEP_TIMES = "step_times_f64_b64"  # the payload's step times: little-endian float64, base64
+
+
+def payload_of(result: ProbeResult) -> str:
+    """A result as the store keeps it: its JSON, with the step times packed (exact float64, base64:
+    about half the size of JSON numbers, and no float formatting on import)."""
+    data = result.to_dict()
+    times = array("d", data.pop("step_times_s"))
+    if sys.byteorder == "big":
+        times.byteswap()
+    data[COMPACT_STEP_TIMES] = base64.b64encode(times.tobytes()).decode("ascii")
+    return json.dumps(data, separators=(",", ":"))
+
+
+def result_of(payload: str) -> ProbeResult:
+    """The result a payload holds (packed step times, or a list, as stores before the packing wrote)."""
+    data = json.loads(payload)
+    if COMPACT_STEP_TIMES in data:
+        times = array("d")
+        times.frombytes(base64.b64decode(data.pop(COMPACT_STEP_TIMES)))
+        if sys.byteorder == "big":
+            times.byteswap()
+        data["step_times_s"] = times.tolist()
+    return ProbeResult.from_dict(data)
 
 
 CONNECT_TIMEOUT_S = 10  # an unreachable server fails in 10 s instead of the system's TCP timeout (minutes)
@@ -247,7 +276,7 @@ class Store:
                 conn.exec_driver_sql("ALTER TABLE results ADD COLUMN summary TEXT")
             rows = conn.execute(sa.select(results_table.c.id, results_table.c.payload)).all()
             for result_id, payload in rows:
-                summary = json.dumps(flat_row(ProbeResult.from_dict(json.loads(payload))), separators=(",", ":"))
+                summary = json.dumps(flat_row(result_of(payload)), separators=(",", ":"))
                 conn.execute(results_table.update().where(results_table.c.id == result_id).values(summary=summary))
             conn.execute(meta_table.update().where(meta_table.c.key == "schema_version")
                          .values(value=str(SCHEMA_VERSION)))
@@ -259,7 +288,7 @@ class Store:
             "status": result.status, "workload": result.workload, "size": result.size,
             "device": result.device, "precision": result.precision,
             "host": (result.env or {}).get("host"),
-            "payload": json.dumps(result.to_dict(), separators=(",", ":")),
+            "payload": payload_of(result),
             "summary": json.dumps(flat_row(result), separators=(",", ":")),
         }
 
@@ -318,7 +347,7 @@ class Store:
         with self._reading():
             with self._engine.connect() as conn:
                 payloads = conn.execute(query).scalars().all()
-            return [ProbeResult.from_dict(json.loads(p)) for p in payloads]
+            return [result_of(p) for p in payloads]
 
     def summaries(self) -> list[dict]:
         """Every result's flat summary (see core.facts.rows.flat_row), oldest first: what a

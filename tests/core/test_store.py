@@ -95,3 +95,20 @@ def test_a_version_1_store_is_migrated_in_place(db_url):
     assert store.count() == 2
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT value FROM accelscope_meta").scalar() == str(SCHEMA_VERSION)
+
+
+def test_step_times_are_packed_exactly_and_old_payloads_still_read(db_url):
+    import json
+
+    from core.facts.store import COMPACT_STEP_TIMES, payload_of, result_of, results_table
+
+    result = make_result(step_times_s=(0.1, 1 / 3, 2.5e-5, 0.01))
+    payload = payload_of(result)
+    assert COMPACT_STEP_TIMES in json.loads(payload) and "step_times_s" not in json.loads(payload)
+    assert result_of(payload) == result  # exact: float64, not a rounded copy
+    store = Store(db_url)
+    store.add(result)
+    old = make_result()
+    with store._engine.begin() as conn:  # a row written before the packing: the times as a JSON list
+        conn.execute(results_table.insert().values(**{**Store._row(old), "payload": json.dumps(old.to_dict())}))
+    assert {r.id: r for r in store.results()} == {result.id: result, old.id: old}
