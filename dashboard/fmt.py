@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
+
+import pandas as pd
+
+MISSING = "—"  # what a table or card shows for a figure that does not exist (never "None", never 0)
 
 
 def compact(value: float) -> str:
@@ -22,6 +27,48 @@ def usd(value: float) -> str:
         return f"${value:,.2f}"
     decimals = -math.floor(math.log10(value)) + 2
     return f"${value:.{decimals}f}"
+
+
+def missing(value) -> bool:
+    """None, NaN, pandas' NA or NaT: a figure that does not exist."""
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # a list or an array is not one missing figure
+        return False
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    """0.317 -> 31.7%; None -> —."""
+    return MISSING if missing(value) else f"{value * 100:.{digits}f}%"
+
+
+def duration_h(hours: float | None) -> str:
+    """3.2 h, 14 min, 2.1 days, 40 s: the unit a person would say."""
+    if missing(hours):
+        return MISSING
+    if hours >= 48:
+        return f"{hours / 24:,.1f} days"
+    if hours >= 1:
+        return f"{hours:,.1f} h"
+    if hours * 60 >= 1:
+        return f"{hours * 60:,.0f} min"
+    return f"{hours * 3600:,.0f} s"
+
+
+def break_even(hours: float | None, why: str | None, hours_per_year: float, lifetime_years: float,
+               today: dt.date) -> str:
+    """When buying the device beats renting this option, as a date (from ``today``, using it
+    ``hours_per_year``), or "never, because …" / "unknown: …" with the reason."""
+    if missing(hours):
+        return why or "never, because renting is always cheaper"
+    years = hours / hours_per_year
+    if years > lifetime_years:
+        return (f"never within the device's {lifetime_years:g}-year life, because it takes {hours:,.0f} h of use "
+                f"({years:,.1f} years)")
+    when = today + dt.timedelta(days=round(years * 365.25))
+    return f"{when.isoformat()} (after {hours:,.0f} h of use)"
 
 
 # Every ASCII punctuation character: CommonMark lets any of them be backslash-escaped, and each one is

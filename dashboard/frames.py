@@ -20,7 +20,7 @@ from core.facts.rows import (
     identity_details,
 )
 from core.units import J_PER_KWH, S_PER_H, SAMPLES_PER_MILLION
-from core.views import carbon, catalog, cost, pricing
+from core.views import carbon, catalog, cost, notes, pricing
 
 # What makes two results the same configuration. ``device_identity`` keeps two CPUs that report one
 # model name (a migrated VM) in separate medians and chart rows.
@@ -232,18 +232,39 @@ def plan_job(agg: pd.DataFrame, costs: pd.DataFrame, total_samples: float, g_co2
         options = costs[(costs["config"] == row.config) & (costs["device_label"] == row.device_label)
                         & (costs["precision"] == row.precision) & (costs["variant"] == row.variant)]
         if options.empty:
-            rows.append({**base, "option": "no price for this device", "cost_usd": None, "break_even_h": None})
+            rows.append({**base, "option": "no price for this device", "cost_usd": None, "break_even_h": None,
+                         "break_even_why": "unknown, because no option of the price sheet has this device"})
             continue
         for option in options.itertuples(index=False):
             price, electricity = _num(option.purchase_price_usd), _num(option.electricity_usd_per_h)
             break_even = None
-            if option.kind != "own" and price and electricity is not None:
+            why = break_even_why(option.kind, price, option.usd_per_h, electricity, row.device_label)
+            if why is None:
                 break_even = cost.break_even_hours(price, option.usd_per_h, electricity)
             rows.append({**base, "option": option.option,
                          "cost_usd": option.usd_per_1m_samples * total_samples / SAMPLES_PER_MILLION,
-                         "break_even_h": break_even})
-    return pd.DataFrame(rows, columns=["device", "precision", "workload", "option", "wall_time_h", "energy_kwh",
-                                       "cost_usd", "co2_kg", "energy_kind", "break_even_h"])
+                         "break_even_h": break_even, "break_even_why": why})
+    return pd.DataFrame(rows, columns=PLAN_JOB_COLUMNS)
+
+
+PLAN_JOB_COLUMNS = ["device", "precision", "workload", "option", "wall_time_h", "energy_kwh", "cost_usd", "co2_kg",
+                    "energy_kind", "break_even_h", "break_even_why"]
+
+
+def break_even_why(kind: str, purchase_price_usd: float | None, rent_usd_per_h: float | None,
+                   electricity_usd_per_h: float | None, device_label: str) -> str | None:
+    """Why buying ``device_label`` never beats renting this option (or cannot be known); None when
+    it does after some hours (cost.break_even_hours)."""
+    if kind == "own":
+        return "— (this is the bought device)"
+    if not purchase_price_usd:
+        return "unknown, because no purchase price is known (enter one on Hardware & prices)"
+    if electricity_usd_per_h is None:
+        return "unknown, because the device's energy was not measured"
+    if rent_usd_per_h is None or rent_usd_per_h <= electricity_usd_per_h:
+        return (f"never, because its electricity (${electricity_usd_per_h:,.3g}/h) costs as much as renting "
+                f"(${rent_usd_per_h or 0:,.3g}/h)")
+    return None
 
 
 def cpu_baseline(agg: pd.DataFrame, config: str) -> dict | None:
@@ -422,3 +443,72 @@ def price_sheet_csv(sheet: pricing.PriceSheet | pd.DataFrame) -> str:
             if numbers.notna().equals(frame[name].notna()) and (numbers.dropna() % 1 == 0).all():
                 frame[name] = numbers.astype("Int64")  # else: as typed, for the sheet's check to name
     return frame.to_csv(index=False)
+
+
+# --- noisy results and repeated runs -------------------------------------------------------------
+
+MACHINE_KEYS = ["host", "device_kind"]  # one machine's noise floor (core.views.notes)
+
+
+def noise_floors(frame: pd.DataFrame) -> pd.DataFrame:
+    """The noise floor of every machine (host and device kind) among flat rows: the median step-time
+    CV of its successful results, or the assumed one (core.views.notes.floor_of, the one definition).
+    Columns: host, device_kind, noise_floor_cv, noise_basis."""
+    ok = frame.loc[frame["status"] == "ok", [*MACHINE_KEYS, "step_time_cv"]]
+    ok = ok.astype({key: object for key in MACHINE_KEYS})
+    grouped = ok.groupby(MACHINE_KEYS, dropna=False, sort=False)["step_time_cv"].agg(["median", "count"])
+    rows = []
+    for (host, kind), median, count in zip(grouped.index, grouped["median"], grouped["count"]):
+        floor, basis = notes.floor_of(None if pd.isna(median) else float(median), int(count))
+        rows.append({"host": host, "device_kind": kind, "noise_floor_cv": floor, "noise_basis": basis})
+    return pd.DataFrame(rows, columns=[*MACHINE_KEYS, "noise_floor_cv", "noise_basis"])
+
+
+def with_noise(frame: pd.DataFrame, floors: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``frame`` with ``noise_floor_cv`` and ``noisy_reason`` (None unless the successful result's
+    step-time CV is over core.views.notes.NOISE_FLOOR_FACTOR × its machine's floor). ``floors``: from
+    :func:`noise_floors` of every result (a floor does not depend on the filters); default: of ``frame``."""
+    floors = noise_floors(frame) if floors is None else floors
+    keyed = frame.astype({key: object for key in MACHINE_KEYS})
+    merged = keyed[MACHINE_KEYS].merge(floors, on=MACHINE_KEYS, how="left")
+    floor = merged["noise_floor_cv"].fillna(notes.NOISY_CV).to_numpy()
+    basis = merged["noise_basis"].fillna("").to_numpy()
+    cvs = pd.to_numeric(frame["step_time_cv"], errors="coerce").to_numpy()
+    ok = (frame["status"] == "ok").to_numpy()
+    noisy = ok & (cvs > notes.NOISE_FLOOR_FACTOR * floor)
+    reasons = [notes.noisy_reason(float(cv), float(f), b) if flag else None
+               for cv, f, b, flag in zip(cvs, floor, basis, noisy)]
+    return frame.assign(noise_floor_cv=floor, noisy_reason=pd.Series(reasons, index=frame.index, dtype=object))
+
+
+RUN_COLUMNS = ["row_label", "config", "precision", "samples_per_s", "step_time_cv", "noisy_reason", "created_at", "id"]
+
+
+def repeat_runs(rows: pd.DataFrame, agg: pd.DataFrame) -> pd.DataFrame:
+    """Each successful run behind the configurations of ``agg`` (frames.aggregate of ``rows``), with
+    its configuration's row label: the points drawn next to their median. ``rows`` may carry
+    ``noisy_reason`` (:func:`with_noise`)."""
+    if agg.empty or rows.empty:
+        return pd.DataFrame(columns=RUN_COLUMNS)
+    ok = rows[rows["status"] == "ok"]
+    ok = ok.astype({key: object for key in CONFIG_KEYS if key in ok}).assign(
+        device_identity=lambda f: f["device_identity"].fillna(NO_IDENTITY))
+    if "noisy_reason" not in ok:
+        ok = ok.assign(noisy_reason=None)
+    keys = agg[[*CONFIG_KEYS, "row_label", "config"]].astype({key: object for key in CONFIG_KEYS})
+    runs = ok.drop(columns=["config", "row_label"], errors="ignore").merge(keys, on=CONFIG_KEYS, how="inner")
+    return runs[RUN_COLUMNS].reset_index(drop=True)
+
+
+def with_noisy_runs(agg: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """``agg`` with ``noisy_runs`` (how many of a configuration's runs were noisy) and ``noisy_reason``
+    (the first one's reason)."""
+    if agg.empty:
+        return agg.assign(noisy_runs=pd.Series(dtype="int64"), noisy_reason=pd.Series(dtype=object))
+    noisy = runs.dropna(subset=["noisy_reason"]).groupby(["row_label", "precision"], sort=False)
+    counts = noisy.size().rename("noisy_runs").reset_index()
+    reasons = noisy["noisy_reason"].first().reset_index()
+    out = agg.drop(columns=["noisy_runs", "noisy_reason"], errors="ignore").merge(
+        counts, on=["row_label", "precision"], how="left").merge(reasons, on=["row_label", "precision"], how="left")
+    out["noisy_runs"] = out["noisy_runs"].fillna(0).astype(int)
+    return out

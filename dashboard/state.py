@@ -27,7 +27,8 @@ CUSTOM_SHEETS = "custom_sheets"  # name -> PriceSheet uploaded or edited in this
 
 # Views
 VIEW = "view"  # Explore's chart
-FOCUS = "focus"  # the workload (config) the cost-type charts compare
+FOCUS = "focus"  # the workload (config) Explore's cards and measured charts show
+LOG_SCALE = "log"  # Explore: value axes on a log scale (linear from zero unless asked)
 HARDWARE_CONFIG = "hw_workload"  # Speed-up, Cost and Present: the workload compared on every accelerator
 HARDWARE_PRECISION = "hw_precision"  # … its precision on the accelerators
 JOB_SAMPLES = "job_samples"  # … and the job (samples to train on) their time and cost are given for
@@ -43,12 +44,19 @@ RUN_AMOUNT = "run_amount"  # … the training run to plan: tokens (language and 
 # Page-local widgets and bookkeeping
 URL_LOADED = "_url_loaded"  # the URL was read into the session once
 PLAN_RUN = "plan_run"  # Run probes: the session's runs.PlanRun
+UPLOADED_SHEET_FILE = "uploaded_sheet_file"  # Hardware & prices: (name, size) of the price sheet last uploaded
 IMPORTED_FILE = "imported_file"  # Results: (name, size) of the bundle last imported
+DELETE_PENDING = "_delete_pending"  # Results: the run whose deletion waits for "Yes, delete"
+DELETED = "_deleted"  # Results: the message of a deletion, shown once after the rerun that follows it
+RESULTS_ALL_COLUMNS = "results_all_columns"  # Results: every stored column, not only the main ones
 SHEET_TO_VIEW = "sheet_to_view"  # Hardware & prices: the sheet shown in the editor
 SHEET_UPLOAD = "sheet_upload"  # Hardware & prices: the price sheet uploader (see sheet_upload_key)
 SHEET_UPLOADS_SAVED = "_sheet_uploads_saved"  # … how many uploads were saved for the team (a fresh uploader each)
 SHEET_TO_VIEW_NEXT = "_sheet_to_view_next"  # … the sheet to show after a save (its picker is drawn already)
 SHEET_SAVED = "_sheet_saved"  # … the message of a team-sheet save, shown once after the rerun that follows it
+PREVIOUS_SLIDE = "present_previous"  # Present: "Previous" (its shortcut: ←)
+NEXT_SLIDE = "present_next"  # Present: "Next" (its shortcut: →)
+DECK_DOWNLOAD = "present_deck"  # Present: the HTML deck's download button
 
 # Links: what the URL asked for, and the values of it that could not be honoured (shown once)
 URL_ASKED = "_url_asked"  # session key -> (URL parameter, value the link gave it), until reported or changed
@@ -72,6 +80,7 @@ DEFAULTS = {
     CUSTOM_SHEETS: {},
     EDITOR_SIGNED_IN: False,
     SLIDE: 0,
+    LOG_SCALE: False,
     JOB_SAMPLES: 1_281_167 * 90,  # 90 epochs of ImageNet-1k (1,281,167 images)
     MODEL: "gpt2-small",
     MODEL_CONFIG: "",
@@ -89,7 +98,8 @@ FILTER_KEYS = ("workload", "size", "precision", "device_label", "host", "run_id"
 URL_TEXT_KEYS = (SHEET, REGION, FOCUS, VIEW, HARDWARE_CONFIG, HARDWARE_PRECISION, MODEL, MODEL_CONFIG,
                  MODEL_PRECISION)
 URL_INT_KEYS = (SLIDE, MODEL_SEQ, MODEL_BATCH)
-URL_KEYS = (*FILTER_KEYS, *URL_TEXT_KEYS, SPOT, MODEL_CHECKPOINTING, *URL_INT_KEYS)
+URL_BOOL_KEYS = (SPOT, MODEL_CHECKPOINTING, LOG_SCALE)  # "1" or "0" in the URL
+URL_KEYS = (*FILTER_KEYS, *URL_TEXT_KEYS, *URL_BOOL_KEYS, *URL_INT_KEYS)
 
 
 def filter_key(column: str) -> str:
@@ -108,7 +118,7 @@ def prepare_key(fmt: str) -> str:
 
 
 def export_key(fmt: str) -> str:
-    """Present's prepared image: (slide index, bytes)."""
+    """Present's prepared image: (what the slide showed, bytes)."""
     return f"export_{fmt}"
 
 
@@ -145,7 +155,7 @@ def _session_key(url_key: str) -> str:
 # Widget values other pages read: Streamlit forgets a widget's value on a run that does not draw
 # it (another page), so every run re-assigns them (the documented way to keep them).
 KEPT_WIDGET_KEYS = (HARDWARE_CONFIG, HARDWARE_PRECISION, JOB_SAMPLES, MODEL, MODEL_CONFIG, MODEL_SEQ, MODEL_BATCH,
-                    MODEL_PRECISION, MODEL_CHECKPOINTING, RUN_AMOUNT, SHEET, REGION, SPOT)
+                    MODEL_PRECISION, MODEL_CHECKPOINTING, RUN_AMOUNT, SHEET, REGION, SPOT, LOG_SCALE)
 
 
 def init() -> None:
@@ -170,7 +180,7 @@ def load_query_params() -> None:
             continue
         if key in FILTER_KEYS:
             value = params.get_all(key)
-        elif key in (SPOT, MODEL_CHECKPOINTING):
+        elif key in URL_BOOL_KEYS:
             if params[key] not in ("0", "1"):
                 _report(Fallback(key, params[key], _shown(st.session_state.get(key)), "which is not 0 or 1"),
                         draw=False)
@@ -197,7 +207,8 @@ PARAMETER_LABELS = {
     SHEET: "price sheet", REGION: "grid region", VIEW: "view", FOCUS: "workload", HARDWARE_CONFIG: "workload",
     HARDWARE_PRECISION: "precision", MODEL: "model", MODEL_CONFIG: "config overrides", MODEL_PRECISION: "precision",
     SLIDE: "slide", MODEL_SEQ: "sequence length", MODEL_BATCH: "batch per device", SPOT: "spot prices",
-    MODEL_CHECKPOINTING: "activation checkpointing", "workload": "workload filter", "size": "size filter",
+    MODEL_CHECKPOINTING: "activation checkpointing", LOG_SCALE: "log scale",
+    "workload": "workload filter", "size": "size filter",
     "precision": "precision filter", "device_label": "device filter", "host": "host filter", "run_id": "run filter",
 }
 
@@ -311,7 +322,7 @@ def save_query_params() -> None:
             chosen = st.session_state.get(_session_key(key)) or []
             if chosen:
                 values[key] = [str(v) for v in chosen]
-        elif key in (SPOT, MODEL_CHECKPOINTING):
+        elif key in URL_BOOL_KEYS:
             values[key] = "1" if st.session_state.get(key) else "0"
         elif key in URL_INT_KEYS:
             values[key] = str(st.session_state.get(key, 0))

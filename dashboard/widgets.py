@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, pipeline, state
-from dashboard.fmt import compact, plain, usd
+from dashboard.fmt import MISSING, compact, duration_h, plain, usd
 
 FILTER_LABELS = {"workload": "Workload", "size": "Size", "precision": "Precision", "device_label": "Device",
                  "host": "Host", "run_id": "Run"}
@@ -60,11 +60,26 @@ def pricing_controls() -> None:
     st.sidebar.toggle("Spot prices", key=state.SPOT, help="Spot/preemptible instead of on-demand rates")
 
 
-def duration(hours: float) -> str:
-    """3.2 h, 14 min, 2.1 days: the unit a person would say."""
-    if hours >= 48:
-        return f"{hours / 24:,.1f} days"
-    return f"{hours:,.1f} h" if hours >= 1 else f"{hours * 60:,.0f} min"
+duration = duration_h  # 3.2 h, 14 min, 2.1 days: the unit a person would say (dashboard.fmt)
+
+CARDS_KEY = "cards"  # the keyed container of a row of cards (Streamlit gives it the class st-key-cards)
+# Cards wrap onto a second line instead of cutting their text: at 800 px beside the sidebar, three
+# columns are 145 px wide and Streamlit's metric would end "$0.000…".
+CARDS_CSS = """<style>
+[class*="st-key-cards"] [data-testid="stHorizontalBlock"] {flex-wrap: wrap !important; row-gap: 0.75rem;}
+[class*="st-key-cards"] [data-testid="stColumn"] {min-width: 12rem !important; flex: 1 1 12rem !important;}
+[class*="st-key-cards"] [data-testid="stMetricLabel"], [class*="st-key-cards"] [data-testid="stMetricLabel"] *,
+[class*="st-key-cards"] [data-testid="stMetricValue"], [class*="st-key-cards"] [data-testid="stMetricValue"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  overflow-wrap: anywhere;}
+[class*="st-key-cards"] [data-testid="stMetricValue"] {font-size: 1.8rem !important; line-height: 1.2;}
+</style>"""
+
+
+def card_row(count: int, key: str = CARDS_KEY) -> list:
+    """``count`` columns for cards, in a container whose cards wrap rather than cut at narrow widths."""
+    st.markdown(CARDS_CSS, unsafe_allow_html=True)
+    return st.container(key=key).columns(count)
 
 
 def hardware_choice(agg: pd.DataFrame) -> tuple[list[str], str, list[str], str]:
@@ -112,7 +127,7 @@ def unpriced_reasons(table: pd.DataFrame, what: str) -> None:
 
 def job_claim_cards(claims: dict, samples: float) -> None:
     """The job on the measured CPU vs the fastest and the cheapest instance, each labelled by kind."""
-    cards = st.columns(3)
+    cards = card_row(3, "cards_job")
     cpu, fastest, cheapest = claims["cpu"], claims["fastest"], claims["cheapest"]
     if cpu:
         cards[0].metric("On the measured CPU", duration(cpu["hours"]))
@@ -130,39 +145,98 @@ def job_claim_cards(claims: dict, samples: float) -> None:
                      f"{usd(claim['usd'])} for {compact(samples)} samples")
 
 
+def _noisy_note(row) -> str:
+    noisy = int(row.get("noisy_runs") or 0) if hasattr(row, "get") else 0
+    return f" · ⚠ noisy ({noisy} of {int(row['repeats'])} runs)" if noisy else ""
+
+
 def metric_cards(agg: pd.DataFrame, costs: pd.DataFrame) -> None:
-    """Fastest, cheapest and most efficient configuration of the selection, as big numbers."""
-    cards = st.columns(3)
+    """Fastest, cheapest and most efficient configuration of ``agg`` (one workload: samples of
+    different workloads are not comparable, so the caller passes the workload its charts show)."""
+    cards = card_row(3)
     if agg.empty:
         for card, label in zip(cards, ("Fastest", "Cheapest", "Most efficient")):
-            card.metric(label, "–")
+            card.metric(label, MISSING)
         return
     fastest = agg.loc[agg["samples_per_s"].idxmax()]
-    cards[0].metric("Fastest · samples/s", compact(fastest["samples_per_s"]))
-    cards[0].caption(plain(f"{fastest['device_label']} · {fastest['precision']} · {fastest['config']}"))
+    cards[0].metric("Fastest", f"{compact(fastest['samples_per_s'])} samples/s")
+    cards[0].caption(plain(f"{fastest['device_label']} · {fastest['precision']} · {fastest['config']}")
+                     + plain(_noisy_note(fastest)))
     if costs.empty:
-        cards[1].metric("Cheapest · $ per 1M samples", "no price")
+        cards[1].metric("Cheapest per 1M samples", "no price")
         cards[1].caption("the price sheet has no instance with these devices")
     else:
         cheapest = costs.loc[costs["usd_per_1m_samples"].idxmin()]
-        cards[1].metric("Cheapest · $ per 1M samples", usd(cheapest["usd_per_1m_samples"]))
+        cards[1].metric("Cheapest per 1M samples", usd(cheapest["usd_per_1m_samples"]))
         cards[1].caption(plain(f"{cheapest['option']} · {cheapest['precision']} · {cheapest['config']}"))
     with_energy = agg.dropna(subset=["samples_per_kj"])
     if with_energy.empty:
-        cards[2].metric("Most efficient · samples/kJ", "no energy reading")
+        cards[2].metric("Most efficient", "no energy reading")
+        cards[2].caption(plain(f"no result of {agg['config'].iloc[0]} measured its energy"))
     else:
         best = with_energy.loc[with_energy["samples_per_kj"].idxmax()]
         estimated = best["energy_kind"] == "estimated"
-        cards[2].metric("Most efficient · samples/kJ" + (" (estimated)" if estimated else ""),
-                        compact(best["samples_per_kj"]))
+        cards[2].metric("Most efficient" + (" (estimated)" if estimated else ""),
+                        f"{compact(best['samples_per_kj'])} samples/kJ")
         cards[2].caption(plain(f"{best['device_label']} · {best['precision']} · {best['config']}"))
 
 
-def focus_picker(agg: pd.DataFrame, label: str = "Workload for cost, trade-off and carbon") -> pd.DataFrame:
-    """Cost-type charts compare one workload at a time: samples of different workloads differ."""
+def speedup_cards(table: pd.DataFrame, baseline: dict | None) -> None:
+    """What the speed-up chart shows, as cards: the measured CPU, and the fastest accelerator whose
+    figure is measured or published next to the fastest projected one."""
+    cards = card_row(3)
+    if baseline is None:
+        cards[0].metric("Your CPU", "not measured")
+        cards[0].caption("run a probe of this workload on the CPU to compare accelerators with it")
+    else:
+        cards[0].metric("Your CPU", f"{compact(baseline['samples_per_s'])} samples/s")
+        cards[0].caption(plain(f"{baseline['label']} · measured"))
+    have = table.dropna(subset=["speedup"]) if not table.empty else table
+    for card, title, kinds in ((cards[1], "Fastest, measured or published", ("measured", "published")),
+                               (cards[2], "Fastest projected", ("projected",))):
+        group = have[have["kind"].isin(kinds)] if not have.empty else have
+        if group.empty:
+            card.metric(title, MISSING)
+            card.caption("no accelerator with such a figure for this workload")
+            continue
+        best = group.loc[group["speedup"].idxmax()]
+        card.metric(title, f"{best['speedup']:,.0f}× the CPU" if best["speedup"] >= 10 else
+                    f"{best['speedup']:,.1f}× the CPU")
+        interval = (f" (interval {best['speedup_low']:,.0f}–{best['speedup_high']:,.0f}×)"
+                    if best["kind"] == "projected" and pd.notna(best["speedup_low"]) else "")
+        card.caption(plain(f"{best['accelerator']} · {best['kind']}{interval}"))
+
+
+def noisy_badges(runs: pd.DataFrame, limit: int = 8) -> None:
+    """A "noisy" badge and its reason for each run whose step-time CV is over twice its machine's noise
+    floor (frames.with_noise), the first ``limit`` of them."""
+    noisy = runs.dropna(subset=["noisy_reason"]) if not runs.empty else runs
+    if noisy.empty:
+        return
+    for row in noisy.head(limit).to_dict("records"):
+        when = str(row.get("created_at") or "")[:16].replace("T", " ")
+        st.markdown(f":orange-badge[:material/warning: noisy] {plain(row['row_label'])} · {plain(row['precision'])}, "
+                    f"{plain(when)}: {plain(row['noisy_reason'])}.")
+    if len(noisy) > limit:
+        st.caption(f"… and {len(noisy) - limit} more noisy run(s): the Results page lists each one.")
+
+
+def focus_picker(agg: pd.DataFrame, label: str = "Workload", where=None) -> pd.DataFrame:
+    """The one workload the cards and charts show (samples of different workloads are not
+    comparable): a picker over the workloads of the selection; returns that workload's rows."""
     configs = sorted(agg["config"].unique()) if not agg.empty else []
     if not configs:
         return agg
     state.choose(state.FOCUS, configs)
-    st.selectbox(label, configs, key=state.FOCUS)
+    (where or st).selectbox(label, configs, key=state.FOCUS, width=320,
+                            help="Samples of different workloads are not comparable: the cards and the chart "
+                                 "below are for this one")
     return agg[agg["config"] == st.session_state[state.FOCUS]]
+
+
+def log_toggle(where=None) -> bool:
+    """Value axes on a log scale: off by default (a bar's length is its value from zero)."""
+    return bool((where or st).toggle("Log scale", key=state.LOG_SCALE,
+                                     help="Value axes start at zero by default, so a bar's length is its value. "
+                                          "A log scale shows small and large values together, but a bar's length "
+                                          "then no longer compares; the axis title says so."))

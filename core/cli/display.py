@@ -17,7 +17,6 @@ from rich.table import Table
 
 from core.units import BYTES_PER_GIB
 from core.views import notes
-from core.views.notes import NOISY_CV
 
 
 def console() -> Console:
@@ -58,11 +57,12 @@ def devices_table(devices) -> Table:
     return table
 
 
-def _cv_cell(cv) -> str:
+def _cv_cell(row: dict, floors: dict) -> str:
+    cv = row["step_time_cv"]
     if cv is None:
         return "–"
     text = f"{cv * 100:.1f}"
-    return f"[yellow]{text}[/yellow]" if cv > NOISY_CV else text
+    return f"[yellow]{text}[/yellow]" if notes.is_noisy(row, floors) else text
 
 
 def _status_cell(row: dict) -> str:
@@ -87,13 +87,14 @@ def print_results_table(rows: list[dict], costs: list[dict | None] | None = None
         columns += ["cloud $/1M", "own hw $/1M", "gCO2e/1M"]
     for column in columns:
         table.add_column(column, justify="right" if column not in ("workload", "device", "status") else "left")
+    floors = notes.noise_floors(rows)
     for r, cost in zip(rows, costs):
         precision = r["precision"] + ("[yellow] (emulated)[/yellow]" if r.get("precision_emulated") else "")
         step_ms = r["step_time_s"] * 1e3 if r["step_time_s"] is not None else None
         loss = "–" if r["loss_first"] is None else f"{r['loss_first']:.3f}→{r['loss_last']:.3f}"
         energy = _fmt(r["energy_j"], ".1f") + (" est." if r["energy_kind"] == "estimated" else "")
         cells = [r["workload"], r["size"], r["device_label"], precision, _status_cell(r), _fmt(r["batch_size"], "d"),
-                 _fmt(r["steps"], "d"), _fmt(step_ms, ".1f"), _cv_cell(r["step_time_cv"]),
+                 _fmt(r["steps"], "d"), _fmt(step_ms, ".1f"), _cv_cell(r, floors),
                  _fmt(r["samples_per_s"], ",.0f"), _fmt(r["tokens_per_s"], ",.0f"), _fmt(r["achieved_tflops"], ".3f"),
                  loss, _bytes(r["peak_memory_bytes"]), energy]
         if priced:

@@ -4,8 +4,20 @@ by the CLI's tables and the dashboard."""
 
 from __future__ import annotations
 
+import math
+import statistics
+from typing import Iterable
+
 CONTENDED_OTHER_CPUS = 0.25  # other work kept more than a quarter of a CPU busy: the result is contended
-NOISY_CV = 0.05  # step-time coefficient of variation above which a result is called noisy
+
+# Noisy results: one definition for the CLI and the dashboard. A machine's noise floor is what identical
+# work varies by on it (`python -m bench noise`). Results do not carry that measurement, so it is
+# estimated from the machine's own results: the median step-time CV of its successful results (one
+# host's devices of one kind), which BENCHMARKS.md §7 measured at 0.85× the fixed-work floor on the
+# same machine. With fewer than NOISE_FLOOR_MIN_RESULTS results, NOISY_CV is assumed.
+NOISY_CV = 0.05  # the noise floor assumed for a machine with too few results to estimate its own
+NOISE_FLOOR_FACTOR = 2.0  # a result is noisy when its step-time CV is over this many times its machine's floor
+NOISE_FLOOR_MIN_RESULTS = 3
 
 
 def phase_text(detail: dict) -> str:
@@ -22,6 +34,44 @@ def phase_text(detail: dict) -> str:
 def is_contended(host_other_cpus: float | None) -> bool:
     """Whether other work kept enough CPUs busy during a window to slow the probe down."""
     return (host_other_cpus or 0) > CONTENDED_OTHER_CPUS
+
+
+def noise_floor(cvs: Iterable[float | None]) -> tuple[float, str]:
+    """(noise floor CV, how it was found) of one machine, from its successful results' step-time CVs."""
+    values = [v for v in cvs if v is not None and not math.isnan(v)]
+    return floor_of(statistics.median(values) if values else None, len(values))
+
+
+def floor_of(median_cv: float | None, count: int) -> tuple[float, str]:
+    """(noise floor CV, how it was found) from the median step-time CV of ``count`` results of one
+    machine (a store that aggregates in SQL gives these two numbers)."""
+    if count < NOISE_FLOOR_MIN_RESULTS or median_cv is None:
+        return NOISY_CV, (f"{NOISY_CV:.0%} assumed: {count} result{'s' * (count != 1)} of this machine, fewer than "
+                          f"the {NOISE_FLOOR_MIN_RESULTS} needed to estimate it")
+    return median_cv, f"the median step-time CV of this machine's {count} results"
+
+
+def noisy_reason(cv: float | None, floor: float, basis: str) -> str | None:
+    """Why a result is noisy (its step-time CV is over NOISE_FLOOR_FACTOR × its machine's noise
+    floor), or None when it is not (or has no CV)."""
+    if cv is None or math.isnan(cv) or cv <= NOISE_FLOOR_FACTOR * floor:
+        return None
+    return (f"step-time CV {cv:.1%} is over {NOISE_FLOOR_FACTOR:g}× this machine's noise floor of {floor:.1%} "
+            f"({basis}): another program competing for the device, or a shared virtual machine")
+
+
+def noise_floors(rows: list[dict]) -> dict[tuple, tuple[float, str]]:
+    """The noise floor of every machine — (host, device kind) — among flat rows (successful ones)."""
+    cvs: dict[tuple, list] = {}
+    for r in rows:
+        if r.get("status") == "ok":
+            cvs.setdefault((r.get("host"), r.get("device_kind")), []).append(r.get("step_time_cv"))
+    return {machine: noise_floor(values) for machine, values in cvs.items()}
+
+
+def is_noisy(row: dict, floors: dict[tuple, tuple[float, str]]) -> bool:
+    floor, basis = floors.get((row.get("host"), row.get("device_kind")), (NOISY_CV, ""))
+    return row.get("status") == "ok" and noisy_reason(row.get("step_time_cv"), floor, basis) is not None
 
 
 def result_notes(rows: list[dict]) -> list[tuple[str, str]]:
@@ -45,10 +95,12 @@ def result_notes(rows: list[dict]) -> list[tuple[str, str]]:
     if any(r.get("precision_emulated") for r in rows):
         notes.append(("(emulated)", "the device has no native units for that precision; torch converts in "
                                     "software, so the figure measures the emulation, not the hardware's capability."))
-    if any(r["step_time_cv"] and r["step_time_cv"] > NOISY_CV for r in rows):
-        notes.append(("cv % over 5", "step times were noisy: another program competing for the device, or a shared "
-                                     "virtual machine (`python -m bench noise` measures this machine's own step-time "
-                                     "CV for identical work). Compare medians, not single steps."))
+    floors = noise_floors(rows)
+    if any(is_noisy(r, floors) for r in rows):
+        notes.append(("noisy cv %", f"step times varied over {NOISE_FLOOR_FACTOR:g}× the machine's noise floor (the "
+                                    "median step-time CV of its results; `python -m bench noise` measures the floor "
+                                    "for identical work): another program competing for the device, or a shared "
+                                    "virtual machine. Compare medians, not single steps."))
     if any(r["energy_kind"] == "estimated" for r in rows):
         notes.append(("energy J est.", "estimated by a model (CodeCarbon's TDP × load, or sampled power) where no "
                                        "energy counter could be read; `python -m core results --json` gives each "

@@ -1,36 +1,45 @@
 """Explore: which device trains this workload fastest, most efficiently, most cheaply."""
 
+import datetime as dt
+
 import streamlit as st
 
 from core.views.estimates import TDP_ENERGY_METHOD
-from dashboard import charts, frames, pipeline, state, widgets
-from dashboard.fmt import compact, plain
+from dashboard import charts, frames, pipeline, repeats, state, widgets
+from dashboard.fmt import MISSING, break_even, compact, plain
 
 st.title("Explore the trade-offs")
 agg, failed, matching, costs, missing = widgets.selection_or_stop()
-widgets.metric_cards(agg, costs)
-st.caption(f"{matching:,} results, {len(agg):,} configurations (repeats shown as their median). "
-           "Every figure derives from measured throughput and energy; cost and CO2 are computed now from "
-           f"the **{plain(st.session_state[state.SHEET])}** price sheet "
-           f"({'spot' if st.session_state[state.SPOT] else 'on-demand'}) "
-           f"and the grid intensity you picked.")
 
 VIEWS = ["Speed", "Speed-up", "Precision gain", "Efficiency", "Cost", "Trade-off", "Carbon", "Plan a job"]
+MEASURED_VIEWS = ("Speed", "Efficiency", "Trade-off", "Carbon", "Plan a job")  # one measured workload each
 state.choose(state.VIEW, VIEWS)
 view = st.segmented_control("View", VIEWS, key=state.VIEW, label_visibility="collapsed") or VIEWS[0]
-state.save_query_params()
 
-if view in ("Trade-off", "Carbon", "Plan a job"):
-    focus = widgets.focus_picker(agg, "Workload (samples of different workloads are not comparable)")
-    focus_config = st.session_state.get(state.FOCUS)
+if view in MEASURED_VIEWS:  # the workload first: the cards and the chart below are both for it
+    focus = widgets.focus_picker(agg)
+    focus_config = st.session_state[state.FOCUS]
     focus_costs = costs[costs["config"] == focus_config] if not costs.empty else costs
     focus_missing = missing[missing["config"] == focus_config] if not missing.empty else missing
+    runs = repeats.current_runs(focus_config)
+    focus = frames.with_noisy_runs(focus, runs)
+    widgets.metric_cards(focus, focus_costs)
+state.save_query_params()
+st.caption(f"{matching:,} results, {len(agg):,} configurations in the selection. Cards and charts show one workload "
+           "at a time (samples of different workloads are not comparable); repeated runs are points next to their "
+           "median. Cost and CO2 are computed now from measured throughput and energy, the "
+           f"**{plain(st.session_state[state.SHEET])}** price sheet "
+           f"({'spot' if st.session_state[state.SPOT] else 'on-demand'}) and the grid intensity you picked.")
 
 if view == "Speed":
-    st.plotly_chart(pipeline.selection_figure("Speed"), theme=None)
-    if not failed.empty:
-        with st.expander(f"{len(failed)} failed probe(s) in the selection"):
-            st.dataframe(failed, hide_index=True)
+    log = widgets.log_toggle()
+    st.plotly_chart(charts.speed_chart(focus, runs=runs, log=log), theme=None)
+    widgets.noisy_badges(runs)
+    failed_here = failed[(failed["workload"].astype(str) + "/" + failed["size"].astype(str)) == focus_config] if not failed.empty else failed
+    if not failed_here.empty:
+        with st.expander(f"{len(failed_here)} failed probe(s) of {plain(focus_config)} in the selection"):
+            st.dataframe(failed_here, hide_index=True, placeholder=MISSING, column_config={
+                "device_label": "device", "created_at": "when (UTC)"})
 
 elif view == "Speed-up":
     st.caption("How much faster than your CPU is each accelerator, for the same workload? Your CPU is **measured**; "
@@ -38,7 +47,10 @@ elif view == "Speed-up":
                "source), else **projected** by a roofline model calibrated on those points (with its interval).")
     config, precision, _ = widgets.hardware_question(agg, job=False)
     table, baseline = pipeline.hardware_speedups(agg, config, precision)
-    st.plotly_chart(charts.hardware_speedup_chart(table, baseline, f"{config} {precision}"), theme=None)
+    widgets.speedup_cards(table, baseline)
+    log = widgets.log_toggle()
+    st.plotly_chart(charts.hardware_speedup_chart(table, baseline, f"{config} {precision}", log=log,
+                                                  precision=precision), theme=None)
     widgets.cross_vendor_warning(table)
     widgets.unpriced_reasons(table.loc[table["samples_per_s"].isna(), ["accelerator", "reason"]],
                              "accelerator(s) without a figure, and why")
@@ -53,7 +65,8 @@ elif view == "Precision gain":
                "gain is below 1: the precision is emulated.")
 
 elif view == "Efficiency":
-    st.plotly_chart(pipeline.selection_figure("Efficiency"), theme=None)
+    log = widgets.log_toggle()
+    st.plotly_chart(charts.efficiency_chart(focus, log=log), theme=None)
     st.caption("Energy covers the timed window of each probe, all components read (GPU, CPU package, DRAM/RAM). "
                "Hatched bars are estimates (CodeCarbon's TDP × load model, or sampled power); solid are meter "
                "readings (NVML energy counter, RAPL).")
@@ -67,25 +80,34 @@ elif view == "Cost":
     intensity, _ = pipeline.grid_intensity()
     table = frames.instance_frame(pipeline.instance_costs(config, precision), samples, intensity)
     widgets.job_claim_cards(frames.job_claims(agg, table, config, samples), samples)
-    st.plotly_chart(charts.instance_cost_chart(table, f"{config} {precision}"), theme=None)
+    log = widgets.log_toggle()
+    st.plotly_chart(charts.instance_cost_chart(table, f"{config} {precision}", log=log, precision=precision),
+                    theme=None)
     priced = table.dropna(subset=["usd_per_1m_samples"])
     widgets.cross_vendor_warning(priced)
-    st.dataframe(priced.drop(columns=["reason", "caveat"]), hide_index=True, column_config={
-        "option": "instance", "accelerator_count": "accelerators", "kind": "throughput is",
-        "usd_per_h": st.column_config.NumberColumn("$/h", format="%.2f"),
+    # the main columns fit an 800 px window; the interval, energy and CO2 columns scroll into view
+    st.dataframe(priced, hide_index=True, placeholder=MISSING, column_order=[
+        "option", "usd_per_1m_samples", "hours_for_job", "usd_for_job", "kind", "accelerator_count", "accelerator",
+        "usd_per_h", "samples_per_s_per_device", "usd_per_1m_samples_low", "usd_per_1m_samples_high",
+        "j_per_sample", "kwh_for_job", "co2_kg_for_job", "source"], column_config={
+        "option": st.column_config.TextColumn("instance", width="medium"),
+        "accelerator_count": st.column_config.NumberColumn("count", help="accelerators per instance"),
+        "accelerator": "accelerator", "kind": st.column_config.TextColumn("throughput is"),
+        "usd_per_h": st.column_config.NumberColumn("$/h", format="$%.2f"),
         "samples_per_s_per_device": st.column_config.NumberColumn("samples/s per device", format="%,.0f"),
-        "low": st.column_config.NumberColumn("low", format="%,.0f"),
-        "high": st.column_config.NumberColumn("high", format="%,.0f"),
-        "usd_per_1m_samples": st.column_config.NumberColumn("$ per 1M samples", format="%.4g"),
-        "usd_per_1m_samples_low": st.column_config.NumberColumn("$ per 1M (low)", format="%.4g"),
-        "usd_per_1m_samples_high": st.column_config.NumberColumn("$ per 1M (high)", format="%.4g"),
-        "hours_for_job": st.column_config.NumberColumn("job hours", format="%.3g"),
-        "usd_for_job": st.column_config.NumberColumn("job $", format="%,.0f"),
+        "usd_per_1m_samples": st.column_config.NumberColumn("$ per 1M samples", format="$%.4g"),
+        "usd_per_1m_samples_low": st.column_config.NumberColumn("$ per 1M, low", format="$%.4g",
+                                                                help="a projection's interval"),
+        "usd_per_1m_samples_high": st.column_config.NumberColumn("$ per 1M, high", format="$%.4g",
+                                                                 help="a projection's interval"),
+        "hours_for_job": st.column_config.NumberColumn("job (h)", format="%,.3g"),
+        "usd_for_job": st.column_config.NumberColumn("job ($)", format="$%,.0f"),
         "j_per_sample": st.column_config.NumberColumn("J/sample (estimated)", format="%.3g",
                                                       help=TDP_ENERGY_METHOD),
         "kwh_for_job": st.column_config.NumberColumn("job kWh (estimated)", format="%,.3g", help=TDP_ENERGY_METHOD),
         "co2_kg_for_job": st.column_config.NumberColumn("job kg CO2e (estimated)", format="%,.3g",
                                                         help=f"job kWh × {intensity:g} g/kWh (your grid)"),
+        "source": st.column_config.TextColumn("source", width="large"),
     })
     st.caption(f"Energy of every instance here is {TDP_ENERGY_METHOD}: nobody measured these devices' power. "
                "Measured energy of your own devices is on Efficiency.")
@@ -98,28 +120,32 @@ elif view == "Cost":
             st.info(f"No measured result of {plain(config)} in the selection: run a probe of it to compare your own "
                     "hardware (bought or rented by the hour) with these instances.")
         else:
-            st.plotly_chart(charts.cost_chart(measured_costs, measured_missing), theme=None)
+            st.plotly_chart(charts.cost_chart(measured_costs, measured_missing, log=log), theme=None)
             if not measured_missing.empty:
-                st.dataframe(measured_missing, hide_index=True)
+                st.dataframe(measured_missing, hide_index=True, placeholder=MISSING, column_config={
+                    "device_label": "device", "config": "workload", "option": "option", "reason": "why no price"})
 
 elif view == "Trade-off":
-    st.plotly_chart(charts.tradeoff_chart(focus_costs), theme=None)
-    st.caption("Lower left is better. The dashed line joins the options no other option beats on both time and "
-               "cost (the Pareto frontier); bubble size is energy per sample.")
+    log = widgets.log_toggle()
+    st.plotly_chart(charts.tradeoff_chart(focus_costs, log=log), theme=None)
+    st.caption("Lower left is better. Colour is the precision, the marker's shape the device. The dashed line joins "
+               "the options no other option beats on both time and cost (the Pareto frontier). Energy per sample is "
+               "in each marker's hover, and on Efficiency.")
 
 elif view == "Carbon":
     intensity, intensity_label = pipeline.grid_intensity()
     comparison = pipeline.comparison_regions()
     override = float(st.session_state.get(state.INTENSITY_OVERRIDE) or 0)
     custom = ("your grid (override)", override) if override > 0 else None
-    st.plotly_chart(charts.carbon_chart(frames.carbon_frame(focus, comparison, custom)), theme=None)
+    log = widgets.log_toggle()
+    st.plotly_chart(charts.carbon_chart(frames.carbon_frame(focus, comparison, custom), log=log), theme=None)
     st.caption(f"Your grid: {intensity_label}. Other regions for comparison, from CodeCarbon's bundled data.")
 
 else:
     intensity, _ = pipeline.grid_intensity()
     st.subheader("Plan a training job")
     st.caption("“Hours on a CPU, minutes on a GPU”: state your job and pick the measured workload closest to "
-               "it. Every figure below is your job size ÷ measured throughput (and × measured energy).")
+               "it (above). Every figure below is your job size ÷ measured throughput (and × measured energy).")
     left, right = st.columns(2)
     mode = left.radio("Job size", ["samples × epochs", "total tokens"], horizontal=True)
     if mode == "samples × epochs":
@@ -139,17 +165,25 @@ else:
     right.caption(f"as workload {plain(st.session_state.get(state.FOCUS))}")
     if total_samples > 0 and not focus.empty:
         table = frames.plan_job(focus, focus_costs, total_samples, intensity)
-        st.dataframe(table, hide_index=True, column_config={
-            "wall_time_h": st.column_config.NumberColumn("wall time (h)", format="%.3g"),
-            "energy_kwh": st.column_config.NumberColumn("energy (kWh)", format="%.3g"),
-            "cost_usd": st.column_config.NumberColumn("cost ($)", format="%.4g"),
-            "co2_kg": st.column_config.NumberColumn("CO2e (kg)", format="%.3g"),
-            "energy_kind": st.column_config.TextColumn("energy"),
-            "break_even_h": st.column_config.NumberColumn(
-                "break-even (h)", format="%.0f",
-                help="Hours of use after which buying the device beats renting this option: purchase price ÷ "
-                     "(rent $/h − own electricity $/h). Empty when renting is always cheaper or no purchase price "
-                     "is known (enter one on Hardware & prices)."),
+        settings = pipeline.cost_settings()
+        today = dt.date.today()
+        table["break_even"] = [break_even(hours, why, settings.hours_per_year, settings.lifetime_years, today)
+                               for hours, why in zip(table["break_even_h"], table["break_even_why"])]
+        st.dataframe(table, hide_index=True, placeholder=MISSING, column_order=[
+            "device", "precision", "option", "wall_time_h", "cost_usd", "energy_kwh", "co2_kg", "energy_kind",
+            "break_even"], column_config={
+            "device": st.column_config.TextColumn("device", width="medium"),
+            "option": st.column_config.TextColumn("option", width="medium"),
+            "wall_time_h": st.column_config.NumberColumn("wall time (h)", format="%,.3g"),
+            "energy_kwh": st.column_config.NumberColumn("energy (kWh)", format="%,.3g"),
+            "cost_usd": st.column_config.NumberColumn("cost ($)", format="$%,.2f"),
+            "co2_kg": st.column_config.NumberColumn("CO2e (kg)", format="%,.3g"),
+            "energy_kind": st.column_config.TextColumn("energy is"),
+            "break_even": st.column_config.TextColumn(
+                "buying beats renting", width="large",
+                help="The date from which buying the device is cheaper than renting this option, using it "
+                     f"{settings.hours_per_year:,.0f} h a year (Hardware & prices): purchase price ÷ (rent $/h − "
+                     "own electricity $/h) hours of use; or why it never is."),
         })
         st.caption("Wall time = job samples ÷ measured samples/s; energy = × measured J/sample (estimated where "
                    "the energy kind says so); cost = × $ per 1M samples of each option; CO2 = energy × "

@@ -10,7 +10,7 @@ import streamlit as st
 from core.errors import InvalidPriceSheet, StoreError
 from core.views import cost, pricing
 from dashboard import actions, auth, data, frames, state, widgets
-from dashboard.fmt import plain
+from dashboard.fmt import MISSING, plain
 
 
 def team_history(name: str) -> None:
@@ -90,9 +90,20 @@ with catalog_tab:
     types = left.multiselect("Type", ["GPU", "TPU", "ASIC", "FPGA", "CPU"], placeholder="all")
     vendors = right.multiselect("Vendor", sorted(catalog["vendor"].unique()), placeholder="all")
     shown = catalog[catalog["type"].isin(types or catalog["type"]) & catalog["vendor"].isin(vendors or catalog["vendor"])]
-    st.dataframe(shown.drop(columns=["aliases"]), hide_index=True, column_config={
+    st.dataframe(shown.drop(columns=["aliases"]), hide_index=True, placeholder=MISSING, column_config={
+        "vendor": "vendor", "model": st.column_config.TextColumn("model", pinned=True), "type": "type",
+        "fp32_tflops": st.column_config.NumberColumn("fp32 (TFLOP/s)", format="%,.4g"),
+        "tf32_tflops": st.column_config.NumberColumn("tf32 (TFLOP/s)", format="%,.4g"),
+        "bf16_tflops": st.column_config.NumberColumn("bf16 (TFLOP/s)", format="%,.4g"),
+        "fp16_tflops": st.column_config.NumberColumn("fp16 (TFLOP/s)", format="%,.4g"),
+        "int8_tops": st.column_config.NumberColumn("int8 (TOP/s)", format="%,.4g"),
+        "memory_gb": st.column_config.NumberColumn("memory (GB)", format="%,.4g"),
+        "memory_bandwidth_gbps": st.column_config.NumberColumn("memory bandwidth (GB/s)", format="%,.4g"),
+        "tdp_w": st.column_config.NumberColumn("TDP (W)", format="%,.0f"),
+        "release_year": st.column_config.NumberColumn("released", format="%d"),
         "source_url": st.column_config.LinkColumn("source"),
-        "purchase_price_usd": st.column_config.NumberColumn("price ($)", format="%,.0f"),
+        "purchase_price_usd": st.column_config.NumberColumn("price ($)", format="$%,.0f"),
+        "note": st.column_config.TextColumn("note", width="large"),
     })
     st.caption("Dense peak TFLOP/s (vendors often print with-sparsity figures; those are halved here and the "
                "note says so). MFU (in the hover of Explore's charts) = achieved TFLOP/s ÷ the dense peak for the probe's "
@@ -117,7 +128,8 @@ with sheets_tab:
     team_history(name)
     frame = frames.price_sheet_frame(sheet)
     if not auth.current_identity().is_editor:
-        st.dataframe(frame, hide_index=True, column_config={"source_url": st.column_config.LinkColumn("source_url")})
+        st.dataframe(frame, hide_index=True, placeholder=MISSING,
+                     column_config={"source_url": st.column_config.LinkColumn("source_url")})
         st.caption("Read-only: editing or uploading a price sheet needs an editor, and so does saving one for the "
                    "team (sign in in the sidebar).")
     else:
@@ -159,7 +171,9 @@ with sheets_tab:
         if upload is not None:
             try:
                 uploaded = pricing.parse_sheet(upload.getvalue(), upload.name, origin="uploaded")
-                actions.add_price_sheet(uploaded)
+                first_time = st.session_state.get(state.UPLOADED_SHEET_FILE) != (upload.name, upload.size)
+                actions.add_price_sheet(uploaded, use=first_time)  # a new valid upload is the sheet priced on
+                st.session_state[state.UPLOADED_SHEET_FILE] = (upload.name, upload.size)
             except InvalidPriceSheet as exc:
                 st.error(plain(f"Not used: {exc}"))
             except auth.NotAllowed as exc:

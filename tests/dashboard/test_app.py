@@ -76,7 +76,8 @@ def test_cost_prices_every_instance_including_hardware_nobody_here_measured(stor
     at.session_state["hw_precision"] = "bf16"
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    accelerators = {row[0] for trace in chart_specs(at)[0]["data"] for row in trace["customdata"]}
+    accelerators = {label.split("× ", 1)[1] for trace in chart_specs(at)[0]["data"] if trace["type"] == "bar"
+                    for label in trace["y"]}  # each bar's row: "instance · 4× TPU v4"
     assert {"TPU v4", "TPU v5p", "A100 40GB", "L4"} <= accelerators
 
 
@@ -93,13 +94,16 @@ def test_speed_up_compares_accelerators_with_the_measured_cpu(store_url):
 
 
 def test_a_filter_change_changes_the_figures(store_url):
+    """The filter narrows the workloads on offer; the chart shows the one picked (one workload at a time)."""
     at = open_page("explore")
-    before = chart_specs(at)[0]
+    before = at.selectbox(key="focus").options
     at.multiselect(key="filter_workload").set_value(["mlp"]).run()
-    after = chart_specs(at)[0]
     assert not at.exception
-    workloads = lambda spec: {label.split(" · ")[0] for trace in spec["data"] for label in trace["y"]}  # noqa: E731
-    assert workloads(after) == {"mlp/M", "mlp/S"} and len(workloads(before)) > 2
+    assert at.selectbox(key="focus").options == ["mlp/M", "mlp/S"] and len(before) > 2
+    workloads = lambda: {label.split(" · ")[0] for trace in chart_specs(at)[0]["data"] for label in trace["y"]}  # noqa: E731
+    assert workloads() == {"mlp/M"}
+    at.selectbox(key="focus").set_value("mlp/S").run()
+    assert workloads() == {"mlp/S"}
     assert at.query_params["workload"] in ("mlp", ["mlp"])  # the view is in the URL
 
 
@@ -136,7 +140,11 @@ def test_a_good_price_sheet_upload_becomes_pickable(store_url):
     at.get("file_uploader")[0].set_value(("mine.csv", good, "text/csv"))
     at.run()
     assert "mine" in at.session_state["custom_sheets"]
+    assert at.session_state["sheet"] == "mine"  # a valid upload becomes the sheet cost is priced on
     assert not at.error
+    at.session_state["sheet"] = "gcp"  # a later choice is kept, though the uploader still holds the file
+    at.run()
+    assert at.session_state["sheet"] == "gcp" and not at.exception
 
 
 def test_a_bad_import_leaves_the_store_unchanged(store_url):

@@ -1,0 +1,66 @@
+"""Every page at 800, 1280 and 1920 px in Chromium: nothing runs off the right edge of the window
+(cards, charts, tables, buttons), nothing throws. Screenshots of Explore, Present and Results at 800
+and 1920 px land in ``artifacts/browser/`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("playwright.sync_api", reason="the `playwright` package is not installed")
+
+from tests.browser.conftest import find_chromium  # noqa: E402
+from tests.browser.test_dashboard_browser import PAGES, assert_clean, expect_page  # noqa: E402
+
+if find_chromium() is None:
+    pytest.skip("no Chromium found (install Debian's `chromium`, or set BROWSER_PATH); browser tests skipped",
+                allow_module_level=True)
+
+pytestmark = pytest.mark.timeout(420)
+WIDTHS = (800, 1280, 1920)
+SHOTS = {"/", "/present", "/results"}
+
+# Elements a person reads that must lie inside the window; a wide table scrolls inside its own frame
+# (Streamlit's data grid), which is fine: its frame must still fit.
+_OVERFLOW_JS = """(width) => {
+    const selectors = ['[data-testid="stMetric"]', '.js-plotly-plot', '[data-testid="stDataFrame"]',
+                       '[data-testid="stButton"]', '[data-testid="stAlert"]', 'h1', 'h2', 'h3',
+                       '[data-testid="stMarkdownContainer"] p'];
+    const out = [];
+    for (const selector of selectors) {
+        for (const element of document.querySelectorAll(selector)) {
+            const box = element.getBoundingClientRect();
+            if (box.width === 0 || box.height === 0) continue;
+            if (box.right > width + 1 || box.left < -1) {
+                out.push(`${selector} "${(element.innerText || '').slice(0, 40)}" spans ${Math.round(box.left)}` +
+                         `..${Math.round(box.right)} px`);
+            }
+        }
+    }
+    const scroller = document.querySelector('[data-testid="stMain"]');
+    if (scroller && scroller.scrollWidth > scroller.clientWidth + 1) {
+        out.push(`the page scrolls sideways: ${scroller.scrollWidth} px of content in ${scroller.clientWidth} px`);
+    }
+    return out;
+}"""
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_page_fits_the_window(browser, app_url, artifacts_dir, width):
+    context = browser.new_context(viewport={"width": width, "height": 1000}, base_url=app_url)
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    page.js_errors = []
+    page.on("pageerror", lambda error: page.js_errors.append(str(error)))
+    problems = []
+    try:
+        for name, path, label, _, _ in PAGES:
+            page.goto(path)
+            expect_page(page, path, label)
+            assert_clean(page, f"{name} at {width} px")
+            problems += [f"{name} at {width} px: {p}" for p in page.evaluate(_OVERFLOW_JS, width)]
+            if path in SHOTS and width in (800, 1920):
+                page.screenshot(path=str(artifacts_dir / f"width-{width}-{name}.png"), full_page=True)
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)
