@@ -1,83 +1,91 @@
-"""Present: one chart per slide, large type, prev/next, exports; the slide is in the URL."""
+"""Present: a deck for a room. One question per slide, the sentence the data supports, one chart in
+projector type; the workload (and precision) picked on the slide; ← and → step between slides (the
+buttons' shortcuts); no sidebar. Slide, workload and precision are in the URL."""
 
 import streamlit as st
 
-from dashboard import charts, export, frames, pipeline, state, widgets
+from dashboard import export, frames, pipeline, room, slides, state, widgets
 from dashboard.fmt import plain
 
-st.markdown("""<style>
-h1 {font-size: 3rem !important;}
-[data-testid="stMetricValue"] {font-size: 2.6rem;}
-[data-testid="stMetricLabel"] p {font-size: 1.05rem;}
-</style>""", unsafe_allow_html=True)
 
-agg, _, _, costs, missing = widgets.selection_or_stop()
-focus_config = state.choose(state.FOCUS, sorted(agg["config"].unique()))
-focus = agg[agg["config"] == focus_config]
-focus_costs = costs[costs["config"] == focus_config] if not costs.empty else costs
-comparison = pipeline.comparison_regions()
-_, hardware_config, _, hardware_precision = widgets.hardware_choice(agg)
-job_samples = float(st.session_state.get(state.JOB_SAMPLES) or 1)
+def step(by: int) -> None:
+    """Previous / Next (and their shortcuts, ← and →): run before the page, so it draws the new slide."""
+    st.session_state[state.SLIDE] = int(st.session_state.get(state.SLIDE) or 0) + by
 
 
-def hardware_speedup_figure():
-    table, baseline = pipeline.hardware_speedups(agg, hardware_config, hardware_precision)
-    return charts.hardware_speedup_chart(table, baseline, f"{hardware_config} {hardware_precision}", big=True)
+st.html(room.PAGE_CSS)  # hides the sidebar (and its controls) on this page only
 
+# The sidebar's filters and prices still apply: drawn (hidden), so the session keeps them for the other pages.
+widgets.sidebar_filters()
+widgets.pricing_controls()
+agg, _, _ = pipeline.current_analysis()
+costs, missing = pipeline.current_costs()
+workloads, workload, precisions, precision = widgets.hardware_choice(agg)
 
-def job_instances():
-    return frames.instance_frame(pipeline.instance_costs(hardware_config, hardware_precision), job_samples)
+slide = state.choose(state.SLIDE, range(len(slides.HEADINGS)),
+                     min(max(int(st.session_state.get(state.SLIDE) or 0), 0), len(slides.HEADINGS) - 1))
+previous_column, heading_column, next_column = st.columns([1.7, 6.6, 1.7], vertical_alignment="center")
+previous_column.button("◀ Previous", key=state.PREVIOUS_SLIDE, shortcut="Left", disabled=slide == 0, width="stretch",
+                       on_click=step, args=(-1,))
+next_column.button("Next ▶", key=state.NEXT_SLIDE, shortcut="Right", disabled=slide == len(slides.HEADINGS) - 1,
+                   width="stretch", on_click=step, args=(1,))
+heading_column.title(slides.HEADINGS[slide])
 
-
-SLIDES = [
-    ("How fast does it train?", lambda: charts.speed_chart(agg, big=True)),
-    ("How much faster than a CPU?", hardware_speedup_figure),
-    ("Hours on a CPU, minutes on a GPU",
-     lambda: charts.instance_cost_chart(job_instances(), f"{hardware_config} {hardware_precision}", big=True)),
-    ("How much energy per unit of work?", lambda: charts.efficiency_chart(agg, big=True)),
-    (f"What does 1M samples cost? ({focus_config})", lambda: charts.cost_chart(focus_costs, missing, big=True)),
-    (f"Time vs cost ({focus_config})", lambda: charts.tradeoff_chart(focus_costs, big=True)),
-    (f"CO2 by grid region ({focus_config})", lambda: charts.carbon_chart(frames.carbon_frame(focus, comparison), big=True)),
-]
-
-slide = state.choose(state.SLIDE, range(len(SLIDES)),
-                     min(max(int(st.session_state.get(state.SLIDE) or 0), 0), len(SLIDES) - 1))
-prev_col, title_col, next_col = st.columns([1, 8, 1], vertical_alignment="center")
-if prev_col.button("◀ Prev", disabled=slide == 0, use_container_width=True):
-    st.session_state[state.SLIDE] = slide - 1
-    st.rerun()
-if next_col.button("Next ▶", disabled=slide == len(SLIDES) - 1, use_container_width=True):
-    st.session_state[state.SLIDE] = slide + 1
-    st.rerun()
-st.session_state[state.SLIDE] = slide
+pickers = st.columns([3, 2.2, 2.5, 2.3] if slide in slides.PRECISION_SLIDES else [3, 7])
+pickers[0].selectbox("Workload", workloads, key=state.HARDWARE_CONFIG,
+                     help="Workloads with published results first (data/references), then those measured here")
+if slide in slides.PRECISION_SLIDES:
+    pickers[1].selectbox("Precision on the accelerators", precisions, key=state.HARDWARE_PRECISION,
+                         help="Ordered by how many published results exist for the workload")
+if slide == slides.JOB:
+    pickers[2].number_input("Job: samples to train on", min_value=1, step=1_000_000, key=state.JOB_SAMPLES,
+                            help="Default: 90 epochs of ImageNet-1k (1,281,167 images)")
 state.save_query_params()
 
-heading, make_figure = SLIDES[slide]
-title_col.title(heading)
-st.caption(f"Slide {slide + 1} of {len(SLIDES)} · the URL holds this view: copy it to reopen it.")
-HARDWARE_SLIDES = (1, 2)  # about one workload on every accelerator: its picker and the job's claims
-if slide in HARDWARE_SLIDES:
-    widgets.hardware_question(agg, job=slide == 2)
-    if slide == 2:
-        widgets.job_claim_cards(frames.job_claims(agg, job_instances(), hardware_config, job_samples), job_samples)
-elif slide >= 4:  # cost, trade-off and carbon slides are about one workload: so are their numbers
-    widgets.metric_cards(focus, focus_costs)
-else:
-    widgets.metric_cards(agg, costs)
-figure = make_figure()
-st.plotly_chart(figure, theme=None)
+samples = float(st.session_state.get(state.JOB_SAMPLES) or 1)
+measured = agg[agg["config"] == workload] if not agg.empty else agg
+speedups, baseline = pipeline.hardware_speedups(agg, workload, precision)
+data = slides.DeckData(
+    workload=workload, precision=precision, samples=samples, sheet=st.session_state[state.SHEET],
+    measured=slides.for_room(measured),
+    costs=costs[costs["config"] == workload] if not costs.empty else costs,
+    missing=missing[missing["config"] == workload] if not missing.empty else missing,
+    speedups=speedups, baseline=baseline,
+    instances=frames.instance_frame(pipeline.instance_costs(workload, precision), samples),
+    carbon=frames.carbon_frame(measured, pipeline.comparison_regions()))
+shown = slides.build(data, slide)
+
+with st.container(key=room.TAKEAWAY_MISSING_KEY if shown.missing else room.TAKEAWAY_KEY):
+    st.markdown(plain(shown.takeaway))
+st.plotly_chart(shown.figure, theme=None, config={"displayModeBar": False, "displaylogo": False})
+
+chosen_filters = [f"{widgets.FILTER_LABELS[key].lower()} {', '.join(map(str, values))}"
+                  for key, values in pipeline.current_filters() if values]
+provenance = (f"Prices: {st.session_state[state.SHEET]} sheet, "
+              f"{'spot' if st.session_state.get(state.SPOT) else 'on-demand'} · grid {st.session_state[state.REGION]}"
+              + (f" · filters: {'; '.join(chosen_filters)}" if chosen_filters else ""))
+with st.container(key=room.FOOTER_KEY):
+    left, right = st.columns([8, 2], vertical_alignment="center")
+    left.markdown(plain(" · ".join(part for part in (f"Slide {slide + 1} of {len(slides.HEADINGS)}", "← → to move",
+                                                        shown.note, provenance) if part)))
+    right.page_link("views/explore.py", label="Leave Present", icon=":material/close:")
 
 with st.expander("Export"):
     left, middle, right = st.columns(3)
+    view = (slide, workload, precision, samples, pipeline.current_filters(), provenance)
     for column, fmt in ((left, "png"), (middle, "svg")):
         if column.button(f"Prepare {fmt.upper()}", key=state.prepare_key(fmt)):
             try:
-                st.session_state[state.export_key(fmt)] = (slide, export.figure_image(figure, fmt))
+                image = export.figure_image(shown.figure, fmt, room.EXPORT_WIDTH_PX, room.EXPORT_HEIGHT_PX)
+                st.session_state[state.export_key(fmt)] = (view, image)
             except export.ExportUnavailable as exc:
                 column.error(plain(exc))
         prepared = st.session_state.get(state.export_key(fmt))
-        if prepared and prepared[0] == slide:
+        if prepared and prepared[0] == view:
             column.download_button(f"Download {fmt.upper()}", prepared[1], f"accelscope-slide-{slide + 1}.{fmt}",
                                    f"image/{'svg+xml' if fmt == 'svg' else 'png'}", key=state.download_key(fmt))
-    right.download_button("Download the deck (HTML)", export.deck_html([(h, make()) for h, make in SLIDES]),
-                          "accelscope-deck.html", "text/html")
+    # Built when clicked, on the download's own thread: from the frames gathered above, with pure functions only.
+    right.download_button("Download the deck (HTML)",
+                          lambda: export.deck_html(slides.build_all(data), f"Accelscope: {workload}", provenance),
+                          f"accelscope-deck-{workload.replace('/', '-')}.html", "text/html", key=state.DECK_DOWNLOAD,
+                          on_click="ignore")

@@ -23,8 +23,15 @@ def test_missing_browser_says_what_to_install(monkeypatch):
         export.figure_image(figure(), "png")
 
 
-def test_deck_is_one_offline_html_file():
-    html = export.deck_html([("First slide", figure()), ("Second <slide>", figure())])
-    assert html.count("<section>") == 2
-    assert "Second &lt;slide&gt;" in html
+def test_deck_is_one_offline_html_file_of_real_slides():
+    """One <section> per slide, each with its heading, takeaway and counter; plotly.js embedded once, no
+    CDN; the keys that step through a deck on a projector's clicker (arrows, PageUp/PageDown, Space)."""
+    html = export.deck_html([export.Slide("First slide", figure(), "A takeaway (measured).", "note"),
+                             ("Second <slide>", figure())], footer="Prices: aws sheet")
+    assert html.count('<section class="slide"') == 2
+    assert "Second &lt;slide&gt;" in html and "A takeaway (measured)." in html
+    assert "1 / 2" in html and "2 / 2" in html and "Prices: aws sheet" in html
     assert html.count("plotly.js v") == 1 and "<script src=" not in html  # embedded once, no CDN script
+    assert "<link" not in html  # no stylesheet or font fetched either (plotly.js itself names URLs it never loads)
+    for key in ("'ArrowRight'", "'ArrowLeft'", "'PageDown'", "'PageUp'", "event.key === ' '"):
+        assert key in html, key

@@ -1,0 +1,76 @@
+"""Present under AppTest: the workload and precision picked on the slide, kept in the URL; each slide's
+takeaway computed from its data; a link the page cannot honour says so."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import state
+from tests.dashboard.helpers import as_shown
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def store_url(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'present.db'}"
+    monkeypatch.setenv("ACCELSCOPE_DB", url)
+    return url
+
+
+def present(**params: str) -> AppTest:
+    """Present opened from a link with ``params`` (the bundled sample results: a CPU, ResNet-50 among them)."""
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params.update(params)
+    at.run()
+    at.switch_page("views/present.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def takeaway(at: AppTest) -> str:
+    """The slide's sentence: the first Markdown of the main area (the heading is a title, pickers are widgets)."""
+    return as_shown(at.main.markdown[0].value)
+
+
+def picker(at: AppTest, label: str):
+    (found,) = [box for box in at.selectbox if box.label == label]
+    return found
+
+
+def test_the_workload_and_precision_are_picked_on_the_slide_and_kept_in_the_url():
+    at = present(slide="1", hw_workload="cnn/resnet50", hw_precision="bf16")
+    assert at.title[0].value == "How much faster than a CPU?"
+    assert picker(at, "Workload").value == "cnn/resnet50"
+    assert picker(at, "Precision on the accelerators").value == "bf16"
+    sentence = takeaway(at)
+    assert sentence.startswith("The ") and " trains cnn/resnet50 in bf16 " in sentence
+    assert "faster (published)" in sentence or "faster (projected" in sentence
+    assert "samples/s (measured) on the AMD EPYC" in sentence
+
+    picker(at, "Workload").set_value("cnn/M").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.query_params[state.HARDWARE_CONFIG] in ("cnn/M", ["cnn/M"])
+    assert "cnn/M" in takeaway(at)
+
+    [b for b in at.button if b.label.startswith("◀")][0].click().run()
+    assert at.title[0].value == "How fast does it train?"
+    assert at.query_params[state.SLIDE] in ("0", ["0"])
+    assert [box.label for box in at.selectbox if box.label != "Price sheet" and "Grid" not in box.label] == [
+        "Workload"], "the speed slide is about the measured results: no precision on the accelerators to pick"
+    sentence = takeaway(at)
+    assert sentence.startswith("On cnn/M, the ") and "samples/s (measured)" in sentence
+    shown = " ".join(as_shown(m.value) for m in at.markdown) + " ".join(c.value for c in at.caption)
+    assert "URL holds" not in shown and "Slide 1 of 7" in shown
+
+
+def test_a_workload_without_a_cpu_measurement_says_what_is_missing_and_a_bad_slide_falls_back():
+    at = present(slide="99", hw_workload="transformer/gpt2-small")
+    assert at.title[0].value == "CO2 by grid region"  # the last slide
+    warnings = [as_shown(w.value) for w in at.warning if w.icon == ":material/link_off:"]
+    assert any("slide '99'" in w for w in warnings), warnings
+    assert takeaway(at).startswith("Nothing was measured on transformer/gpt2-small in this selection")
+    at.session_state[state.SLIDE] = 1
+    at.run()
+    assert takeaway(at).startswith("No CPU was measured on transformer/gpt2-small, so there is nothing to compare")
