@@ -150,10 +150,11 @@ def browser(chromium_path):
             browser.close()
 
 
-@pytest.fixture
-def page(browser, app_url):
-    """A fresh browser context (its own Streamlit session) per test; JS errors are collected."""
-    context = browser.new_context(viewport=VIEWPORT, base_url=app_url)
+@contextlib.contextmanager
+def browser_page(browser, base_url: str, viewport: dict = VIEWPORT, **options) -> Iterator:
+    """A page in a fresh browser context (its own Streamlit session); ``page.js_errors`` collects
+    uncaught JavaScript errors."""
+    context = browser.new_context(viewport=viewport, base_url=base_url, **options)
     context.set_default_timeout(30_000)
     page = context.new_page()
     page.js_errors = []
@@ -162,6 +163,13 @@ def page(browser, app_url):
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    """A fresh page at the default viewport per test."""
+    with browser_page(browser, app_url) as page:
+        yield page
 
 
 @pytest.fixture(scope="session")

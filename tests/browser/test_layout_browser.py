@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("playwright.sync_api", reason="the `playwright` package is not installed")
 from playwright.sync_api import expect  # noqa: E402
 
-from tests.browser.conftest import dashboard_server, find_chromium  # noqa: E402
+from tests.browser.conftest import browser_page, dashboard_server, find_chromium  # noqa: E402
 from tests.browser.test_dashboard_browser import IDLE_TIMEOUT_MS, assert_clean, wait_for_title, wait_idle  # noqa: E402
 
 if find_chromium() is None:
@@ -51,15 +51,8 @@ def two_runs_url(tmp_path_factory, chromium_path):
 
 @pytest.fixture
 def sized_page(browser, two_runs_url, request):
-    context = browser.new_context(viewport={"width": request.param, "height": 900}, base_url=two_runs_url)
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    page.js_errors = []
-    page.on("pageerror", lambda error: page.js_errors.append(str(error)))
-    try:
+    with browser_page(browser, two_runs_url, {"width": request.param, "height": 900}) as page:
         yield page
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("sized_page", WIDTHS, indirect=True, ids=[f"{w}px" for w in WIDTHS])

@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("playwright.sync_api", reason="the `playwright` package is not installed")
 
-from tests.browser.conftest import find_chromium  # noqa: E402
+from tests.browser.conftest import browser_page, find_chromium  # noqa: E402
 from tests.browser.test_dashboard_browser import PAGES, assert_clean, expect_page  # noqa: E402
 
 if find_chromium() is None:
@@ -47,13 +47,8 @@ _OVERFLOW_JS = """(width) => {
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_every_page_fits_the_window(browser, app_url, artifacts_dir, width):
-    context = browser.new_context(viewport={"width": width, "height": 1000}, base_url=app_url)
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    page.js_errors = []
-    page.on("pageerror", lambda error: page.js_errors.append(str(error)))
     problems = []
-    try:
+    with browser_page(browser, app_url, {"width": width, "height": 1000}) as page:
         for name, path, label, _, _ in PAGES:
             page.goto(path)
             expect_page(page, path, label)
@@ -61,6 +56,4 @@ def test_every_page_fits_the_window(browser, app_url, artifacts_dir, width):
             problems += [f"{name} at {width} px: {p}" for p in page.evaluate(_OVERFLOW_JS, width)]
             if path in SHOTS and width in (800, 1920):
                 page.screenshot(path=str(artifacts_dir / f"width-{width}-{name}.png"), full_page=True)
-    finally:
-        context.close()
     assert not problems, "\n".join(problems)

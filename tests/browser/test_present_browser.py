@@ -15,7 +15,7 @@ pytest.importorskip("playwright.sync_api", reason="the `playwright` package is n
 from playwright.sync_api import Page, expect  # noqa: E402
 
 from dashboard.slides import HEADINGS  # noqa: E402
-from tests.browser.conftest import find_chromium  # noqa: E402
+from tests.browser.conftest import browser_page, find_chromium  # noqa: E402
 from tests.browser.test_dashboard_browser import (  # noqa: E402
     CHART,
     IDLE_TIMEOUT_MS,
@@ -49,15 +49,8 @@ _CHART_FONTS_JS = """(selector) => {
 @pytest.fixture
 def room(browser, app_url):
     """A 1920×1080 browser context (a projector's screen) with its own Streamlit session."""
-    context = browser.new_context(viewport=PROJECTOR, base_url=app_url, accept_downloads=True)
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    page.js_errors = []
-    page.on("pageerror", lambda error: page.js_errors.append(str(error)))
-    try:
+    with browser_page(browser, app_url, PROJECTOR, accept_downloads=True) as page:
         yield page
-    finally:
-        context.close()
 
 
 def expect_slide(page: Page, title: str, index: int) -> None:
