@@ -56,10 +56,10 @@ def _run(specs, devices, args, *, show_progress: bool) -> int:
     store = Store(args.db)
     try:
         store.check_writable()  # a damaged or read-only store is refused before minutes of measuring
-    except AccelscopeError:
+        _recover_spooled(store)
+    except BaseException:
         store.close()
         raise
-    _recover_spooled(store)
     events_file = open(args.events, "a", encoding="utf-8") if getattr(args, "events", None) else None
     try:
         with progress_printer(len(specs), enabled=show_progress) as on_progress:

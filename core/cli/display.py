@@ -194,6 +194,8 @@ def progress_printer(total: int, enabled: bool = True) -> Iterator:
                     mark = "ok*"
                 contended = result.ok and notes.is_contended(result.host_other_cpus)
                 beside = result.ok and result.concurrent_probes
+                if (event.detail or {}).get("refused"):
+                    progress.console.print(f"  [red]not stored: {event.detail['refused'][:300]}[/red]")
                 if (event.detail or {}).get("spooled"):
                     progress.console.print(f"  [yellow]not stored now ({event.detail['reason'][:160]}); kept in "
                                            f"{event.detail['spooled']} and written on the next run or by "

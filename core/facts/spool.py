@@ -28,8 +28,17 @@ def state_dir() -> Path:
     return Path(base) / "accelscope"
 
 
+def store_identity(store_url: str) -> str:
+    """What names one store however its URL is spelled: a SQLite file's resolved path (a relative
+    path means the file in the folder it was given from); otherwise the URL without any password."""
+    from core.facts.store import masked, sqlite_file
+
+    path = sqlite_file(store_url)
+    return f"sqlite:{path.resolve()}" if path is not None else masked(store_url)
+
+
 def spool_dir(store_url: str) -> Path:
-    return state_dir() / "spool" / hashlib.sha256(store_url.encode()).hexdigest()[:16]
+    return state_dir() / "spool" / hashlib.sha256(store_identity(store_url).encode()).hexdigest()[:16]
 
 
 def spool(result: ProbeResult, store_url: str) -> Path:
@@ -66,6 +75,14 @@ class Recovery:
         return ", ".join(parts)
 
 
+def _set_aside(path: Path) -> None:
+    """Keep an unusable spool file as *.bad (never over an earlier one), out of the next recover."""
+    try:
+        path.rename(path.with_name(f"{path.stem}.{os.getpid()}.bad"))
+    except FileNotFoundError:
+        pass
+
+
 def recover(store) -> Recovery:
     """Write every result spooled for this store; each file goes once its result is stored."""
     files = spooled(store.url)
@@ -74,8 +91,10 @@ def recover(store) -> Recovery:
     for index, path in enumerate(files):
         try:
             result = ProbeResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:  # a parallel recover took it
+            continue
         except (OSError, ValueError, TypeError) as exc:
-            path.rename(path.with_suffix(".bad"))
+            _set_aside(path)
             unreadable.append(f"{path.name}: {exc}")
             continue
         try:
@@ -84,7 +103,7 @@ def recover(store) -> Recovery:
             else:
                 already += 1
         except InvalidResult as exc:
-            path.rename(path.with_suffix(".bad"))
+            _set_aside(path)
             unreadable.append(f"{path.name}: {exc}")
             continue
         except StoreError:  # locked, unreachable, read-only: they wait for the next time

@@ -70,22 +70,38 @@ def default_url() -> str:
     return os.environ.get(DB_ENV_VAR) or f"sqlite:///{DEFAULT_DB_PATH}"
 
 
+SECRET_QUERY_KEYS = ("password", "passwd", "sslpassword")  # libpq takes a password in the query string too
+
+
 def masked(url: str) -> str:
-    """The URL with its password replaced by ***, for every message and log line."""
+    """The URL with its password (in the user part or the query string) replaced by ***, for every
+    message and log line."""
     try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
+        parsed = sa.engine.make_url(url)
+        secret = {key: "***" for key in parsed.query if key.lower() in SECRET_QUERY_KEYS}
+        return parsed.update_query_dict(secret).render_as_string(hide_password=True)
     except Exception:
         return "<unparseable store URL>"
 
 
+def _passwords(url: str) -> list[str]:
+    try:
+        parsed = sa.engine.make_url(url)
+    except Exception:
+        return []
+    found = [parsed.password] if parsed.password else []
+    for key, value in parsed.query.items():
+        if key.lower() in SECRET_QUERY_KEYS:
+            found += [value] if isinstance(value, str) else list(value)
+    return [str(p) for p in found if p]
+
+
 def scrub(text: str, url: str) -> str:
     """A message (a driver's error, say) with the URL's password, wherever it appears, masked."""
-    try:
-        password = sa.engine.make_url(url).password
-    except Exception:
-        password = None
     text = text.replace(url, masked(url))
-    return text.replace(str(password), "***") if password else text
+    for password in _passwords(url):
+        text = text.replace(password, "***")
+    return text
 
 
 def _sqlite_pragmas(read_only: bool):
@@ -99,7 +115,7 @@ def _sqlite_pragmas(read_only: bool):
     return apply
 
 
-def _sqlite_file(url: str) -> Path | None:
+def sqlite_file(url: str) -> Path | None:
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
@@ -141,6 +157,13 @@ def _connect_options(url: str) -> dict:
     return {}
 
 
+def _read_only_mount(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
 class Store:
     """Open with a SQLAlchemy URL (None: ``$ACCELSCOPE_DB`` or the default SQLite file).
 
@@ -166,7 +189,8 @@ class Store:
             if self._engine.dialect.name == "sqlite":
                 self._quick_check()
             if not self.read_only and self.damage is None:
-                _metadata.create_all(self._engine)
+                # the team sheets' table is made by its first save: a read-only role can open a store
+                _metadata.create_all(self._engine, tables=[results_table, meta_table])
             self._check_schema_version()
         except StoreError:
             self._engine.dispose()
@@ -177,7 +201,7 @@ class Store:
 
     def _engine_url(self) -> str:
         """The URL to connect with: a SQLite file this process cannot write opens read-only."""
-        path = _sqlite_file(self.url)
+        path = sqlite_file(self.url)
         if path is None or not path.exists():
             if path is not None and not os.access(path.parent if str(path.parent) else ".", os.W_OK):
                 raise StoreError(f"the store {self.safe_url} does not exist and its folder is not writable; "
@@ -185,10 +209,9 @@ class Store:
             return self.url
         if os.access(path, os.R_OK) and not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
             self.read_only = True
-            # immutable: nothing else writes it, so no lock or -shm file is needed (a read-only folder);
-            # not while a write-ahead log is there, whose results immutable mode would not see
-            folder_read_only = not os.access(path.parent, os.W_OK)
-            return f"sqlite:///file:{path}?mode=ro&uri=true" + ("&immutable=1" if folder_read_only and not Path(f"{path}-wal").exists() else "")
+            # immutable only on a read-only file system (a mounted snapshot): there nobody can write it,
+            # so no lock or -shm file is needed; a folder only we cannot write may change under us
+            return f"sqlite:///file:{path}?mode=ro&uri=true" + ("&immutable=1" if _read_only_mount(path) else "")
         return self.url
 
     def _quick_check(self) -> None:
@@ -317,10 +340,7 @@ class Store:
                 conn.execute(results_table.insert(), fresh)
             return len(fresh)
         statement = insert(results_table).on_conflict_do_nothing(index_elements=["id"])
-        added = conn.execute(statement, rows).rowcount
-        if added is None or added < 0:  # a driver that does not count an executemany: row by row
-            added = sum(conn.execute(statement, [row]).rowcount for row in rows)
-        return added
+        return conn.execute(statement, rows).rowcount  # sqlite3 and psycopg2 count an executemany
 
     def add(self, result: ProbeResult) -> bool:
         """Write one result in its own transaction; False if its id was already stored."""
@@ -411,6 +431,7 @@ class Store:
                "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         table = price_sheets_table
         with self._writing():
+            table.create(self._engine, checkfirst=True)
             for attempt in (1, 2):
                 try:
                     with self._engine.begin() as conn:

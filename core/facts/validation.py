@@ -75,7 +75,8 @@ def result_problems(result: ProbeResult, *, now: datetime | None = None,
         if not result.step_times_s:
             problems.append("an ok result must carry its step times ('step_times_s' is empty)")
         problems += _plausibility_problems(result, max_tflops if max_tflops is not None else max_catalog_tflops())
-    if result.energy is not None and not math.isfinite(result.energy.total_j):
+    total_j = result.energy.total_j if result.energy is not None else None  # None: no meter could be read
+    if total_j is not None and not math.isfinite(total_j):
         problems.append("'energy' totals are not finite")
     return problems
 
@@ -138,7 +139,9 @@ def _plausibility_problems(result: ProbeResult, max_tflops: float) -> list[str]:
         problems.append(f"'achieved_tflops' is {result.achieved_tflops:,.4g}; no catalogued device exceeds "
                         f"{max_tflops:,.0f} TFLOP/s (× {PEAK_MARGIN:g} margin)")
     fastest = min(result.step_times_s, default=None) or result.step_time_p10_s or result.step_time_s
-    if result.samples_per_s and result.batch_size and fastest and fastest > 0:
+    # built-in workloads train batch_size samples a step; a custom one may count samples its own way
+    # (gradient accumulation, tokens as samples), so only the FLOP/s ceiling bounds it
+    if result.samples_per_s and result.batch_size and fastest and fastest > 0 and not is_custom_workload(result.workload):
         bound = THROUGHPUT_SLACK * result.batch_size / fastest
         if result.samples_per_s > bound:
             problems.append(f"'samples_per_s' is {result.samples_per_s:,.4g}, more than batch {result.batch_size} "

@@ -25,9 +25,17 @@ def _device_of(argv: list[bytes]) -> str | None:
         return None
 
 
+def _session(pid: int) -> int | None:
+    try:
+        return os.getsid(pid)
+    except OSError:
+        return None
+
+
 def other_probes(device_id: str, proc: Path = PROC, own_pid: int | None = None) -> list[int]:
     """Pids of other probe processes measuring ``device_id`` (``[]`` where /proc is not readable)."""
     own_pid = own_pid if own_pid is not None else os.getpid()
+    own_session = _session(own_pid)  # a probe runs in its own session: its forked workers are not others
     found = []
     try:
         entries = list(proc.glob("[0-9]*"))
@@ -40,6 +48,6 @@ def other_probes(device_id: str, proc: Path = PROC, own_pid: int | None = None) 
             continue
         if int(entry.name) == own_pid or b"core" not in argv or not any(c in argv for c in CHILD_COMMANDS):
             continue
-        if _device_of(argv) == device_id:
+        if _device_of(argv) == device_id and (own_session is None or _session(int(entry.name)) != own_session):
             found.append(int(entry.name))
     return sorted(found)

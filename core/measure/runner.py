@@ -11,6 +11,7 @@ import fcntl
 import functools
 import os
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from core.errors import DeviceBusy, StoreError
+from core.errors import DeviceBusy, InvalidResult, StoreError
 from core.facts import spool
 from core.facts.results import ProbeResult, failed_result, new_id
 from core.facts.rows import flat_row
@@ -143,9 +144,31 @@ def lock_dir() -> Path:
     measured one CPU at the same time). ``$ACCELSCOPE_LOCK_DIR`` overrides it, for tests that must
     not contend with a real run; a run that bypasses the lock that way is still caught: the probe
     looks for other probes on its device (core.measure.contention) and flags the result."""
-    path = Path(os.environ.get(LOCK_DIR_ENV_VAR) or Path("/tmp") / f"accelscope-{os.getuid()}" / "locks")
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if os.environ.get(LOCK_DIR_ENV_VAR):
+        path = Path(os.environ[LOCK_DIR_ENV_VAR])
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    path = Path("/tmp") / f"accelscope-{os.getuid()}" / "locks"
+    for folder in (path.parent, path):
+        _private_folder(folder)
     return path
+
+
+def _private_folder(folder: Path) -> None:
+    """Create ``folder`` for this user alone, or refuse one that another user made or can write
+    (in /tmp anyone could plant it, with a link in it that our lock file would truncate)."""
+    try:
+        os.mkdir(folder, 0o700)
+    except FileExistsError:
+        pass
+    info = os.lstat(folder)
+    if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and info.st_mode & 0o077:
+        os.chmod(folder, 0o700)  # ours, but others could enter it: close it
+        info = os.lstat(folder)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise DeviceBusy(f"the lock folder {folder} is not a private folder of this user (owner uid {info.st_uid}, "
+                         f"mode {oct(info.st_mode & 0o777)}); someone else may have made it. Remove it, or set "
+                         f"{LOCK_DIR_ENV_VAR} to a folder of your own.")
 
 
 @contextlib.contextmanager
@@ -156,7 +179,11 @@ def device_locks(device_ids: Sequence[str]) -> Iterator[None]:
     try:
         for device_id in sorted(set(device_ids)):
             path = lock_dir() / (device_id.replace(":", "_") + ".lock")
-            handle = open(path, "a+")
+            try:  # never through a link: a planted one would make us truncate its target
+                handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600), "r+")
+            except OSError as exc:
+                raise DeviceBusy(f"cannot open the lock file {path} ({exc.strerror}); if it is a link, someone "
+                                 "else planted it: remove it") from None
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -229,8 +256,13 @@ def store_or_spool(result: ProbeResult, store) -> dict | None:
     try:
         store.add(result)
         return None
+    except InvalidResult as exc:  # cannot be stored anywhere: say so, and go on with the plan
+        return {"refused": str(exc)}
     except StoreError as exc:
-        path = spool.spool(result, store.url)
+        try:
+            path = spool.spool(result, store.url)
+        except OSError as spool_error:
+            return {"refused": f"{exc}; and it could not be spooled either ({spool_error})"}
         return {"spooled": str(path), "reason": str(exc)}
 
 
