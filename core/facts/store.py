@@ -104,13 +104,25 @@ def scrub(text: str, url: str) -> str:
     return text
 
 
+BUSY_TIMEOUT_ENV_VAR = "ACCELSCOPE_BUSY_TIMEOUT_S"  # how long a SQLite write waits for another writer
+
+
+def busy_timeout_ms() -> int:
+    """10 s, or ``$ACCELSCOPE_BUSY_TIMEOUT_S`` (a busy team store may want longer; tests shorter)."""
+    try:
+        seconds = float(os.environ.get(BUSY_TIMEOUT_ENV_VAR, "10"))
+    except ValueError:
+        seconds = 10.0
+    return int(max(seconds, 0.0) * 1000)
+
+
 def _sqlite_pragmas(read_only: bool):
     def apply(dbapi_connection, _record) -> None:
         cursor = dbapi_connection.cursor()
         if not read_only:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms()}")
         cursor.close()
     return apply
 

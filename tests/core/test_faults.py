@@ -228,9 +228,10 @@ def test_a_probe_child_keeps_its_own_deadline():
 def test_a_result_the_locked_store_cannot_take_is_spooled_and_recovered(tmp_path, db_url):
     Store(db_url).close()
     holder = sqlite3.connect(db_url.removeprefix("sqlite:///"), timeout=1)
-    holder.execute("BEGIN EXCLUSIVE")  # another writer holds the database for longer than the 10 s busy timeout
+    holder.execute("BEGIN EXCLUSIVE")  # another writer holds the database for longer than the busy timeout
     try:
-        proc = cli("probe", "--workload", "mlp", "--seconds", "0.5", "--meters", "none", "--db", db_url)
+        proc = cli("probe", "--workload", "mlp", "--seconds", "0.5", "--meters", "none", "--db", db_url,
+                   env_extra={"ACCELSCOPE_BUSY_TIMEOUT_S": "1"})  # the default 10 s would only slow the test
     finally:
         holder.rollback()
         holder.close()
