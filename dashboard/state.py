@@ -97,7 +97,8 @@ FILTER_KEYS = ("workload", "size", "precision", "device_label", "host", "run_id"
 # other parameter has the name of its session-state key.
 URL_TEXT_KEYS = (SHEET, REGION, FOCUS, VIEW, HARDWARE_CONFIG, HARDWARE_PRECISION, MODEL, MODEL_CONFIG,
                  MODEL_PRECISION)
-URL_INT_KEYS = (SLIDE, MODEL_SEQ, MODEL_BATCH)
+URL_INT_KEYS = (SLIDE, MODEL_SEQ, MODEL_BATCH, JOB_SAMPLES)
+POSITIVE_INT_KEYS = (MODEL_BATCH, JOB_SAMPLES)  # their widgets refuse 0
 URL_BOOL_KEYS = (SPOT, MODEL_CHECKPOINTING, LOG_SCALE)  # "1" or "0" in the URL
 URL_KEYS = (*FILTER_KEYS, *URL_TEXT_KEYS, *URL_BOOL_KEYS, *URL_INT_KEYS)
 
@@ -189,8 +190,9 @@ def load_query_params() -> None:
         elif key == VIEW and params[key] == "Every instance":
             value = "Cost"  # the view of every instance was folded into Cost: old links still open it
         elif key in URL_INT_KEYS:
-            if not params[key].isdigit():
-                _report(Fallback(key, params[key], _shown(st.session_state.get(key, 0)), "which is not a whole number"),
+            if not params[key].isdigit() or (key in POSITIVE_INT_KEYS and int(params[key]) < 1):
+                _report(Fallback(key, params[key], _shown(st.session_state.get(key, 0)),
+                                 "which is not a whole number" + (" above 0" if key in POSITIVE_INT_KEYS else "")),
                         draw=False)
                 continue
             value = int(params[key])

@@ -74,3 +74,12 @@ def test_a_workload_without_a_cpu_measurement_says_what_is_missing_and_a_bad_sli
     at.session_state[state.SLIDE] = 1
     at.run()
     assert takeaway(at).startswith("No CPU was measured on transformer/gpt2-small, so there is nothing to compare")
+
+
+def test_the_job_size_is_kept_in_the_link_and_a_zero_one_falls_back():
+    at = present(slide="2", hw_workload="cnn/resnet50", job_samples="5000000")
+    (job,) = [n for n in at.number_input if n.label == "Job: samples to train on"]
+    assert job.value == 5_000_000 and at.query_params[state.JOB_SAMPLES] in ("5000000", ["5000000"])
+    at = present(slide="2", job_samples="0")
+    (job,) = [n for n in at.number_input if n.label == "Job: samples to train on"]
+    assert job.value == state.DEFAULTS[state.JOB_SAMPLES]  # named in the link's notice (test_link_fallbacks)
