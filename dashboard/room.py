@@ -9,6 +9,9 @@ the exported image is a pixel on the projector) and the offline HTML deck.
 
 from __future__ import annotations
 
+import html
+import textwrap
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -25,6 +28,21 @@ MAX_ROWS = 12  # bars a slide can show at TEXT_PX without squeezing them
 TAKEAWAY_KEY = "present_takeaway"
 TAKEAWAY_MISSING_KEY = "present_takeaway_missing"  # the sentence names what is missing
 FOOTER_KEY = "present_footer"
+
+
+def slide_image_figure(fig: go.Figure, heading: str, takeaway: str, width_px: int = EXPORT_WIDTH_PX) -> go.Figure:
+    """A slide as one image: its heading as the title, the takeaway under it (wrapped to the width),
+    then the chart, whose own title joins the takeaway's last line. For the PNG/SVG export, which a
+    person drops into their own deck without the page around it."""
+    out = go.Figure(fig)
+    per_line = max(40, int(width_px / (TEXT_PX * 0.5)))  # about half an em per character
+    lines = textwrap.wrap(takeaway, per_line) or [""]
+    chart_title = out.layout.title.text or ""
+    lines = [html.escape(line) for line in lines] + ([f"<i>{html.escape(chart_title)}</i>"] if chart_title else [])
+    out.update_layout(title={"text": html.escape(heading), "subtitle": {"text": "<br>".join(lines),
+                                                                        "font": {"size": TEXT_PX, "color": INK}}},
+                      margin_t=int(TITLE_PX * 2 + len(lines) * TEXT_PX * 1.4 + 20))
+    return out
 
 
 def room_figure(fig: go.Figure, height: int | None = SLIDE_HEIGHT_PX) -> go.Figure:

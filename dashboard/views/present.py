@@ -76,7 +76,8 @@ with st.expander("Export"):
     for column, fmt in ((left, "png"), (middle, "svg")):
         if column.button(f"Prepare {fmt.upper()}", key=state.prepare_key(fmt)):
             try:
-                image = export.figure_image(shown.figure, fmt, room.EXPORT_WIDTH_PX, room.EXPORT_HEIGHT_PX)
+                image = export.figure_image(room.slide_image_figure(shown.figure, shown.heading, shown.takeaway),
+                                            fmt, room.EXPORT_WIDTH_PX, room.EXPORT_HEIGHT_PX)
                 st.session_state[state.export_key(fmt)] = (view, image)
             except export.ExportUnavailable as exc:
                 column.error(plain(exc))

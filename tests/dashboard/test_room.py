@@ -44,3 +44,18 @@ def test_a_slide_shows_at_most_twelve_rows_and_says_how_many_it_left_out():
     assert rows_note(len(shown), 20, "accelerators with a figure", "fastest", "Explore › Speed-up") == (
         "The 12 fastest of 20 accelerators with a figure; all 20 on Explore › Speed-up.")
     assert rows_note(5, 5, "x", "fastest", "y") == ""
+
+
+def test_an_exported_slide_image_carries_its_heading_and_takeaway():
+    import plotly.graph_objects as go
+
+    from dashboard import room
+
+    chart = go.Figure(go.Bar(x=[1, 2], y=["a", "b"], orientation="h"), layout={"title": {"text": "Speed: cnn/M"}})
+    sentence = "The <H200> trains cnn/M 300× faster (published) than this CPU, " * 5
+    image = room.slide_image_figure(chart, "How much faster than a CPU?", sentence)
+    assert image.layout.title.text == "How much faster than a CPU?"
+    subtitle = image.layout.title.subtitle.text
+    assert "&lt;H200&gt;" in subtitle and "<H200>" not in subtitle  # text, never markup
+    assert subtitle.count("<br>") >= 2 and subtitle.endswith("<i>Speed: cnn/M</i>")
+    assert image.layout.margin.t > 100 and chart.layout.title.text == "Speed: cnn/M"  # the original is untouched
