@@ -204,12 +204,16 @@ def cmd_export(args) -> int:
     from core.facts.store import Store
 
     with Store(args.db) as store:
-        results = store.results(run_id=args.run)
+        results, unreadable = store.readable_results(run_id=args.run)  # a damaged store: rescue what reads
     try:
         write_bundle(args.file, results)
     except OSError as exc:
         raise AccelscopeError(f"cannot write {args.file}: {exc.strerror}") from None
     print(f"exported {len(results)} result(s) to {args.file}")
+    if unreadable:
+        print(f"warning: {len(unreadable)} stored result(s) could not be read and were left out: "
+              + "; ".join(unreadable[:5]), file=sys.stderr)
+        return EXIT_PROBE_FAILED
     return EXIT_OK
 
 

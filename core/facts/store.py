@@ -370,16 +370,34 @@ class Store:
 
     def results(self, *, run_id: str | None = None, workload: str | None = None,
                 device: str | None = None, status: str | None = None) -> list[ProbeResult]:
-        """Stored results, oldest first, optionally filtered."""
-        query = sa.select(results_table.c.payload).order_by(results_table.c.created_at, results_table.c.id)
+        """Stored results, oldest first, optionally filtered. One unreadable payload is an error
+        (see :meth:`readable_results` to rescue the rest)."""
+        results, unreadable = self.readable_results(run_id=run_id, workload=workload, device=device, status=status)
+        if unreadable:
+            raise StoreError(f"the store {self.safe_url} holds {len(unreadable)} unreadable result(s) (first: "
+                             f"{unreadable[0]}); {RECOVERY_HINT}")
+        return results
+
+    def readable_results(self, *, run_id: str | None = None, workload: str | None = None,
+                         device: str | None = None, status: str | None = None) -> tuple[list[ProbeResult], list[str]]:
+        """(every result that still reads, "id: why" of each that does not): what an export of a
+        damaged store can rescue."""
+        query = (sa.select(results_table.c.id, results_table.c.payload)
+                 .order_by(results_table.c.created_at, results_table.c.id))
         for column, value in (("run_id", run_id), ("workload", workload), ("device", device),
                               ("status", status)):
             if value is not None:
                 query = query.where(results_table.c[column] == value)
         with self._reading():
             with self._engine.connect() as conn:
-                payloads = conn.execute(query).scalars().all()
-            return [result_of(p) for p in payloads]
+                rows = conn.execute(query).all()
+        results, unreadable = [], []
+        for result_id, payload in rows:
+            try:
+                results.append(result_of(payload))
+            except (ValueError, TypeError) as exc:  # binascii.Error is a ValueError
+                unreadable.append(f"{result_id}: {str(exc)[:200]}")
+        return results, unreadable
 
     def summaries(self) -> list[dict]:
         """Every result's flat summary (see core.facts.rows.flat_row), oldest first: what a

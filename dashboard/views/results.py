@@ -144,10 +144,13 @@ with left:
 with right:
     st.subheader("Export")
     try:
-        stored = store.results() if store is not None else []
+        stored, unreadable = store.readable_results() if store is not None else ([], [])
     except StoreError as exc:
         st.error(plain(f"The stored results cannot be read for export: {exc}"))
-        stored = []
+        stored, unreadable = [], []
+    if unreadable:  # a damaged store: the bundle rescues what still reads, and says what it leaves out
+        st.warning(plain(f"{len(unreadable)} stored result(s) cannot be read and are left out of the bundle: "
+                         + "; ".join(unreadable[:3])))
     st.download_button("Download JSON bundle", bundle_json(stored, indent=None), "accelscope-results.json",
                        "application/json", disabled=not stored)
     csv = frame_csv(frame[frame["source"] == "store"])

@@ -468,3 +468,17 @@ def dataclasses_replace(result, **changes):
     import dataclasses
 
     return dataclasses.replace(result, **changes)
+
+
+def test_export_rescues_every_result_that_still_reads(tmp_path, db_url):
+    good = [make_result(run_id="rescue") for _ in range(3)]
+    store = Store(db_url)
+    store.add_many(good)
+    with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:  # one payload torn (a bad disk, a bad copy)
+        conn.execute("UPDATE results SET payload = '{\"step_times_f64_b64\": \"%%%\"}' WHERE id = ?", (good[1].id,))
+    with pytest.raises(StoreError, match="1 unreadable result"):
+        Store(db_url).results()
+    out = tmp_path / "rescued.json"
+    proc = cli("export", str(out), "--db", db_url)
+    assert proc.returncode == 1 and "1 stored result(s) could not be read" in proc.stderr, proc.stderr
+    assert {r.id for r in parse_bundle(out.read_text())} == {good[0].id, good[2].id}
