@@ -308,6 +308,13 @@ def _interval(group: pd.DataFrame, column: str) -> dict:
             "arrayminus": group[column] - group[f"{column}_low"]}
 
 
+def _label_past_interval(fig: go.Figure, y, x_high, texts) -> None:
+    """A projected bar's value label, placed past its interval's end instead of across its error bar."""
+    fig.add_scatter(y=y, x=x_high, mode="text", text=["\u2002" + t for t in texts],  # clear of the error bar's cap
+                    textposition="middle right", showlegend=False, hoverinfo="skip", cliponaxis=False,
+                    name="bar labels")
+
+
 def _precision_of(label: str, precision: str | None) -> str | None:
     """The precision given, else the last word of a "workload precision" label."""
     if precision:
@@ -342,11 +349,8 @@ def hardware_speedup_chart(frame: pd.DataFrame, baseline: dict | None, workload:
             continue
         projected = kind == "projected"
         labels = [_times(v) for v in group["speedup"]]
-        if projected:  # the label goes past the interval's end, not across its error bar
-            fig.add_scatter(y=group["accelerator"], x=group["speedup_high"], mode="text",
-                            text=["\u2002" + t for t in labels],  # clear of the error bar's cap
-                            textposition="middle right", showlegend=False, hoverinfo="skip", cliponaxis=False,
-                            name="bar labels")
+        if projected:
+            _label_past_interval(fig, group["accelerator"], group["speedup_high"], labels)
         lines = []
         for row in group.to_dict("records"):
             interval = (f"interval {_times(row['speedup_low'])}–{_times(row['speedup_high'])}"
@@ -386,10 +390,7 @@ def instance_cost_chart(frame: pd.DataFrame, workload: str, big: bool = False, l
         projected = kind == "projected"
         texts = [usd(v) for v in group["usd_per_1m_samples"]]
         if projected:
-            fig.add_scatter(y=labels[group.index], x=group["usd_per_1m_samples_high"], mode="text",
-                            text=["\u2002" + t for t in texts],  # clear of the error bar's cap
-                            textposition="middle right", showlegend=False, hoverinfo="skip", cliponaxis=False,
-                            name="bar labels")
+            _label_past_interval(fig, labels[group.index], group["usd_per_1m_samples_high"], texts)
         lines = []
         for row in group.to_dict("records"):
             interval = (f" (interval {usd(row['usd_per_1m_samples_low'])}–{usd(row['usd_per_1m_samples_high'])})"

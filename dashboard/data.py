@@ -62,18 +62,23 @@ def open_store(url: str) -> Store | None:
         return None
 
 
+def _stamp(url: str, read) -> tuple:
+    """``read(store)``, or a stamp saying the store cannot be opened or read (and why): never an exception."""
+    store = open_store(url)
+    if store is None:
+        return UNAVAILABLE
+    try:
+        return read(store)
+    except StoreError as exc:
+        return ("unreadable", str(exc))
+
+
 @st.cache_data(ttl=0.5, show_spinner=False)
 def store_stamp(url: str) -> tuple:
     """Changes whenever results are added or deleted; a cheap indexed query, re-read at most
     every 0.5 s (a page calls it several times per run). Writers call ``store_stamp.clear()``.
     A store that cannot be opened or read has a stamp saying so (and why), never an exception."""
-    store = open_store(url)
-    if store is None:
-        return UNAVAILABLE
-    try:
-        return store.change_stamp()
-    except StoreError as exc:
-        return ("unreadable", str(exc))
+    return _stamp(url, lambda store: store.change_stamp())
 
 
 @dataclass(frozen=True)
@@ -162,13 +167,7 @@ class TeamSheet:
 @st.cache_data(ttl=0.5, show_spinner=False)
 def sheets_stamp(url: str) -> tuple:
     """Changes whenever a team sheet is saved (re-read at most every 0.5 s); the save action clears it."""
-    store = open_store(url)
-    if store is None:
-        return UNAVAILABLE
-    try:
-        return store.price_sheets_stamp()
-    except StoreError as exc:
-        return ("unreadable", str(exc))
+    return _stamp(url, lambda store: store.price_sheets_stamp())
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
