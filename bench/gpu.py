@@ -127,3 +127,116 @@ def zoo_memory(models=ZOO_MEMORY, precision: str = "bf16") -> None:
                      f"{estimate / measured - 1:+.1%}"})
         del training, optimizer
     table(rows)
+
+
+def _events_timer(device: str):
+    """(start, stop) → seconds between them: CUDA events on CUDA, the host clock elsewhere."""
+    import torch
+
+    if device.startswith("cuda"):
+        def timed(fn, repeat: int) -> list[float]:
+            times = []
+            for _ in range(repeat):
+                begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                begin.record()
+                fn()
+                end.record()
+                end.synchronize()
+                times.append(begin.elapsed_time(end) / 1e3)
+            return times
+    else:
+        def timed(fn, repeat: int) -> list[float]:
+            times = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - started)
+            return times
+    return timed
+
+
+def _tight_mm(device: str, n: int) -> None:
+    import torch
+
+    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    x, w, g = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(3))
+
+    def two_products() -> None:
+        torch.mm(x, w.T)
+        torch.mm(g.T, x)
+
+    timed = _events_timer(device)
+    timed(two_products, 3)
+    per_pair_s = statistics.median(timed(lambda: [two_products() for _ in range(10)], 3)) / 10
+    print(f"tight torch.mm ({dtype}): {4 * n ** 3 / per_pair_s / 1e12:.1f} TFLOP/s "
+          f"(median of 3 windows of 10 forward+weight-gradient pairs; CUDA events on a GPU)\n")
+
+
+def fidelity(device: str = "cuda:0", n: int = 8192, seconds: float = 3.0, rounds: int = 2,
+             workloads=(("cnn", "M", "bf16"), ("transformer", "M", "bf16"), ("gemm", "XL", "bf16"))) -> None:
+    """GPU.md step 4: the probe against a bare training loop over the same model (A/B interleaved,
+    in this process), and a tight torch.mm loop of the gemm step's two matmuls at n³ bf16 (CUDA
+    events around 20 products) against the gemm probe."""
+    import torch
+
+    from bench.probes import _bare_loop_samples_per_s, _probe_samples_per_s
+
+    header(f"Fidelity on {device}: probe vs bare loop, and tight torch.mm at {n}³ bf16")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        print("no CUDA device here: skipped\n")
+        return
+    _tight_mm(device, n)
+    rows = []
+    for workload, size, precision in workloads:
+        bare, probe = [], []
+        for round_ in range(rounds):
+            order = ("bare", "probe") if round_ % 2 == 0 else ("probe", "bare")
+            for side in order:
+                if side == "bare":
+                    bare.append(_bare_loop_samples_per_s(workload, size, precision, seconds, device))
+                else:
+                    probe.append(_probe_samples_per_s(workload, size, precision, seconds, device))
+        rows.append({"workload": f"{workload}/{size}", "precision": precision,
+                     "bare samples/s": statistics.median(bare), "probe samples/s": statistics.median(probe),
+                     "probe ÷ bare": ratio(statistics.median(probe), statistics.median(bare))})
+    table(rows)
+
+
+def infer_bare(device: str = "cuda:0", size: str = "resnet50", batches=(1, 256), compiled=(False, True),
+               latency_iterations: int = 200, precision: str = "bf16") -> None:
+    """Issue 15's reference: ResNet-50 inference as a bare loop (eval, inference_mode, bf16
+    autocast, channels-last), each batch timed alone by CUDA events: latency percentiles per
+    batch and throughput, eager and with torch.compile."""
+    import torch
+
+    from core.facts.spec import ProbeSpec
+    from core.measure.probe import build_workload
+    from core.measure.stats import percentile
+
+    header(f"Bare inference loop on {device}: cnn/{size}, {precision} autocast, channels-last")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        print("no CUDA device here: skipped\n")
+        return
+    device_type = device.split(":")[0]
+    timed = _events_timer(device)
+    rows = []
+    for compile_ in compiled:
+        for batch in batches:
+            spec = ProbeSpec(workload="cnn", size=size, precision=precision, channels_last=True)
+            w = build_workload(spec, device, batch)
+            model = w.model.to(device).to(memory_format=torch.channels_last).eval()
+            runner = torch.compile(model) if compile_ else model
+            x = w.batches[0][0]
+            with torch.inference_mode(), torch.autocast(device_type, dtype=torch.bfloat16,
+                                                         enabled=precision == "bf16"):
+                started = time.perf_counter()
+                runner(x)
+                first_s = time.perf_counter() - started
+                timed(lambda: runner(x), 10)
+                iterations = latency_iterations if batch == 1 else max(10, latency_iterations // 10)
+                times = sorted(timed(lambda: runner(x), iterations))
+            rows.append({"compile": compile_, "batch": batch, "first call s": f"{first_s:.2f}",
+                         "p50 ms": times[len(times) // 2] * 1e3, "p90 ms": percentile(times, 90) * 1e3,
+                         "p99 ms": percentile(times, 99) * 1e3,
+                         "samples/s (median)": batch / statistics.median(times), "iterations": iterations})
+    table(rows)

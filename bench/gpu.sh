@@ -19,12 +19,21 @@ fi
 export PYTHONPATH=".:${PYTHONPATH:-}" PYTHONUNBUFFERED=1 ACCELSCOPE_DB="sqlite:///$OUT/gpu.db"
 LOG="$OUT/log.md"
 DEVICE=cuda:0; PRECISIONS="fp32 tf32 bf16"; SIZES="M"; SECONDS_=2; BIG=1  # 12 probes, about 2 minutes
-if [ "${SMOKE:-0}" = 1 ]; then DEVICE=cpu; PRECISIONS="fp32"; SIZES="S"; SECONDS_=0.5; BIG=0; fi
+FIDELITY="gpu.fidelity()"; INFER="gpu.infer_bare()"
+if [ "${SMOKE:-0}" = 1 ]; then
+  DEVICE=cpu; PRECISIONS="fp32"; SIZES="S"; SECONDS_=0.5; BIG=0
+  FIDELITY="gpu.fidelity('cpu', n=256, seconds=0.3, workloads=(('mlp', 'S', 'fp32'),))"
+  INFER="gpu.infer_bare('cpu', size='S', batches=(1, 4), compiled=(False,), latency_iterations=10, precision='fp32')"
+fi
 
+BUDGET_S=${BUDGET_S:-300}  # steps that would start after this many seconds are skipped (the export still runs)
+HARD_S=${HARD_S:-380}      # and none runs past this many seconds of the script
 step() {  # step TIMEOUT_S TITLE COMMAND...
   local limit=$1 title=$2; shift 2
   echo -e "\n## $title\n\n\`$*\`\n" >> "$LOG"
+  if [ "$SECONDS" -ge "$BUDGET_S" ]; then echo "(skipped: ${SECONDS} s spent of the ${BUDGET_S} s budget)" >> "$LOG"; return; fi
   local started=$SECONDS
+  [ $((HARD_S - SECONDS)) -lt "$limit" ] && limit=$((HARD_S - SECONDS))
   timeout "$limit" "$@" >> "$LOG" 2>&1
   echo -e "\n(exit $?, $((SECONDS - started)) s)" >> "$LOG"
 }
@@ -44,14 +53,21 @@ if [ "$BIG" = 1 ]; then
     --size gpt2-small --device "$DEVICE" --precision bf16 --seconds 5 --idle-seconds 0
   step 60 "gemm XL (8192), bf16" python3 -m core probe --workload gemm --size XL --device "$DEVICE" \
     --precision bf16 --seconds 5 --idle-seconds 0
-  # Issue 12 (needs transformers: carry its wheels in .whl/ too): GPT-2 from transformers next to the
+fi
+step 90 "Fidelity: probe vs bare loop; tight torch.mm" python3 -c "from bench import gpu; $FIDELITY"
+step 60 "Step timer: events vs host sync" python3 -c "from bench import gpu; gpu.timer()"
+step 60 "Energy: NVML counter vs power samples" python3 -c "from bench import gpu; gpu.energy()"
+step 150 "Bare inference loop (issue 15's reference): ResNet-50, eager and compiled" \
+  python3 -c "from bench import gpu; $INFER"
+if [ "$BIG" = 1 ]; then
+  # Issue 12 (needs transformers, which the lent image has): GPT-2 from transformers next to the
   # built-in above, and the memory estimate against max_memory_allocated.
   step 90 "GPT-2 124M from transformers (zoo), bf16, context 1024, batch 8" python3 -m core probe --workload zoo \
     --size gpt2-small --device "$DEVICE" --precision bf16 --seconds 5 --idle-seconds 0
   step 120 "Memory estimate vs max_memory_allocated" python3 -c "from bench import gpu; gpu.zoo_memory()"
+  step 120 "GPT-2 124M, bf16, torch.compile" python3 -m core probe --workload transformer \
+    --size gpt2-small --device "$DEVICE" --precision bf16 --compile --seconds 5 --idle-seconds 0
 fi
-step 60 "Step timer: events vs host sync" python3 -c "from bench import gpu; gpu.timer()"
-step 60 "Energy: NVML counter vs power samples" python3 -c "from bench import gpu; gpu.energy()"
 step 60 "Results" python3 -m core results --price-sheet aws
 python3 -m core results --format csv > "$OUT/results.csv" 2>> "$LOG"
 python3 -m core export "$OUT/bundle-$(date -u +%F).json" >> "$LOG" 2>&1

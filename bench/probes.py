@@ -29,8 +29,10 @@ ROUNDS = 3
 SUITE_PROBE_FAILED = 1  # `python -m core suite`'s exit status when a probe failed (its result is stored)
 
 
-def _bare_loop_samples_per_s(workload: str, size: str, precision: str, seconds: float) -> float:
-    """A plain hand-written PyTorch training loop over the same model, data and precision."""
+def _bare_loop_samples_per_s(workload: str, size: str, precision: str, seconds: float,
+                             device: str = "cpu") -> float:
+    """A plain hand-written PyTorch training loop over the same model, data and precision (on
+    CUDA: one synchronisation at each end of the window, as the probe's event timer does)."""
     import torch
 
     from core.facts.spec import ProbeSpec
@@ -38,15 +40,19 @@ def _bare_loop_samples_per_s(workload: str, size: str, precision: str, seconds: 
 
     spec = ProbeSpec(workload=workload, size=size, precision=precision)
     batch = default_batch_size(spec)
-    w = build_workload(spec, "cpu", batch)
-    model = w.model.to("cpu")
+    w = build_workload(spec, device, batch)
+    model = w.model.to(device)
     model.train()
     optimizer = w.make_optimizer(model.parameters())
     dtype = torch.bfloat16 if precision == "bf16" else None
+    device_type = device.split(":")[0]
+    if device_type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = precision == "tf32"
+    sync = torch.cuda.synchronize if device_type == "cuda" else (lambda: None)
 
     def step(i: int) -> None:
         x, y = w.batches[i % len(w.batches)]
-        with torch.autocast("cpu", dtype=dtype, enabled=dtype is not None):
+        with torch.autocast(device_type, dtype=dtype, enabled=dtype is not None):
             loss = w.loss_fn(model(x), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -54,22 +60,24 @@ def _bare_loop_samples_per_s(workload: str, size: str, precision: str, seconds: 
 
     for i in range(5):
         step(i)
+    sync()
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         step(steps)
         steps += 1
+    sync()
     return w.samples_per_step * steps / (time.perf_counter() - start)
 
 
-def _probe_samples_per_s(workload: str, size: str, precision: str, seconds: float) -> float:
+def _probe_samples_per_s(workload: str, size: str, precision: str, seconds: float, device: str = "cpu") -> float:
     """An Accelscope probe in this process (it raises when the probe fails: see ``attempt``)."""
     from core.facts.spec import ProbeSpec
     from core.measure import backends
     from core.measure.probe import run_probe
 
-    spec = ProbeSpec(workload=workload, size=size, precision=precision, seconds=seconds)
-    cpu = backends.open_backend(backends.find("cpu", backends.discover()))
-    return run_probe(spec, cpu, "bench").samples_per_s
+    chosen = backends.find(device, backends.discover())
+    spec = ProbeSpec(workload=workload, size=size, device=chosen.id, precision=precision, seconds=seconds)
+    return run_probe(spec, backends.open_backend(chosen), "bench").samples_per_s
 
 
 def overhead(rounds: int = ROUNDS, seconds: float = 3.0) -> None:
