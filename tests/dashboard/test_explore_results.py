@@ -62,9 +62,10 @@ def test_the_cards_are_for_the_workload_the_charts_show(view, store_url):
         at.selectbox(key="focus").set_value(workload).run()
         assert not at.exception, [e.value for e in at.exception]
         card_captions = [c.value for c in at.caption if " · " in c.value][:3]
-        assert len(card_captions) == 3 and all(as_shown(c).endswith(workload) for c in card_captions), card_captions
+        assert len(card_captions) == 3 and all(workload in as_shown(c).split(" · ") for c in card_captions), card_captions
         assert all(title.endswith(workload) for title in chart_titles(at)), chart_titles(at)
-        assert [m.label for m in at.metric][:3] == ["Fastest", "Cheapest per 1M samples", "Most efficient (estimated)"]
+        labels = [m.label for m in at.metric][:3]  # "(estimated)" unless the winner's energy was measured
+        assert labels[:2] == ["Fastest", "Cheapest per 1M samples"] and labels[2].startswith("Most efficient")
 
 
 def test_results_show_human_headers_with_units_and_a_dash_for_missing(store_url):
