@@ -12,6 +12,7 @@ from typing import Any
 from core.facts.energy import EnergyRecord
 
 STATUSES = ("ok", "failed", "oom", "timeout")
+MODES = ("train", "infer", "converge")  # training steps/s; inference latency/throughput; time to a target loss
 
 # Field name -> accepted JSON types (None allowed where the field is Optional).
 _REQUIRED: dict[str, tuple[type, ...]] = {
@@ -22,9 +23,11 @@ _OPTIONAL_NUMBERS = (
     "step_time_s", "step_time_p10_s", "step_time_p90_s", "step_time_cv", "samples_per_s",
     "tokens_per_s", "flops_per_step", "achieved_tflops", "loss_first", "loss_last",
     "compile_time_s", "wall_time_s", "seconds_requested", "host_other_cpus",
+    "step_time_p99_s", "target_loss", "time_to_target_s",
 )
-_OPTIONAL_INTS = ("batch_size", "steps", "warmup_steps", "params", "peak_memory_bytes", "concurrent_probes")
-_OPTIONAL_STRINGS = ("error", "device_name", "peak_memory_method", "flops_method", "device_identity")
+_OPTIONAL_INTS = ("batch_size", "steps", "warmup_steps", "params", "peak_memory_bytes", "concurrent_probes",
+                  "steps_to_target")
+_OPTIONAL_STRINGS = ("error", "device_name", "peak_memory_method", "flops_method", "device_identity", "stop_reason")
 
 
 def new_id() -> str:
@@ -80,6 +83,18 @@ class ProbeResult:
     precision_emulated: bool | None = None  # True: the hardware has no native units for this precision
     host_other_cpus: float | None = None  # CPUs other work kept busy during the window (core.measure.hostload)
     concurrent_probes: int | None = None  # other probes seen on this device during the window (core.measure.contention)
+    # What was measured (issue 15). train: a training step per "step". infer: one forward batch per
+    # "step" under torch.inference_mode, so the step-time percentiles are the per-request latency
+    # (every request in a batch waits for the whole batch). converge: training until the smoothed
+    # loss reaches target_loss or the time cap stops it. Results written before the field are train.
+    mode: str = "train"
+    step_time_p99_s: float | None = None
+    target_loss: float | None = None  # converge: the smoothed-loss target
+    reached: bool | None = None  # converge: whether the target was reached before the cap
+    steps_to_target: int | None = None  # converge: training steps until reached (all steps run, if not)
+    time_to_target_s: float | None = None  # converge: wall time until reached (the whole run, if not)
+    stop_reason: str | None = None  # converge: why it stopped (the target, or the cap and the loss it got to)
+    loss_curve: tuple[tuple[int, float, float], ...] = ()  # converge: (step, seconds, smoothed loss), ≤ 512 points
 
     @property
     def ok(self) -> bool:
@@ -88,6 +103,7 @@ class ProbeResult:
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["step_times_s"] = list(self.step_times_s)
+        data["loss_curve"] = [list(point) for point in self.loss_curve]
         data["env"] = dict(self.env)
         data["energy"] = self.energy.to_dict() if self.energy is not None else None
         return data
@@ -125,7 +141,9 @@ class ProbeResult:
         for name in ("compile", "channels_last"):
             if name in data and not isinstance(data[name], bool):
                 raise ValueError(f"field '{name}' must be true or false, got {data[name]!r}")
-        for name in ("warmup_settled", "precision_emulated"):
+        if data.get("mode", "train") not in MODES:
+            raise ValueError(f"field 'mode' must be one of {', '.join(MODES)}, got {data['mode']!r}")
+        for name in ("warmup_settled", "precision_emulated", "reached"):
             if data.get(name) is not None and not isinstance(data[name], bool):
                 raise ValueError(f"field '{name}' must be true or false, got {data[name]!r}")
         times = data.get("step_times_s", [])
@@ -144,7 +162,20 @@ class ProbeResult:
             settled = values.get("env", {}).get("warmup_settled")
             values["warmup_settled"] = settled if isinstance(settled, bool) else None
         values["step_times_s"] = tuple(float(t) for t in times)
+        values["loss_curve"] = _loss_curve(data.get("loss_curve", []))
         return cls(**values)
+
+
+def _loss_curve(points: Any) -> tuple[tuple[int, float, float], ...]:
+    def valid(point) -> bool:
+        return (isinstance(point, list) and len(point) == 3 and isinstance(point[0], int)
+                and not isinstance(point[0], bool) and point[0] >= 0
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                        for v in point[1:]))
+
+    if not isinstance(points, list) or not all(valid(p) for p in points):
+        raise ValueError("field 'loss_curve' must be a list of [step, seconds, loss] with finite numbers")
+    return tuple((p[0], float(p[1]), float(p[2])) for p in points)
 
 
 def _check_timestamp(text: str) -> None:
@@ -162,5 +193,5 @@ def failed_result(spec, run_id: str, status: str, error: str, *, device_name: st
         workload=spec.workload, size=spec.size, device=spec.device, precision=spec.precision,
         device_name=device_name, device_identity=device_identity, batch_size=spec.batch_size, compile=spec.compile,
         channels_last=spec.channels_last, seconds_requested=spec.seconds, env=env or {},
-        wall_time_s=wall_time_s,
+        wall_time_s=wall_time_s, mode=spec.mode, target_loss=spec.target_loss,
     )

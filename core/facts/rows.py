@@ -56,6 +56,8 @@ def flat_row(result: ProbeResult) -> dict:
         "peak_memory_method": r.peak_memory_method, "compile_time_s": r.compile_time_s,
         "wall_time_s": r.wall_time_s, "host_other_cpus": r.host_other_cpus,
         "concurrent_probes": r.concurrent_probes,
+        "mode": r.mode, "step_time_p99_s": r.step_time_p99_s, "target_loss": r.target_loss, "reached": r.reached,
+        "steps_to_target": r.steps_to_target, "time_to_target_s": r.time_to_target_s, "stop_reason": r.stop_reason,
         "host": env.get("host"), "torch": env.get("torch"), "cuda": env.get("cuda"), "os": env.get("os"),
         "cpu": env.get("cpu"), "gpu": env.get("gpu"), "driver": env.get("driver"),
         "logical_cpus": env.get("logical_cpus") or env.get("threads"),

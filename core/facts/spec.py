@@ -10,13 +10,15 @@ from core.errors import UnsupportedSpec
 from core.measure.workloads import WORKLOADS, is_custom_workload
 
 PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
+MODES = ("train", "infer", "converge")  # see core.facts.results.ProbeResult.mode
 
 
 @dataclass(frozen=True)
 class ProbeSpec:
     """One probe: a workload at a size, on a device, in a precision, for a time budget.
 
-    ``seconds`` is the timed window after warm-up. ``batch_size`` None means the size preset's.
+    ``seconds`` is the timed window after warm-up (for ``mode="converge"``: the cap on the whole
+    run). ``batch_size`` None means the size preset's. ``target_loss`` is converge's target.
     """
 
     workload: str
@@ -28,6 +30,8 @@ class ProbeSpec:
     compile: bool = False
     channels_last: bool = False
     seed: int = 0
+    mode: str = "train"
+    target_loss: float | None = None
 
     def __post_init__(self) -> None:
         check_spec_fields(self)
@@ -51,7 +55,9 @@ class ProbeSpec:
         extras = "".join(
             [f" bs={self.batch_size}" if self.batch_size else "",
              " compile" if self.compile else "",
-             " channels-last" if self.channels_last else ""]
+             " channels-last" if self.channels_last else "",
+             f" {self.mode}" if self.mode != "train" else "",
+             f" to loss {self.target_loss:g}" if self.target_loss is not None else ""]
         )
         return f"{self.workload}/{self.size} {self.precision} on {self.device}{extras}"
 
@@ -80,5 +86,15 @@ def check_spec_fields(spec: ProbeSpec) -> None:
         raise UnsupportedSpec(f"batch size must be a positive integer, got {spec.batch_size!r}")
     if not isinstance(spec.seconds, (int, float)) or not 0 < spec.seconds <= 3600:
         raise UnsupportedSpec(f"seconds must be in (0, 3600], got {spec.seconds!r}")
+    if spec.mode not in MODES:
+        raise UnsupportedSpec(f"unknown mode {spec.mode!r}; choose one of {', '.join(MODES)}")
+    if spec.mode == "converge":
+        if (not isinstance(spec.target_loss, (int, float)) or isinstance(spec.target_loss, bool)
+                or not 0 < spec.target_loss < float("inf")):
+            raise UnsupportedSpec(f"--target-loss must be a positive number for --mode converge, got "
+                                  f"{spec.target_loss!r}: e.g. --target-loss 0.5 (the workload's loss starts near "
+                                  "ln(classes) for a classifier)")
+    elif spec.target_loss is not None:
+        raise UnsupportedSpec(f"--target-loss applies to --mode converge only (this is --mode {spec.mode})")
     if spec.channels_last and spec.workload != "cnn":
         raise UnsupportedSpec("channels-last applies to the cnn workload only; drop --channels-last")
