@@ -111,16 +111,29 @@ def cmd_probe(args) -> int:
     from core.facts.spec import ProbeSpec
     from core.measure.backends import discover
 
-    spec = ProbeSpec(workload=args.workload, size=args.size, device=args.device, precision=args.precision,
-                     batch_size=args.batch_size, seconds=args.seconds, compile=args.compile,
-                     channels_last=args.channels_last)
-    return _run([spec], discover(), args, show_progress=True)
+    if args.mode != "converge" and (args.target_loss is not None or args.max_seconds is not None):
+        raise AccelscopeError("--target-loss and --max-seconds belong to --mode converge; drop them or add "
+                              "--mode converge")
+    if args.mode == "converge" and args.target_loss is None:
+        raise AccelscopeError("--mode converge needs --target-loss, e.g. --target-loss 0.5")
+    seconds = (args.max_seconds if args.max_seconds is not None else 60.0) if args.mode == "converge" else args.seconds
+    specs = [ProbeSpec(workload=args.workload, size=args.size, device=args.device, precision=args.precision,
+                       batch_size=batch, seconds=seconds, compile=args.compile, channels_last=args.channels_last,
+                       mode=args.mode, target_loss=args.target_loss)
+             for batch in _batch_sizes(args)]
+    return _run(specs, discover(), args, show_progress=True)
+
+
+def _batch_sizes(args) -> tuple:
+    if args.batch and args.batch_size:
+        raise AccelscopeError("give either --batch (a list) or --batch-size, not both")
+    return args.batch or (args.batch_size,)
 
 
 def cmd_suite(args) -> int:
     from core.facts.spec import ProbeSpec
     from core.measure.backends import discover, find
-    from core.measure.runner import quick_plan
+    from core.measure.runner import quick_inference_plan, quick_plan
 
     devices = discover()
     chosen = [find(d, devices) for d in args.devices] if args.devices else devices
@@ -130,9 +143,13 @@ def cmd_suite(args) -> int:
         specs = _read_plan(args.plan)
     elif args.workloads:
         # An emulated precision runs only when asked for by name (--precisions), never by default.
-        specs = [ProbeSpec(workload=w, size=s, device=d.id, precision=p, seconds=args.seconds)
+        batches = args.batch or ((1, 32) if args.mode == "infer" else (None,))
+        specs = [ProbeSpec(workload=w, size=s, device=d.id, precision=p, seconds=args.seconds, mode=args.mode,
+                           batch_size=batch)
                  for d in chosen for w in args.workloads for s in args.sizes for p in args.precisions or DEFAULT_PRECISIONS
-                 if p in d.precisions and (args.precisions or p not in d.emulated_precisions)]
+                 if p in d.precisions and (args.precisions or p not in d.emulated_precisions) for batch in batches]
+    elif args.mode == "infer":
+        specs = quick_inference_plan(chosen, seconds=args.seconds, batches=args.batch or (1, 32))
     else:
         specs = quick_plan(chosen, seconds=args.seconds)
     if not specs:

@@ -13,6 +13,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.markup import escape
 from rich.table import Table
 
 from core.units import BYTES_PER_GIB
@@ -93,7 +94,8 @@ def print_results_table(rows: list[dict], costs: list[dict | None] | None = None
         step_ms = r["step_time_s"] * 1e3 if r["step_time_s"] is not None else None
         loss = "–" if r["loss_first"] is None else f"{r['loss_first']:.3f}→{r['loss_last']:.3f}"
         energy = _fmt(r["energy_j"], ".1f") + (" est." if r["energy_kind"] == "estimated" else "")
-        cells = [r["workload"], r["size"], r["device_label"], precision, _status_cell(r), _fmt(r["batch_size"], "d"),
+        workload = r["workload"] + (f" ({r['mode']})" if r.get("mode", "train") != "train" else "")
+        cells = [workload, r["size"], r["device_label"], precision, _status_cell(r), _fmt(r["batch_size"], "d"),
                  _fmt(r["steps"], "d"), _fmt(step_ms, ".1f"), _cv_cell(r, floors),
                  _fmt(r["samples_per_s"], ",.0f"), _fmt(r["tokens_per_s"], ",.0f"), _fmt(r["achieved_tflops"], ".3f"),
                  loss, _bytes(r["peak_memory_bytes"]), energy]
@@ -108,8 +110,31 @@ def print_results_table(rows: list[dict], costs: list[dict | None] | None = None
     if priced:
         out.print("$/1M and gCO2e/1M: per 1M samples; cloud = the cheapest matching instance "
                   "(`--json` lists every one); own hw = electricity + amortized purchase price.")
+    for line in mode_lines(rows):
+        out.print(line)
     for note in result_notes(rows):
         out.print(note)
+
+
+def mode_lines(rows: list[dict]) -> list[str]:
+    """What an inference or time-to-target result answers, one line each (the table shows steps)."""
+    lines = []
+    for r in rows:
+        what = escape(f"{r['workload']}/{r['size']} {r['precision']} on {r['device_label']}")
+        if r.get("mode") == "infer" and r["step_time_s"] is not None:
+            per_1000 = r["j_per_sample"] * 1000 if r.get("j_per_sample") is not None else None
+            energy = "" if per_1000 is None else (f", {per_1000:.3g} J per 1,000 inferences"
+                                                  + (" (estimated)" if r["energy_kind"] == "estimated" else ""))
+            lines.append(f"infer: {what}, batch {r['batch_size']}: latency per request p50 "
+                         f"{r['step_time_s'] * 1e3:.3g} ms, p90 {r['step_time_p90_s'] * 1e3:.3g} ms, p99 "
+                         f"{r['step_time_p99_s'] * 1e3:.3g} ms; {r['samples_per_s']:,.0f} inferences/s{energy}")
+        elif r.get("mode") == "converge" and r["status"] == "ok":
+            energy = "" if r["energy_j"] is None else f", {r['energy_j']:.3g} J" + (
+                " (estimated)" if r["energy_kind"] == "estimated" else "")
+            verdict = "reached" if r["reached"] else "NOT reached"
+            lines.append(f"converge: {what}: target loss {r['target_loss']:g} {verdict} — {r['steps_to_target']:,} "
+                         f"steps, {r['time_to_target_s']:.3g} s{energy}; {escape(r['stop_reason'] or '')}")
+    return lines
 
 
 def result_notes(rows: list[dict]) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from core.errors import InvalidCostSettings
-from core.facts.spec import PRECISIONS
+from core.facts.spec import MODES, PRECISIONS
 from core.measure.workloads import WORKLOADS
 from core.views.cost import CostSettings
 
@@ -22,7 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     devices = sub.add_parser("devices", help="list the devices found on this machine")
     devices.add_argument("--json", action="store_true", help="print a JSON list")
 
-    probe = sub.add_parser("probe", help="run one training probe (in its own process) and store it")
+    probe = sub.add_parser("probe", help="run one probe (training, inference or time-to-target; in its own process) "
+                                         "and store it")
     probe.add_argument("--workload", required=True,
                        help=f"{', '.join(WORKLOADS)} or a custom 'package.module:function'")
     probe.add_argument("--size", default="S", help="size preset: S, M, L or a named one (resnet50, gpt2-small)")
@@ -32,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--seconds", type=float, default=3.0, help="length of the timed window (default 3)")
     probe.add_argument("--compile", action="store_true", help="train through torch.compile")
     probe.add_argument("--channels-last", action="store_true", help="channels-last memory format (cnn)")
+    _add_mode_options(probe)
+    probe.add_argument("--target-loss", type=float,
+                       help="--mode converge: train until the smoothed loss reaches this (e.g. 0.5)")
+    probe.add_argument("--max-seconds", type=float,
+                       help="--mode converge: stop at this many seconds if the target is not reached (default 60)")
     _add_run_options(probe)
 
     suite = sub.add_parser("suite", help="run a plan of probes over devices; progress bar; table at the end")
@@ -46,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     suite.add_argument("--seconds", type=float, default=2.0, help="timed window per probe (default 2)")
     suite.add_argument("--plan", help="a JSON file with a list of probe specs (as `ProbeSpec.to_dict`)")
     suite.add_argument("--events", help="append one JSON line per progress event to this file")
+    _add_mode_options(suite, converge=False)
     _add_run_options(suite)
 
     results = sub.add_parser("results", help="show stored results (one flat row each), priced if asked")
@@ -122,6 +129,25 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help="SQLAlchemy URL of the results store (default: $ACCELSCOPE_DB or the SQLite "
                                      "file accelscope.db). A URL with a password is visible in the process list: "
                                      "set $ACCELSCOPE_DB instead")
+
+
+def batch_list(text: str) -> tuple[int, ...]:
+    """'1,8,64' -> (1, 8, 64); anything else is an error naming the value and the form."""
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isdigit() and int(part) > 0 for part in parts) or len(parts) > 32:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of batch sizes: give positive integers separated "
+                                         "by commas, e.g. --batch 1,8,64 (at most 32)")
+    return tuple(dict.fromkeys(int(part) for part in parts))
+
+
+def _add_mode_options(parser: argparse.ArgumentParser, converge: bool = True) -> None:
+    modes = MODES if converge else tuple(m for m in MODES if m != "converge")
+    parser.add_argument("--mode", choices=modes, default="train",
+                        help="train: training steps/s (default); infer: inference latency (p50/p90/p99 per request) "
+                             "and throughput, eval mode under torch.inference_mode"
+                        + ("; converge: time, steps and energy to reach --target-loss" if converge else ""))
+    parser.add_argument("--batch", type=batch_list, metavar="N[,N…]",
+                        help="batch sizes, one result each (e.g. 1,8,64); instead of --batch-size")
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:

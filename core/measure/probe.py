@@ -107,9 +107,11 @@ def prepare(spec: ProbeSpec, backend: Backend, clock: Callable[[], float]) -> Tr
 
 
 def measure(training: TrainingStep, backend: Backend, policy: LoopPolicy, meters: Sequence,
-            clock: Callable[[], float], on_phase: Phase) -> tuple[LoopTimes, list, Any, Any, dict]:
+            clock: Callable[[], float], on_phase: Phase, timer=None) -> tuple[LoopTimes, list, Any, Any, dict]:
     """Warm up, then time the window with the meters running. Returns (times, meter readings,
-    first loss, last loss, contention: CPUs other work kept busy and other probes on the device)."""
+    first loss, last loss, contention: CPUs other work kept busy and other probes on the device).
+    ``timer`` defaults to the backend's (CUDA events on a GPU); a step that returns None (an
+    inference batch) leaves the losses None."""
     seen: dict = {"first_loss": training.first_loss, "last_loss": None, "host_other_cpus": None,
                   "concurrent_probes": 0}
     readings: list = []
@@ -117,6 +119,8 @@ def measure(training: TrainingStep, backend: Backend, policy: LoopPolicy, meters
 
     def step() -> None:
         loss = training.step()
+        if loss is None:
+            return
         if seen["first_loss"] is None:
             seen["first_loss"] = loss.detach()
         seen["last_loss"] = loss
@@ -138,7 +142,7 @@ def measure(training: TrainingStep, backend: Backend, policy: LoopPolicy, meters
             on_phase("warmup", step=index, step_s=seconds)
 
     times = measure_loop(step, backend.synchronize, policy, clock, begin_window, end_window,
-                         timer=backend.step_timer(clock), on_warmup_step=warmup_step)
+                         timer=timer or backend.step_timer(clock), on_warmup_step=warmup_step)
     contention = {"host_other_cpus": seen["host_other_cpus"], "concurrent_probes": seen["concurrent_probes"]}
     return times, readings, seen["first_loss"], seen["last_loss"], contention
 
@@ -147,7 +151,13 @@ def run_probe(spec: ProbeSpec, backend: Backend, run_id: str, *, meters: Sequenc
               clock: Callable[[], float] = time.perf_counter, policy: LoopPolicy | None = None,
               idle_w: dict | None = None, on_phase: Phase = lambda phase, **detail: None) -> ProbeResult:
     """Measure one probe in this process. Raises on failure (the child classifies it). The spec
-    was checked against the device by the parent (core.measure.backends.check_spec)."""
+    was checked against the device by the parent (core.measure.backends.check_spec). Inference and
+    time-to-quality probes are in :mod:`core.measure.modes`."""
+    if spec.mode != "train":
+        from core.measure import modes
+
+        return modes.run(spec, backend, run_id, meters=meters, clock=clock, policy=policy, idle_w=idle_w,
+                         on_phase=on_phase)
     started = clock()
     on_phase("build")
     training = prepare(spec, backend, clock)

@@ -6,6 +6,8 @@ An out-of-memory error, a crash, a hang or a kill costs one failed result (statu
 
 from __future__ import annotations
 
+import dataclasses
+
 import contextlib
 import fcntl
 import functools
@@ -264,6 +266,13 @@ def store_or_spool(result: ProbeResult, store) -> dict | None:
         except OSError as spool_error:
             return {"refused": f"{exc}; and it could not be spooled either ({spool_error})"}
         return {"spooled": str(path), "reason": str(exc)}
+
+
+def quick_inference_plan(devices, seconds: float = 2.0, batches: tuple[int, ...] = (1, 32)) -> list[ProbeSpec]:
+    """The quick plan's workloads and precisions as inference probes, one per batch size: batch 1 for
+    a single request's latency, a larger one for throughput."""
+    return [dataclasses.replace(spec, mode="infer", batch_size=batch)
+            for spec in quick_plan(devices, seconds) for batch in batches]
 
 
 def quick_plan(devices, seconds: float = 2.0) -> list[ProbeSpec]:

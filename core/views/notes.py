@@ -27,6 +27,9 @@ def phase_text(detail: dict) -> str:
         return f"warm-up, step {detail.get('step')} ({detail.get('step_s', 0):.2f} s)"
     if phase == "window":
         return f"timed window, {detail.get('seconds', 0):g} s, meters on"
+    if phase == "converge":
+        return (f"training to the target, step {detail.get('step', 0):,} at {detail.get('seconds', 0):.1f} s, "
+                f"smoothed loss {detail.get('loss', float('nan')):.4g}")
     return {"build": "building the model", "flops": "counting FLOPs",
             "done": "done" if detail.get("settled", True) else "done (warm-up did not settle)"}.get(phase, str(phase))
 

@@ -89,3 +89,14 @@ def test_unreachable_server_says_so_without_the_password():
     with pytest.raises(StoreError, match="cannot open results store") as refused:
         Store("postgresql+psycopg2://nobody:Pa55word@127.0.0.1:1/none")
     assert "Pa55word" not in str(refused.value) and "***" in str(refused.value)
+
+
+def test_inference_and_time_to_target_results_round_trip_through_postgres(postgres_url):
+    infer = make_result(mode="infer", step_time_p99_s=0.02, loss_first=None, loss_last=None)
+    converge = make_result(mode="converge", target_loss=0.5, reached=False, steps_to_target=100,
+                           time_to_target_s=3.0, stop_reason="the 3 s cap stopped it",
+                           loss_curve=((10, 0.3, 2.0), (100, 3.0, 0.9)))
+    with Store(postgres_url) as store:
+        store.add_many([infer, converge])
+        by_id = {r.id: r for r in store.results()}
+    assert by_id[infer.id] == infer and by_id[converge.id] == converge
