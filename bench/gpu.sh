@@ -5,6 +5,7 @@
 #
 #   OUT=/tmp/gpu bash bench/gpu.sh            # on the GPU machine (about 6 minutes)
 #   SMOKE=1 OUT=/tmp/gpu bash bench/gpu.sh    # here, on the CPU, tiny sizes: tests the script
+#   PART=15 OUT=/tmp/gpu bash bench/gpu.sh    # issue 15 only: inference latency, time to target (3 min)
 #
 # The lent H100/H200 image has torch but not SQLAlchemy or transformers: carry them as wheels in
 # .whl/ (see the device tool's README: pip download --only-binary=:all: --python-version 3.12 ...
@@ -38,8 +39,36 @@ step() {  # step TIMEOUT_S TITLE COMMAND...
   echo -e "\n(exit $?, $((SECONDS - started)) s)" >> "$LOG"
 }
 
-echo "# GPU protocol, $(date -u +%FT%TZ)" > "$LOG"
+echo "# GPU protocol${PART:+ (part $PART)}, $(date -u +%FT%TZ)" > "$LOG"
 nvidia-smi >> "$LOG" 2>&1 || echo "(no nvidia-smi)" >> "$LOG"
+finish() {
+  step 60 "Results" python3 -m core results --price-sheet aws
+  python3 -m core results --format csv > "$OUT/results.csv" 2>> "$LOG"
+  python3 -m core export "$OUT/bundle-$(date -u +%F)${PART:+-part$PART}.json" >> "$LOG" 2>&1
+  rm -f "$OUT/gpu.db" "$OUT"/gpu.db-*
+  echo "done: $(ls "$OUT" | tr '\n' ' ')"
+}
+if [ "${PART:-}" = 15 ]; then  # issue 15 on the GPU: inference latency and time to target (about 3 minutes)
+  RN=resnet50; BATCHES=1,256; PRECISION=bf16; CONVERGE_PRECISIONS="fp32 bf16"; BARE="gpu.infer_bare(compiled=(False,))"
+  if [ "${SMOKE:-0}" = 1 ]; then
+    RN=S; BATCHES=1,4; PRECISION=fp32; CONVERGE_PRECISIONS=fp32
+    BARE="gpu.infer_bare('cpu', size='S', batches=(1, 4), compiled=(False,), latency_iterations=10, precision='fp32')"
+  fi
+  step 90 "Inference: cnn/$RN $PRECISION channels-last, batches $BATCHES" python3 -m core probe --mode infer \
+    --workload cnn --size $RN --device "$DEVICE" --precision $PRECISION --channels-last --batch $BATCHES \
+    --seconds 3 --idle-seconds 0
+  step 40 "Bare inference loop on the same machine (eager)" python3 -c "from bench import gpu; $BARE"
+  for precision in $CONVERGE_PRECISIONS; do
+    step 60 "Time to target: cnn/S $precision to smoothed loss 0.05 (cap 30 s)" python3 -m core probe --mode converge \
+      --workload cnn --size S --device "$DEVICE" --precision $precision --target-loss 0.05 --max-seconds 30 \
+      --idle-seconds 0
+  done
+  step 120 "Inference: cnn/$RN $PRECISION channels-last, torch.compile, batches $BATCHES" python3 -m core probe \
+    --mode infer --workload cnn --size $RN --device "$DEVICE" --precision $PRECISION --channels-last --compile \
+    --batch $BATCHES --seconds 3 --idle-seconds 0
+  finish
+  exit 0
+fi
 step 60 "Devices" sh -c "python3 -m core devices --json > '$OUT/devices.json'"
 cat "$OUT/devices.json" >> "$LOG"
 step 200 "Quick suite" python3 -m core suite --devices "$DEVICE" --workloads gemm mlp cnn transformer \
@@ -68,8 +97,4 @@ if [ "$BIG" = 1 ]; then
   step 120 "GPT-2 124M, bf16, torch.compile" python3 -m core probe --workload transformer \
     --size gpt2-small --device "$DEVICE" --precision bf16 --compile --seconds 5 --idle-seconds 0
 fi
-step 60 "Results" python3 -m core results --price-sheet aws
-python3 -m core results --format csv > "$OUT/results.csv" 2>> "$LOG"
-python3 -m core export "$OUT/bundle-$(date -u +%F).json" >> "$LOG" 2>&1
-rm -f "$OUT/gpu.db" "$OUT"/gpu.db-*
-echo "done: $(ls "$OUT" | tr '\n' ' ')"
+finish

@@ -20,17 +20,25 @@ def comparison_regions() -> list[str]:
     return list(dict.fromkeys([st.session_state[state.REGION], *COMPARISON_REGIONS]))
 
 
+def training_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The training results: the speed, cost and CO2 views are about training (issue 15's inference
+    and time-to-target results have views of their own). A row or frame without a mode is training."""
+    if "mode" not in frame.columns:
+        return frame
+    return frame[~frame["mode"].isin(["infer", "converge"])]
+
+
 @st.cache_resource(show_spinner=False, max_entries=8)
 def filter_options(url: str, stamp: tuple, sample_stamp: tuple) -> dict[str, tuple[str, ...]]:
     """The values each filter offers (a shared resource: not unpickled on every rerun)."""
-    frame = data.load_frame(url, stamp, sample_stamp)
+    frame = training_rows(data.load_frame(url, stamp, sample_stamp))
     return {key: tuple(sorted(frame[key].dropna().astype(str).unique().tolist())) for key in state.FILTER_KEYS}
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def analysis(url: str, stamp: tuple, sample_stamp: tuple, filters: tuple) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """(aggregated configurations with speed-up, failed results, number of matching results)."""
-    frame = data.load_frame(url, stamp, sample_stamp)
+    frame = training_rows(data.load_frame(url, stamp, sample_stamp))
     chosen = frames.apply_filters(frame, dict(filters))
     agg = frames.with_speedup(frames.aggregate(chosen))
     failed = chosen[chosen["status"] != "ok"][["workload", "size", "precision", "device_label", "status", "error",
@@ -128,7 +136,7 @@ def _evidence(url: str, stamp: tuple, sample_stamp: tuple, config: str) -> tuple
     from core.views import projection
 
     workload, size = config.split("/", 1)
-    frame = data.load_frame(url, stamp, sample_stamp)
+    frame = training_rows(data.load_frame(url, stamp, sample_stamp))
     rows = frame[(frame["workload"] == workload) & (frame["size"] == size)].to_dict("records")
     accelerators = data.accelerators()
     points = projection.known_points(load_references(), rows, workload, size, accelerators)

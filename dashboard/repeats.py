@@ -13,7 +13,7 @@ from dashboard import data, frames, pipeline
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _floors(url: str, stamp: tuple, sample_stamp: tuple) -> pd.DataFrame:
     """Every machine's noise floor, from all its results (a floor does not change with the filters)."""
-    return frames.noise_floors(data.load_frame(url, stamp, sample_stamp))
+    return frames.noise_floors(pipeline.training_rows(data.load_frame(url, stamp, sample_stamp)))
 
 
 def noise_floors() -> pd.DataFrame:
@@ -23,7 +23,7 @@ def noise_floors() -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _runs(url: str, stamp: tuple, sample_stamp: tuple, filters: tuple, config: str) -> pd.DataFrame:
-    frame = data.load_frame(url, stamp, sample_stamp)
+    frame = pipeline.training_rows(data.load_frame(url, stamp, sample_stamp))
     workload, size = config.split("/", 1)
     chosen = frames.apply_filters(frame, {**dict(filters), "workload": [workload], "size": [size]})
     agg = pipeline.analysis(url, stamp, sample_stamp, filters)[0]

@@ -318,11 +318,14 @@ def _positive(value) -> bool:
 
 
 def measured_points(rows: Iterable[dict], workload: str, size: str, catalog: Sequence[Accelerator]) -> list[Point]:
-    """Points from our own successful results (flat rows) on catalog accelerators. CPUs are left
-    out: a measured CPU is a slice of a machine (a 2-vCPU VM), not the catalog's whole chip."""
+    """Points from our own successful training results (flat rows) on catalog accelerators. CPUs are
+    left out: a measured CPU is a slice of a machine (a 2-vCPU VM), not the catalog's whole chip.
+    Inference and time-to-target results are not training throughput, so they are left out too."""
     points = []
     for row in rows:
         if row["status"] != "ok" or (row["workload"], row["size"]) != (workload, size) or not row["samples_per_s"]:
+            continue
+        if row.get("mode") in ("infer", "converge"):  # older rows have no mode: training
             continue
         accelerator = match(row["device_name"], tuple(catalog))
         if accelerator is not None and accelerator.type != "CPU":

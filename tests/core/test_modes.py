@@ -74,6 +74,17 @@ def test_bad_batch_or_target_is_a_clear_error_that_stores_nothing(args, message,
         assert store.count() == 0
 
 
-def test_bundles_written_before_the_modes_load_as_training_results():
-    for path in SAMPLES.glob("*.json"):
-        assert {r.mode for r in read_bundle(path)} == {"train"}, path.name
+@pytest.mark.parametrize("name", ["cpu-amd-epyc-2vcpu-2026-11-22.json", "cpu-amd-epyc-avx512bf16-2vcpu-2026-11-27.json",
+                                  "nvidia-h200-2026-11-27.json"])
+def test_bundles_written_before_the_modes_load_as_training_results(name):
+    raw = json.loads((SAMPLES / name).read_text())
+    assert all("mode" not in record for record in raw["results"])  # written before the field existed
+    assert {r.mode for r in read_bundle(SAMPLES / name)} == {"train"}
+
+
+def test_the_h200_inference_and_time_to_target_bundle_loads():
+    results = read_bundle(SAMPLES / "nvidia-h200-2026-11-27-infer-converge.json")
+    assert {(r.mode, r.batch_size, r.compile) for r in results if r.mode == "infer"} == {
+        ("infer", 1, False), ("infer", 256, False), ("infer", 1, True), ("infer", 256, True)}
+    converge = [r for r in results if r.mode == "converge"]
+    assert {r.precision for r in converge} == {"fp32", "bf16"} and all(r.reached and r.loss_curve for r in converge)
