@@ -1,0 +1,152 @@
+"""Serving cost (issue 15): for a target — every request answered within a p99 latency bound, at a
+given request rate — the instances of a price sheet (and your own hardware) that meet it, with how
+many replicas and what 1M inferences cost. Pure functions over flat rows of inference results
+(core.facts.rows.flat_row with mode "infer"); nothing is stored.
+
+A replica is one device serving batches of the measured size one at a time, so it answers
+``samples_per_s`` (batch ÷ mean latency) requests per second at the measured latency. The target
+needs ``ceil(rate ÷ that)`` replicas. A batch of B must also fill: with requests arriving evenly
+at rate ÷ n per replica, the first request of a batch waits (B − 1) × n ÷ rate for the others, so
+its latency is that wait plus the batch's p99 (a deterministic-arrival model: real traffic is
+burstier, so keep a margin). A configuration whose fill wait and p99 cannot fit the bound at any
+replica count that also carries the rate is refused, saying so. Cloud replicas are priced per accelerator (an instance of k
+accelerators hosts k replicas) or, on a CPU, per vCPU share, as training cost is; own hardware is
+the purchase price amortized plus electricity at the measured power, every replica busy (an upper
+bound below full load). Throughput is measured only: the training projection does not apply to
+inference (batch-1 inference is mostly memory- and launch-bound, where a roofline fitted on
+training throughput says little), so devices without an inference measurement are named, not
+projected.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
+
+from core.errors import InvalidCostSettings
+from core.units import S_PER_H
+from core.views import catalog, pricing
+from core.views.cost import CostSettings, WorkRate, own_hardware_cost
+
+INFERENCES_PER_MILLION = 1e6
+NOT_PROJECTED = ("no inference figure is projected: batch-1 inference is mostly memory- and launch-bound, and the "
+                 "projection is fitted on training throughput; measure it (python -m core probe --mode infer)")
+
+
+@dataclass(frozen=True)
+class ServingTarget:
+    """What the service must do: answer ``requests_per_s`` with a p99 latency at most ``p99_ms``."""
+
+    p99_ms: float = 20.0
+    requests_per_s: float = 500.0
+
+    def __post_init__(self) -> None:
+        for name, low, high in (("p99_ms", 0.01, 600_000.0), ("requests_per_s", 0.001, 1e9)):
+            value = getattr(self, name)
+            if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                    or not low <= value <= high):
+                raise InvalidCostSettings(name, f"{name} must be a number from {low:g} to {high:,g}; got {value!r}")
+
+
+@dataclass(frozen=True)
+class ServingOption:
+    """One way to meet the target: a measured configuration on one priced option."""
+
+    configuration: str  # "cnn/resnet50 bf16 · H200 [cuda:0] · batch 256, compiled"
+    device_label: str
+    precision: str
+    batch_size: int
+    compile: bool
+    p99_ms: float  # the measured batch p99
+    worst_latency_ms: float  # the batch's fill wait for its first request + its p99
+    replica_requests_per_s: float
+    replicas: int
+    option: str  # "aws p5.48xlarge (us-east-1)", "own hardware"
+    kind: str  # on-demand | spot | own
+    usd_per_h: float  # all replicas
+    usd_per_1m_inferences: float  # at the target rate
+    basis: str
+    evidence: str = "measured"
+
+
+@dataclass(frozen=True)
+class NotServing:
+    """A measured configuration that cannot meet the target, or cannot be priced, and why."""
+
+    configuration: str
+    reason: str
+
+
+def configuration_of(row: Mapping) -> str:
+    compiled = ", compiled" if row.get("compile") else ""
+    return (f"{row['workload']}/{row['size']} {row['precision']} · {row['device_label']} · "
+            f"batch {int(row['batch_size'])}{compiled}")
+
+
+def replicas_needed(requests_per_s: float, replica_requests_per_s: float) -> int:
+    return max(1, math.ceil(requests_per_s / replica_requests_per_s - 1e-9))
+
+
+def serving_options(rows: Iterable[Mapping], target: ServingTarget, sheet: pricing.PriceSheet, settings: CostSettings,
+                    accelerators: Sequence[catalog.Accelerator] | None = None
+                    ) -> tuple[list[ServingOption], list[NotServing]]:
+    """(options that meet the target, cheapest per 1M inferences first; configurations that do not,
+    with why). ``rows`` are flat rows; only successful inference results are considered."""
+    accelerators = tuple(accelerators if accelerators is not None else catalog.load_catalog())
+    options, refused = [], []
+    for row in rows:
+        if row.get("mode") != "infer" or row.get("status") != "ok":
+            continue
+        name = configuration_of(row)
+        p99_s, rate = _number(row.get("step_time_p99_s")), _number(row.get("samples_per_s"))
+        if p99_s is None or not rate:
+            refused.append(NotServing(name, "no latency percentiles recorded"))
+            continue
+        if p99_s * 1e3 > target.p99_ms:
+            refused.append(NotServing(name, f"p99 latency {p99_s * 1e3:.3g} ms is over the {target.p99_ms:g} ms bound "
+                                            "(a smaller batch, torch.compile or a faster device may meet it)"))
+            continue
+        replicas = replicas_needed(target.requests_per_s, rate)
+        batch = int(row["batch_size"])
+        fill_s = (batch - 1) * replicas / target.requests_per_s
+        if p99_s + fill_s > target.p99_ms / 1e3:
+            refused.append(NotServing(name, f"a batch of {batch} takes {fill_s * 1e3:.3g} ms to fill at "
+                                            f"{target.requests_per_s / replicas:.3g} requests/s per replica; with its "
+                                            f"{p99_s * 1e3:.3g} ms p99 that is over the {target.p99_ms:g} ms bound "
+                                            "(a smaller batch fills sooner)"))
+            continue
+        served_per_h = target.requests_per_s * S_PER_H
+        common = dict(configuration=name, device_label=str(row["device_label"]), precision=str(row["precision"]),
+                      batch_size=batch, compile=bool(row.get("compile")), p99_ms=p99_s * 1e3,
+                      worst_latency_ms=(p99_s + fill_s) * 1e3, replica_requests_per_s=rate, replicas=replicas)
+        work = WorkRate.of_row(row)
+        lines = pricing.cloud_costs(device_kind=work.device_kind, device_name=work.device_name, samples_per_s=rate,
+                                    vcpus_used=work.vcpus_used, rows=sheet.rows, catalog=accelerators,
+                                    spot=settings.spot)
+        if isinstance(lines, pricing.NoPrice):
+            refused.append(NotServing(name, f"{lines.reason} (in the {sheet.name} sheet)"))
+        else:
+            for line in lines:
+                usd_per_h = line.usd_per_h * replicas
+                options.append(ServingOption(
+                    **common, option=line.option, kind=line.kind, usd_per_h=usd_per_h,
+                    usd_per_1m_inferences=usd_per_h / served_per_h * INFERENCES_PER_MILLION,
+                    basis=f"{replicas} replica(s) × {line.usd_per_h:.4g} $/h ({line.basis.split(' ÷ ')[0]} per "
+                          f"replica) for {target.requests_per_s:g} requests/s"))
+        model = catalog.match(work.device_name, accelerators)
+        own = own_hardware_cost(work, settings, model.purchase_price_usd if model else None)
+        if own.usd_per_1m_samples is None:
+            refused.append(NotServing(f"{name} on own hardware", "; ".join(own.missing)))
+        else:
+            own_usd_per_h = own.usd_per_1m_samples * rate * S_PER_H / INFERENCES_PER_MILLION * replicas
+            options.append(ServingOption(
+                **common, option="own hardware", kind="own", usd_per_h=own_usd_per_h,
+                usd_per_1m_inferences=own_usd_per_h / served_per_h * INFERENCES_PER_MILLION,
+                basis=f"{replicas} replica(s), each busy: {own.basis}"))
+    return sorted(options, key=lambda o: o.usd_per_1m_inferences), refused
+
+
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(
+        value) else None
