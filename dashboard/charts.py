@@ -800,3 +800,128 @@ def memory_breakdown_chart(parts: list[tuple[str, float]], peak_gb: float, title
     fig.update_layout(title=title, barmode="stack", showlegend=True)
     _style(fig, big, height=330)
     return fig
+
+
+# --- inference, serving cost, time to quality (issue 15) ------------------------------------------
+
+def _series_dash(compiled: bool) -> str:
+    return "dot" if compiled else "solid"
+
+
+def inference_chart(rows: pd.DataFrame, bound_ms: float | None = None, big: bool = False,
+                    log: bool = True) -> go.Figure:
+    """Latency per request (p99, ms) against throughput (inferences/s), one line per device,
+    precision and eager/compiled, a point per batch size labelled with it; the p99 bound as a dashed
+    line. Repeats of one configuration are their medians. The throughput axis is logarithmic by
+    default (batch 1 and batch 256 differ ~100×) and says so; latency is linear from zero."""
+    ok = rows[(rows["status"] == "ok") & rows["step_time_p99_s"].notna()] if not rows.empty else rows
+    if ok.empty:
+        return empty_figure("No inference results in the selection: run `python -m core probe --mode infer "
+                            "--batch 1,8,64`, or the Run page's inference plan.", "Inference")
+    keys = ["workload", "size", "device_label", "precision", "compile", "batch_size"]
+    grouped = (ok.assign(compile=ok["compile"].astype(bool))
+               .groupby(keys, observed=True, dropna=False)
+               .agg(p50=("step_time_s", "median"), p90=("step_time_p90_s", "median"),
+                    p99=("step_time_p99_s", "median"), rate=("samples_per_s", "median"),
+                    j=("j_per_sample", "median"), runs=("id", "size"))
+               .reset_index().sort_values("batch_size"))
+    fig = go.Figure()
+    devices = list(dict.fromkeys(grouped["device_label"]))
+    for (device, precision, compiled), series in grouped.groupby(["device_label", "precision", "compile"],
+                                                                  sort=True, observed=True):
+        lines = [[f"<b>{device}</b> · {precision} · {'compiled' if compiled else 'eager'}",
+                  f"batch {int(r.batch_size)} · {compact(r.rate)} inferences/s",
+                  f"latency p50 {r.p50 * 1e3:.3g} · p90 {r.p90 * 1e3:.3g} · p99 {r.p99 * 1e3:.3g} ms",
+                  f"{r.j * 1e3:.3g} J per 1,000 inferences" if _num(r.j) is not None else "energy: —",
+                  f"{int(r.runs)} run{'s' * (r.runs != 1)} (median)" if r.runs > 1 else "1 run (measured)"]
+                 for r in series.itertuples()]
+        custom, template = _hover(lines)
+        fig.add_scatter(x=series["rate"], y=series["p99"] * 1e3, mode="lines+markers+text",
+                        name=f"{device} · {precision} · {'compiled' if compiled else 'eager'}",
+                        text=[f"batch {int(b)}" for b in series["batch_size"]], textposition="top center",
+                        line={"color": precision_color(precision), "dash": _series_dash(compiled), "width": 2},
+                        marker={"size": 11, "color": precision_color(precision),
+                                "symbol": DEVICE_SYMBOLS[devices.index(device) % len(DEVICE_SYMBOLS)]},
+                        customdata=custom, hovertemplate=template)
+    top = float(grouped["p99"].max() * 1e3)
+    if bound_ms:
+        fig.add_hline(y=bound_ms, line_dash="dash", line_color=INK,
+                      annotation_text=f"p99 bound {bound_ms:g} ms", annotation_position="top left")
+        top = max(top, bound_ms)
+    if log:
+        fig.update_xaxes(type="log", title_text="throughput (inferences/s) — log scale")
+    else:
+        fig.update_xaxes(type="linear", title_text="throughput (inferences/s)", rangemode="tozero")
+    fig.update_yaxes(title_text="latency per request, p99 (ms)", rangemode="tozero", range=[0, top * 1.25])
+    workloads = sorted(set(grouped["workload"].astype(str) + "/" + grouped["size"].astype(str)))
+    fig.update_layout(title=f"Inference: {', '.join(workloads)} — latency against throughput, by batch size")
+    return _style(fig, big, height=520)
+
+
+def serving_cost_chart(options: list, target_text: str, big: bool = False, log: bool = False,
+                       limit: int = 12) -> go.Figure:
+    """$ per 1M inferences of the cheapest ways to meet the target (core.views.serving options),
+    cheapest on top, each bar labelled with its replicas and worst-case latency."""
+    if not options:
+        return empty_figure(f"Nothing measured meets {target_text}: see why below.", "Serving cost")
+    shown = options[:limit]
+    labels = [wrap(f"{_short_option(o.option)} · {o.configuration.split(' · ', 1)[1]}", 44) for o in shown]
+    fig = go.Figure()
+    for precision in _precision_order([o.precision for o in shown]):
+        picked = [(label, o) for label, o in zip(labels, shown) if o.precision == precision]
+        lines = [[f"<b>{o.option}</b> ({o.kind})", o.configuration,
+                  f"{o.replicas} replica{'s' * (o.replicas != 1)} · {usd(o.usd_per_h)}/h",
+                  f"worst latency {o.worst_latency_ms:.3g} ms (batch p99 {o.p99_ms:.3g} ms + fill wait)",
+                  f"{usd(o.usd_per_1m_inferences)} per 1M inferences"] for _, o in picked]
+        custom, template = _hover(lines)
+        fig.add_bar(y=[label for label, _ in picked], x=[o.usd_per_1m_inferences for _, o in picked],
+                    orientation="h", name=precision, marker_color=precision_color(precision),
+                    text=[f"{usd(o.usd_per_1m_inferences)} · {o.replicas}×" for _, o in picked],
+                    textposition="outside", cliponaxis=False, customdata=custom, hovertemplate=template)
+    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(labels)), title_text="")
+    value_axis(fig, "$ per 1M inferences at the target rate", log, max(o.usd_per_1m_inferences for o in shown),
+               room=1.35)
+    more = f" (cheapest {limit} of {len(options)})" if len(options) > limit else ""
+    fig.update_layout(title=f"Serving cost: {target_text}{more}")
+    return _style(fig, big, height=_bar_height(len(shown), per_row=46))
+
+
+def time_to_quality_chart(curves: list[dict], target_loss: float | None, big: bool = False,
+                          log: bool = True) -> go.Figure:
+    """Smoothed training loss against wall-clock time, one curve per device and precision (the same
+    learning curve, compressed from a CPU's minutes to an accelerator's seconds); where the target was
+    reached, a marker. Projected curves are dashed and say so. ``curves``: dicts with label,
+    precision, kind (measured | projected), points [(step, seconds, loss)], reached_s, basis."""
+    drawn = [c for c in curves if c["points"]]
+    if not drawn:
+        return empty_figure("No time-to-target results for this workload: run `python -m core probe --mode "
+                            "converge --target-loss 0.05`.", "Time to quality")
+    fig = go.Figure()
+    for curve in drawn:
+        steps, seconds, losses = zip(*curve["points"])
+        projected = curve["kind"] == "projected"
+        lines = [[f"<b>{curve['label']}</b> · {curve['precision']}" + (" (projected)" if projected else ""),
+                  f"step {step:,} at {duration_h(s / 3600)}", f"smoothed loss {loss:.4g}", curve["basis"][:110]]
+                 for step, s, loss in curve["points"]]
+        custom, template = _hover(lines)
+        fig.add_scatter(x=seconds, y=losses, mode="lines", customdata=custom, hovertemplate=template,
+                        name=f"{curve['label']} · {curve['precision']}" + (" (projected)" if projected else ""),
+                        line={"color": precision_color(curve["precision"], curve.get("shade", 0)),
+                              "dash": "dash" if projected else "solid", "width": 3})
+        if curve.get("reached_s"):
+            fig.add_scatter(x=[curve["reached_s"]], y=[target_loss], mode="markers", showlegend=False,
+                            marker={"size": 12, "color": precision_color(curve["precision"], curve.get("shade", 0)),
+                                    "symbol": "diamond-open" if projected else "diamond",
+                                    "line": {"width": 2, "color": INK}},
+                            hovertemplate=f"{curve['label']} · {curve['precision']}: target at "
+                                          f"{duration_h(curve['reached_s'] / 3600)}<extra></extra>")
+    if target_loss:
+        fig.add_hline(y=target_loss, line_dash="dash", line_color=INK,
+                      annotation_text=f"target loss {target_loss:g}", annotation_position="top right")
+    if log:
+        fig.update_xaxes(type="log", title_text="wall-clock time (s) — log scale")
+    else:
+        fig.update_xaxes(type="linear", title_text="wall-clock time (s)", rangemode="tozero")
+    fig.update_yaxes(title_text="training loss (smoothed)", rangemode="tozero")
+    fig.update_layout(title="Time to quality: the same learning curve on each device")
+    return _style(fig, big, height=520)

@@ -31,7 +31,7 @@ def training_rows(frame: pd.DataFrame) -> pd.DataFrame:
 @st.cache_resource(show_spinner=False, max_entries=8)
 def filter_options(url: str, stamp: tuple, sample_stamp: tuple) -> dict[str, tuple[str, ...]]:
     """The values each filter offers (a shared resource: not unpickled on every rerun)."""
-    frame = training_rows(data.load_frame(url, stamp, sample_stamp))
+    frame = data.load_frame(url, stamp, sample_stamp)  # every mode: a device measured for inference only is a choice
     return {key: tuple(sorted(frame[key].dropna().astype(str).unique().tolist())) for key in state.FILTER_KEYS}
 
 
@@ -241,3 +241,103 @@ def analyze_model(model: str, overrides: str, seq: int, batch: int, precision: s
         return _analyze_model(model, overrides, seq, batch, precision, checkpointing, url, data.store_stamp(url))
     except AnalysisFailed as exc:
         return {"error": str(exc)}
+
+
+# --- inference and time to quality (issue 15) -------------------------------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _inference(url: str, stamp: tuple, sample_stamp: tuple, filters: tuple) -> pd.DataFrame:
+    frame = data.load_frame(url, stamp, sample_stamp)
+    if "mode" not in frame.columns:
+        return frame.iloc[0:0]
+    return frames.apply_filters(frame[frame["mode"] == "infer"], dict(filters))
+
+
+def inference_rows() -> pd.DataFrame:
+    """The inference results in the sidebar's selection, one flat row each."""
+    url = data.db_url()
+    return _inference(url, data.store_stamp(url), data.samples_stamp(), current_filters())
+
+
+def serving(target, rows: pd.DataFrame) -> tuple[list, list]:
+    """(options that meet ``target``, configurations that cannot and why) on the session's sheet."""
+    from core.views import serving as serving_view
+
+    sheet = data.all_sheets()[st.session_state[state.SHEET]]
+    return serving_view.serving_options(rows.to_dict("records"), target, sheet, cost_settings(), data.accelerators())
+
+
+MAX_PROJECTED_CURVES = 3
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _converge_results(url: str, stamp: tuple, sample_stamp: tuple, config: str) -> list[dict]:
+    """Every successful time-to-target result of ``config`` (samples and store), as plain dicts with
+    their loss curves. The flat frame has no curves: these are read from the bundles and the store."""
+    from core.facts import bundle
+    from core.errors import StoreError
+
+    workload, size = config.split("/", 1)
+    found = {}
+    for name, _ in sample_stamp:
+        for result in bundle.read_bundle(data.SAMPLES_DIR / name):
+            found[result.id] = result
+    store = data.open_store(url)
+    if store is not None:
+        try:
+            found.update((r.id, r) for r in store.results(workload=workload))
+        except StoreError:
+            pass  # the store panel at the top of the page says why
+    from core.facts.rows import device_label
+
+    return [{"id": r.id, "label": device_label(r.device, r.device_name, r.device_identity), "precision": r.precision,
+             "device_name": r.device_name, "device_kind": r.device.split(":")[0],
+             "logical_cpus": r.env.get("logical_cpus") or r.env.get("threads"), "batch_size": r.batch_size, "target_loss": r.target_loss,
+             "reached": r.reached, "reached_s": r.time_to_target_s if r.reached else None,
+             "steps_to_target": r.steps_to_target, "samples_per_s": r.samples_per_s, "energy_j": r.energy.total_j
+             if r.energy else None, "stop_reason": r.stop_reason, "points": [list(p) for p in r.loss_curve],
+             "kind": "measured", "created_at": r.created_at,
+             "basis": f"measured {r.created_at[:16].replace('T', ' ')} UTC, batch {r.batch_size}"}
+            for r in found.values()
+            if r.mode == "converge" and r.status == "ok" and (r.workload, r.size) == (workload, size)]
+
+
+def converge_curves(config: str) -> list[dict]:
+    url = data.db_url()
+    return _converge_results(url, data.store_stamp(url), data.samples_stamp(), config)
+
+
+def converge_configs() -> list[str]:
+    """The workloads with a time-to-target result (samples and store)."""
+    url = data.db_url()
+    frame = data.load_frame(url, data.store_stamp(url), data.samples_stamp())
+    if "mode" not in frame.columns:
+        return []
+    chosen = frame[(frame["mode"] == "converge") & (frame["status"] == "ok")]
+    return sorted(set(chosen["workload"].astype(str) + "/" + chosen["size"].astype(str)))
+
+
+def projected_curves(config: str, measured: list[dict]) -> tuple[list[dict], str | None]:
+    """Curves for accelerators nobody ran to the target here: a measured curve of the same precision
+    with its time axis scaled by its samples/s ÷ the accelerator's published or projected training
+    samples/s (the same steps to the target, at the same batch and precision: an assumption, said
+    in each curve's basis). The fastest MAX_PROJECTED_CURVES; else (none, why)."""
+    curves, reasons = [], set()
+    for precision in sorted({c["precision"] for c in measured}):
+        base = max((c for c in measured if c["precision"] == precision and c["samples_per_s"]),
+                   key=lambda c: c["samples_per_s"], default=None)
+        if base is None:
+            continue
+        have = {c["device_name"] for c in measured}
+        figures = [t for t in catalog_throughputs(config, precision)
+                   if t.samples_per_s and t.kind in ("published", "projected") and t.device not in have]
+        reasons.update(t.reason for t in catalog_throughputs(config, precision) if t.reason)
+        for figure in sorted(figures, key=lambda t: -t.samples_per_s)[:MAX_PROJECTED_CURVES]:
+            scale = base["samples_per_s"] / figure.samples_per_s
+            curves.append({**base, "id": f"{base['id']}:{figure.device}", "label": figure.device, "kind": "projected",
+                           "points": [[step, seconds * scale, loss] for step, seconds, loss in base["points"]],
+                           "reached_s": base["reached_s"] * scale if base["reached_s"] else None, "shade": 0,
+                           "basis": f"projected: {base['label']}'s steps at {figure.samples_per_s:,.0f} samples/s "
+                                    f"({figure.kind}), same steps to the target assumed"})
+    why = None if curves else (sorted(reasons)[0] if reasons else "no published or projected figure for it")
+    return curves, why

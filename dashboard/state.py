@@ -33,6 +33,10 @@ HARDWARE_CONFIG = "hw_workload"  # Speed-up, Cost and Present: the workload comp
 HARDWARE_PRECISION = "hw_precision"  # … its precision on the accelerators
 JOB_SAMPLES = "job_samples"  # … and the job (samples to train on) their time and cost are given for
 SLIDE = "slide"  # Present's slide index
+INFER_CONFIG = "infer_workload"  # Explore's Inference and Serving cost: the workload served
+SERVING_P99_MS = "p99_ms"  # … the serving target: p99 latency bound
+SERVING_RPS = "rps"  # … and requests per second
+QUALITY_CONFIG = "quality_workload"  # Explore's Time to quality: the workload trained to its target
 MODEL = "model"  # Your model: a preset, hf:<class> or workload/size
 MODEL_CONFIG = "model_config"  # … its config overrides (key=value,…)
 MODEL_SEQ = "model_seq"  # … sequence length (0: the model's default)
@@ -89,6 +93,8 @@ DEFAULTS = {
     MODEL_PRECISION: "bf16",
     MODEL_CHECKPOINTING: False,
     RUN_AMOUNT: 10_000_000_000,  # 10B tokens (for an image model: that many samples; the page says which)
+    SERVING_P99_MS: 20,  # "p99 ≤ 20 ms for 500 requests/s" (issue 15's example)
+    SERVING_RPS: 500,
 }
 
 # Filters shared by Explore and Present, mirrored in the URL so a link reopens the view.
@@ -96,9 +102,9 @@ FILTER_KEYS = ("workload", "size", "precision", "device_label", "host", "run_id"
 # URL parameters, in the order they are written. A filter's parameter is its column name; every
 # other parameter has the name of its session-state key.
 URL_TEXT_KEYS = (SHEET, REGION, FOCUS, VIEW, HARDWARE_CONFIG, HARDWARE_PRECISION, MODEL, MODEL_CONFIG,
-                 MODEL_PRECISION)
-URL_INT_KEYS = (SLIDE, MODEL_SEQ, MODEL_BATCH, JOB_SAMPLES)
-POSITIVE_INT_KEYS = (MODEL_BATCH, JOB_SAMPLES)  # their widgets refuse 0
+                 MODEL_PRECISION, INFER_CONFIG, QUALITY_CONFIG)
+URL_INT_KEYS = (SLIDE, MODEL_SEQ, MODEL_BATCH, JOB_SAMPLES, SERVING_P99_MS, SERVING_RPS)
+POSITIVE_INT_KEYS = (MODEL_BATCH, JOB_SAMPLES, SERVING_P99_MS, SERVING_RPS)  # their widgets refuse 0
 URL_BOOL_KEYS = (SPOT, MODEL_CHECKPOINTING, LOG_SCALE)  # "1" or "0" in the URL
 URL_KEYS = (*FILTER_KEYS, *URL_TEXT_KEYS, *URL_BOOL_KEYS, *URL_INT_KEYS)
 

@@ -11,7 +11,8 @@
   queue stays full); the loss is smoothed by a bias-corrected exponential moving average
   (``SMOOTHING``), the same for every device and precision, so that "reached" means the same thing
   for all of them. The step that reached the target is found exactly; its time is interpolated
-  linearly inside its check interval.
+  linearly inside its check interval. The loss curve is the smoothed loss at each check, after the
+  first loss at step 1 (its time interpolated the same way).
 """
 
 from __future__ import annotations
@@ -160,6 +161,8 @@ def run_converge(spec: ProbeSpec, backend: Backend, run_id: str, *, meters: Sequ
                     reached_step = last_check_step + offset
                     reached_s = last_check_s + (now_s - last_check_s) * offset / len(values)
             last_loss = values[-1]
+            if not curve:  # where it started: the first loss, its time interpolated in the first interval
+                curve.append((1, now_s / len(values), values[0]))
             curve.append((steps, now_s, smoothed))
             interval_means.append((now_s - last_check_s) / len(values))
             on_phase("converge", step=steps, seconds=now_s, loss=smoothed)

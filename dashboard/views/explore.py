@@ -5,13 +5,14 @@ import datetime as dt
 import streamlit as st
 
 from core.views.estimates import TDP_ENERGY_METHOD
-from dashboard import charts, frames, pipeline, repeats, state, widgets
+from dashboard import charts, frames, inference, pipeline, repeats, state, widgets
 from dashboard.fmt import MISSING, break_even, compact, plain
 
 st.title("Explore the trade-offs")
 agg, failed, matching, costs, missing = widgets.selection_or_stop()
 
-VIEWS = ["Speed", "Speed-up", "Precision gain", "Efficiency", "Cost", "Trade-off", "Carbon", "Plan a job"]
+VIEWS = ["Speed", "Speed-up", "Precision gain", "Efficiency", "Cost", "Trade-off", "Carbon", "Plan a job",
+         "Inference", "Serving cost", "Time to quality"]
 MEASURED_VIEWS = ("Speed", "Efficiency", "Trade-off", "Carbon", "Plan a job")  # one measured workload each
 state.choose(state.VIEW, VIEWS)
 view = st.segmented_control("View", VIEWS, key=state.VIEW, label_visibility="collapsed") or VIEWS[0]
@@ -25,11 +26,12 @@ if view in MEASURED_VIEWS:  # the workload first: the cards and the chart below 
     focus = frames.with_noisy_runs(focus, runs)
     widgets.metric_cards(focus, focus_costs)
 state.save_query_params()
-st.caption(f"{matching:,} results, {len(agg):,} configurations in the selection. Cards and charts show one workload "
-           "at a time (samples of different workloads are not comparable); repeated runs are points next to their "
-           "median. Cost and CO2 are computed now from measured throughput and energy, the "
-           f"**{plain(st.session_state[state.SHEET])}** price sheet "
-           f"({'spot' if st.session_state[state.SPOT] else 'on-demand'}) and the grid intensity you picked.")
+if view not in ("Inference", "Serving cost", "Time to quality"):  # those read inference and time-to-target results
+    st.caption(f"{matching:,} results, {len(agg):,} configurations in the selection. Cards and charts show one "
+               "workload at a time (samples of different workloads are not comparable); repeated runs are points "
+               "next to their median. Cost and CO2 are computed now from measured throughput and energy, the "
+               f"**{plain(st.session_state[state.SHEET])}** price sheet "
+               f"({'spot' if st.session_state[state.SPOT] else 'on-demand'}) and the grid intensity you picked.")
 
 if view == "Speed":
     log = widgets.log_toggle()
@@ -140,6 +142,12 @@ elif view == "Carbon":
     log = widgets.log_toggle()
     st.plotly_chart(charts.carbon_chart(frames.carbon_frame(focus, comparison, custom), log=log), theme=None)
     st.caption(f"Your grid: {intensity_label}. Other regions for comparison, from CodeCarbon's bundled data.")
+
+elif view in ("Inference", "Serving cost"):
+    inference.show(view)
+
+elif view == "Time to quality":
+    inference.time_to_quality()
 
 else:
     intensity, _ = pipeline.grid_intensity()

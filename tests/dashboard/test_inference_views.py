@@ -1,0 +1,75 @@
+"""Issue 15's Explore views (AppTest), from the bundled H200 inference and time-to-target results:
+Inference, Serving cost (its target changes the answer; an impossible one says why) and Time to
+quality; and the training views stay about training."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import state
+from tests.dashboard.helpers import as_shown
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def empty_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("ACCELSCOPE_DB", f"sqlite:///{tmp_path / 'ui.db'}")
+
+
+def explore(view: str, **params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params.update({"view": view, **params})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def figures(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def test_inference_shows_latency_against_throughput_with_the_bound():
+    (fig,) = figures(explore("Inference"))
+    assert fig["layout"]["title"]["text"].startswith("Inference: cnn/resnet50")
+    names = {trace["name"] for trace in fig["data"]}
+    assert names == {"H200 [cuda:0] · bf16 · eager", "H200 [cuda:0] · bf16 · compiled"}
+    assert all(trace["text"] == ["batch 1", "batch 256"] for trace in fig["data"])
+    assert fig["layout"]["xaxis"]["type"] == "log" and "log scale" in fig["layout"]["xaxis"]["title"]["text"]
+    assert [shape["y0"] for shape in fig["layout"]["shapes"]] == [20]  # the p99 bound
+
+
+def test_serving_cost_answers_the_target_and_changes_with_it():
+    at = explore("Serving cost")
+    cards = {m.label: m.value for m in at.metric}
+    assert cards["Replicas"] == "3" and cards["Cheapest per 1M inferences"].startswith("$")
+    at.number_input(key=state.SERVING_RPS).set_value(5000).run()
+    assert {m.label: m.value for m in at.metric}["Replicas"] == "27"
+    assert at.query_params[state.SERVING_RPS] in ("5000", ["5000"])
+    at.number_input(key=state.SERVING_P99_MS).set_value(2).run()  # nothing measured is that fast
+    assert not at.exception and not at.metric
+    (fig,) = figures(at)
+    assert "Nothing measured meets p99 ≤ 2 ms" in fig["layout"]["annotations"][0]["text"]
+    reasons = at.dataframe[-1].value["reason"].tolist()
+    assert any("p99 latency 7.29 ms is over the 2 ms bound" in r for r in reasons), reasons
+
+
+def test_time_to_quality_draws_each_device_and_precision_to_the_target():
+    at = explore("Time to quality")
+    (fig,) = figures(at)
+    curves = [t for t in fig["data"] if t.get("mode") == "lines"]
+    assert {c["name"] for c in curves} == {"H200 [cuda:0] · fp32", "H200 [cuda:0] · bf16"}
+    assert [shape["y0"] for shape in fig["layout"]["shapes"]] == [0.05]
+    (table,) = at.dataframe
+    assert set(table.value["reached"]) == {"yes"} and table.value["time to target"].notna().all()
+    shown = " ".join(as_shown(c.value) for c in at.caption)
+    assert "No projected curve here" in shown  # cnn/S has no published or projected figure
+
+
+def test_the_training_views_leave_inference_results_out():
+    at = explore("Speed", focus="cnn/resnet50")
+    (fig,) = figures(at)
+    labels = " ".join(str(label) for trace in fig["data"] for label in trace.get("y", []))
+    assert "batch 1" not in labels and "H200" in labels
