@@ -849,7 +849,7 @@ def inference_chart(rows: pd.DataFrame, bound_ms: float | None = None, big: bool
                       annotation_text=f"p99 bound {bound_ms:g} ms", annotation_position="top left")
         top = max(top, bound_ms)
     if log:
-        fig.update_xaxes(type="log", title_text="throughput (inferences/s) — log scale")
+        fig.update_xaxes(type="log", dtick=1, title_text="throughput (inferences/s) — log scale")  # decades only
     else:
         fig.update_xaxes(type="linear", title_text="throughput (inferences/s)", rangemode="tozero")
     fig.update_yaxes(title_text="latency per request, p99 (ms)", rangemode="tozero", range=[0, top * 1.25])
@@ -876,7 +876,8 @@ def serving_cost_chart(options: list, target_text: str, big: bool = False, log: 
         custom, template = _hover(lines)
         fig.add_bar(y=[label for label, _ in picked], x=[o.usd_per_1m_inferences for _, o in picked],
                     orientation="h", name=precision, marker_color=precision_color(precision),
-                    text=[f"{usd(o.usd_per_1m_inferences)} · {o.replicas}×" for _, o in picked],
+                    text=[f"{usd(o.usd_per_1m_inferences)} · {o.replicas} replica{'s' * (o.replicas != 1)}"
+                          for _, o in picked],
                     textposition="outside", cliponaxis=False, customdata=custom, hovertemplate=template)
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(labels)), title_text="")
     value_axis(fig, "$ per 1M inferences at the target rate", log, max(o.usd_per_1m_inferences for o in shown),
@@ -919,7 +920,7 @@ def time_to_quality_chart(curves: list[dict], target_loss: float | None, big: bo
         fig.add_hline(y=target_loss, line_dash="dash", line_color=INK,
                       annotation_text=f"target loss {target_loss:g}", annotation_position="top right")
     if log:
-        fig.update_xaxes(type="log", title_text="wall-clock time (s) — log scale")
+        fig.update_xaxes(type="log", dtick=1, title_text="wall-clock time (s) — log scale")
     else:
         fig.update_xaxes(type="linear", title_text="wall-clock time (s)", rangemode="tozero")
     fig.update_yaxes(title_text="training loss (smoothed)", rangemode="tozero")

@@ -117,7 +117,7 @@ def _serving_cost(rows: pd.DataFrame, target: ServingTarget) -> None:
                 "reason": st.column_config.TextColumn("why", width="large")})
 
 
-def _shaded(curves: list[dict]) -> list[dict]:
+def shaded(curves: list[dict]) -> list[dict]:
     """A second, third… measured curve of one precision gets a lighter shade of its colour."""
     seen: dict[str, int] = {}
     out = []
@@ -140,7 +140,7 @@ def time_to_quality() -> None:
     measured = pipeline.converge_curves(config)
     targets = sorted({c["target_loss"] for c in measured if c["target_loss"] is not None})
     target = st.selectbox("Target loss", targets, format_func=lambda t: f"{t:g}") if len(targets) > 1 else targets[0]
-    measured = _shaded(sorted((c for c in measured if c["target_loss"] == target),
+    measured = shaded(sorted((c for c in measured if c["target_loss"] == target),
                               key=lambda c: (c["precision"], c["label"])))
     projected, why = pipeline.projected_curves(config, measured)
     log = st.toggle("Time on a log scale", value=True, help="A CPU's minutes and an accelerator's seconds on one axis.")

@@ -4,12 +4,14 @@ the page, its PNG/SVG exports and the offline HTML deck show the same slides, an
 on the download's own thread.
 
 Every slide is about one workload (picked on the slide); the slides about accelerators one cannot
-measure here (speed-up, every instance) also about one precision on them.
+measure here (speed-up, every instance) also about one precision on them. The serving slides are
+about a workload with inference results, the last slide about one with time-to-target results
+(each picked on its slide).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -24,8 +26,11 @@ HEADINGS = (
     "What does 1M samples cost?",
     "Time vs cost",
     "CO2 by grid region",
+    "How fast does it answer?",
+    "What does serving cost?",
+    "How long to reach a target loss?",
 )
-SPEED, SPEEDUP, JOB, ENERGY, COST, TRADEOFF, CARBON = range(len(HEADINGS))
+SPEED, SPEEDUP, JOB, ENERGY, COST, TRADEOFF, CARBON, INFERENCE, SERVING, QUALITY = range(len(HEADINGS))
 # the slides about every accelerator: the precision on them matters there (and the job on JOB)
 PRECISION_SLIDES = (SPEEDUP, JOB)
 
@@ -47,6 +52,15 @@ class DeckData:
     baseline: dict | None
     instances: pd.DataFrame
     carbon: pd.DataFrame
+    infer_workload: str = ""  # the serving slides: the workload served, its inference rows and the target
+    inference: pd.DataFrame = field(default_factory=pd.DataFrame)
+    serving_target_ms: float | None = None
+    serving_text: str = ""
+    serving_options: tuple = ()
+    serving_refused: tuple = ()
+    quality_workload: str = ""  # the last slide: the workload trained to its target, its curves
+    quality_target: float | None = None
+    curves: tuple = ()
 
 
 def for_room(measured: pd.DataFrame) -> pd.DataFrame:
@@ -89,6 +103,16 @@ def build(data: DeckData, index: int, height: int | None = room.SLIDE_HEIGHT_PX)
     elif index == CARBON:
         figure, takeaway = (charts.carbon_chart(data.carbon),
                             takeaways.carbon(data.carbon, workload, measured=have_measured))
+    elif index == INFERENCE:
+        figure = charts.inference_chart(data.inference, data.serving_target_ms)
+        takeaway = takeaways.inference(data.inference, data.infer_workload or "this workload", data.serving_target_ms)
+    elif index == SERVING:
+        figure = charts.serving_cost_chart(list(data.serving_options), data.serving_text, limit=room.MAX_ROWS)
+        takeaway = takeaways.serving(list(data.serving_options), list(data.serving_refused),
+                                     data.infer_workload or "this workload", data.serving_text, data.sheet)
+    elif index == QUALITY:
+        figure = charts.time_to_quality_chart(list(data.curves), data.quality_target)
+        takeaway = takeaways.quality(list(data.curves), data.quality_workload or "this workload", data.quality_target)
     else:
         raise IndexError(f"no slide {index}: there are {len(HEADINGS)}")
     return Slide(HEADINGS[index], room.room_figure(figure, height), takeaway.text, note, takeaway.missing)

@@ -311,3 +311,66 @@ def carbon(rows: pd.DataFrame, workload: str, measured: bool = True) -> Takeaway
                     f"{labelled(grams(clean['g_co2_per_1m_samples']), kind)} in {_region(clean['region'])}: "
                     f"{ratio} as much for the same work ({kind}).")
 
+
+
+# --- issue 15: serving and time to quality ----------------------------------------------------------
+
+def _variant(row) -> str:
+    return f"batch {int(row['batch_size'])}{', compiled' if row.get('compile') else ''}"
+
+
+def inference(rows: pd.DataFrame, workload: str, bound_ms: float | None) -> Takeaway:
+    """The lowest single-request latency and the highest throughput measured on ``workload``
+    (rows: flat rows of its inference results, as the inference chart draws them)."""
+    have = _usable(rows[rows["status"] == "ok"] if not rows.empty else rows, "step_time_p99_s")
+    if have.empty:
+        return Takeaway(f"No inference was measured on {workload} in this selection: run python -m core probe "
+                        f"--mode infer --batch 1,8,64 on it to fill this slide.", True)
+    fastest = have.sort_values("step_time_p99_s").iloc[0]
+    busiest = have.sort_values("samples_per_s", ascending=False).iloc[0]
+    answer = (f"On {workload}, the {fastest['device_label']} answers a request in "
+              f"{labelled(f'{fastest.step_time_p99_s * 1e3:.3g} ms p99', 'measured')} in {fastest['precision']} at "
+              f"{_variant(fastest)}")
+    if bound_ms:
+        answer += f", {'within' if fastest.step_time_p99_s * 1e3 <= bound_ms else 'over'} a {bound_ms:g} ms bound"
+    if busiest["id"] == fastest["id"]:
+        return Takeaway(answer + ".")
+    return Takeaway(answer + f"; at {_variant(busiest)} the {busiest['device_label']} serves "
+                    f"{labelled(f'{compact(busiest.samples_per_s)} inferences/s', 'measured')} at "
+                    f"{busiest.step_time_p99_s * 1e3:.3g} ms p99.")
+
+
+def serving(options: list, refused: list, workload: str, target_text: str, sheet: str) -> Takeaway:
+    """The cheapest way to meet the serving target, or why nothing measured does."""
+    if not options:
+        why = refused[0].reason if refused else f"no inference was measured on {workload}"
+        return Takeaway(f"Nothing measured on {workload} meets {target_text}: {why}.", True)
+    best = options[0]
+    where = "own hardware" if best.kind == "own" else f"{best.option}, {sheet} sheet, {best.kind}"
+    return Takeaway(f"Serving {workload} at {target_text} costs {usd(best.usd_per_1m_inferences)} per 1M inferences "
+                    f"(measured latency and throughput) on {best.replicas} × the "
+                    f"{best.configuration.split(' · ')[1]} ({best.precision}, batch {best.batch_size}"
+                    f"{', compiled' if best.compile else ''}) at {where}.")
+
+
+def _seconds(seconds: float) -> str:
+    """0.918 s, 12.6 s, 14 min: short runs keep their decimals."""
+    return f"{seconds:.3g} s" if seconds < 60 else duration(seconds / S_PER_H)
+
+
+def quality(curves: list[dict], workload: str, target: float | None) -> Takeaway:
+    """The fastest measured run to the target loss, and how much longer the slowest one took."""
+    reached = sorted((c for c in curves if c["kind"] == "measured" and c.get("reached_s")),
+                     key=lambda c: c["reached_s"])
+    if not reached or target is None:
+        return Takeaway(f"No measured run of {workload} reached its target loss in this selection: run python -m core "
+                        "probe --mode converge --target-loss 0.05 on each device to fill this slide.", True)
+    top, low = reached[0], reached[-1]
+    figure = labelled(_seconds(top["reached_s"]), "measured")
+    sentence = (f"The {top['label']} trains {workload} to loss {target:g} in {figure} in {top['precision']} "
+                f"({top['steps_to_target']:,} steps)")
+    if len(reached) == 1:
+        return Takeaway(sentence + "; nothing else reached it to compare with.")
+    other = f"its {low['precision']} run" if low["label"] == top["label"] else f"the {low['label']} in {low['precision']}"
+    return Takeaway(sentence + f"; {other} takes {labelled(_seconds(low['reached_s']), 'measured')}, "
+                    f"{times(low['reached_s'] / top['reached_s'])} as long (measured).")

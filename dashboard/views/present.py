@@ -4,8 +4,36 @@ buttons' shortcuts); no sidebar. Slide, workload and precision are in the URL.""
 
 import streamlit as st
 
-from dashboard import export, frames, pipeline, room, slides, state, widgets
+from core.errors import InvalidCostSettings
+from core.views.serving import ServingTarget
+from dashboard import export, frames, inference, pipeline, room, slides, state, widgets
 from dashboard.fmt import plain
+
+
+def serving_and_quality(infer_rows, infer_configs: list[str], quality_configs: list[str]) -> dict:
+    """The serving slides' and the time-to-target slide's data (slides.DeckData's last fields)."""
+    out = {}
+    if infer_configs:
+        served = state.choose(state.INFER_CONFIG, infer_configs)
+        rows = infer_rows[(infer_rows["workload"].astype(str) + "/" + infer_rows["size"].astype(str)) == served]
+        try:
+            target = ServingTarget(float(st.session_state[state.SERVING_P99_MS]),
+                                   float(st.session_state[state.SERVING_RPS]))
+            options, refused = pipeline.serving(target, rows)
+            text = f"p99 ≤ {target.p99_ms:g} ms at {target.requests_per_s:,g} requests/s"
+        except InvalidCostSettings as exc:
+            options, refused, text, target = [], [], str(exc), None
+        out.update(infer_workload=served, inference=rows, serving_target_ms=target.p99_ms if target else None,
+                   serving_text=text, serving_options=tuple(options), serving_refused=tuple(refused))
+    if quality_configs:
+        trained = state.choose(state.QUALITY_CONFIG, quality_configs)
+        measured = pipeline.converge_curves(trained)
+        targets = sorted({c["target_loss"] for c in measured if c["target_loss"] is not None})
+        chosen = [c for c in measured if targets and c["target_loss"] == targets[0]]
+        projected, _ = pipeline.projected_curves(trained, chosen)
+        out.update(quality_workload=trained, quality_target=targets[0] if targets else None,
+                   curves=tuple(inference.shaded(chosen) + projected))
+    return out
 
 
 def step(by: int) -> None:
@@ -31,9 +59,24 @@ next_column.button("Next ▶", key=state.NEXT_SLIDE, shortcut="Right", disabled=
                    width="stretch", on_click=step, args=(1,))
 heading_column.title(slides.HEADINGS[slide])
 
-pickers = st.columns([3, 2.2, 2.5, 2.3] if slide in slides.PRECISION_SLIDES else [3, 7])
-pickers[0].selectbox("Workload", workloads, key=state.HARDWARE_CONFIG,
-                     help="Workloads with published results first (data/references), then those measured here")
+SERVING_SLIDES = (slides.INFERENCE, slides.SERVING)
+infer_rows = pipeline.inference_rows()
+infer_configs = sorted(set(infer_rows["workload"].astype(str) + "/" + infer_rows["size"].astype(str))) \
+    if not infer_rows.empty else []
+quality_configs = pipeline.converge_configs()
+pickers = st.columns([3, 2.2, 2.5, 2.3] if slide in (*slides.PRECISION_SLIDES, *SERVING_SLIDES) else [3, 7])
+if slide in SERVING_SLIDES and infer_configs:
+    state.choose(state.INFER_CONFIG, infer_configs)
+    pickers[0].selectbox("Workload served", infer_configs, key=state.INFER_CONFIG)
+    pickers[1].number_input("p99 bound (ms)", min_value=1, max_value=600_000, step=1, key=state.SERVING_P99_MS)
+    pickers[2].number_input("Requests per second", min_value=1, max_value=1_000_000_000, step=50,
+                            key=state.SERVING_RPS)
+elif slide == slides.QUALITY and quality_configs:
+    state.choose(state.QUALITY_CONFIG, quality_configs)
+    pickers[0].selectbox("Workload trained to a target", quality_configs, key=state.QUALITY_CONFIG)
+else:
+    pickers[0].selectbox("Workload", workloads, key=state.HARDWARE_CONFIG,
+                         help="Workloads with published results first (data/references), then those measured here")
 if slide in slides.PRECISION_SLIDES:
     pickers[1].selectbox("Precision on the accelerators", precisions, key=state.HARDWARE_PRECISION,
                          help="Ordered by how many published results exist for the workload")
@@ -52,7 +95,8 @@ data = slides.DeckData(
     missing=missing[missing["config"] == workload] if not missing.empty else missing,
     speedups=speedups, baseline=baseline,
     instances=frames.instance_frame(pipeline.instance_costs(workload, precision), samples),
-    carbon=frames.carbon_frame(measured, pipeline.comparison_regions()))
+    carbon=frames.carbon_frame(measured, pipeline.comparison_regions()),
+    **serving_and_quality(infer_rows, infer_configs, quality_configs))
 shown = slides.build(data, slide)
 
 with st.container(key=room.TAKEAWAY_MISSING_KEY if shown.missing else room.TAKEAWAY_KEY):

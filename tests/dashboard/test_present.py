@@ -62,12 +62,12 @@ def test_the_workload_and_precision_are_picked_on_the_slide_and_kept_in_the_url(
     sentence = takeaway(at)
     assert sentence.startswith("On cnn/M, the ") and "samples/s (measured)" in sentence
     shown = " ".join(as_shown(m.value) for m in at.markdown) + " ".join(c.value for c in at.caption)
-    assert "URL holds" not in shown and "Slide 1 of 7" in shown
+    assert "URL holds" not in shown and "Slide 1 of 10" in shown
 
 
 def test_a_workload_without_a_cpu_measurement_says_what_is_missing_and_a_bad_slide_falls_back():
     at = present(slide="99", hw_workload="zoo/gpt2-small")  # measured on the H200 only
-    assert at.title[0].value == "CO2 by grid region"  # the last slide
+    assert at.title[0].value == "How long to reach a target loss?"  # the last slide
     warnings = [as_shown(w.value) for w in at.warning if w.icon == ":material/link_off:"]
     assert any("slide '99'" in w for w in warnings), warnings
     at.session_state[state.SLIDE] = 1
@@ -83,3 +83,15 @@ def test_the_job_size_is_kept_in_the_link_and_a_zero_one_falls_back():
     at = present(slide="2", job_samples="0")
     (job,) = [n for n in at.number_input if n.label == "Job: samples to train on"]
     assert job.value == state.DEFAULTS[state.JOB_SAMPLES]  # named in the link's notice (test_link_fallbacks)
+
+
+def test_the_serving_and_time_to_target_slides_say_what_the_h200_results_support():
+    at = present(slide="7")
+    assert at.title[0].value == "How fast does it answer?"
+    assert picker(at, "Workload served").value == "cnn/resnet50"
+    assert "answers a request in 7.29 ms p99 (measured)" in takeaway(at)
+    at = present(slide="8", p99_ms="50", rps="5000")
+    sentence = takeaway(at)
+    assert sentence.startswith("Serving cnn/resnet50 at p99 ≤ 50 ms at 5,000 requests/s costs $") and "on 27 ×" in sentence
+    at = present(slide="9")
+    assert takeaway(at).startswith("The H200 [cuda:0] trains cnn/S to loss 0.05 in 0.918 s (measured) in fp32")
