@@ -155,8 +155,24 @@ else:
     st.caption("“Hours on a CPU, minutes on a GPU”: state your job and pick the measured workload closest to "
                "it (above). Every figure below is your job size ÷ measured throughput (and × measured energy).")
     left, right = st.columns(2)
-    mode = left.radio("Job size", ["samples × epochs", "total tokens"], horizontal=True)
-    if mode == "samples × epochs":
+    mode = left.radio("Job size", ["samples × epochs", "total tokens", "to a target loss"], horizontal=True)
+    if mode == "to a target loss":
+        runs_to_target = [c for c in pipeline.converge_curves(st.session_state[state.FOCUS]) if c["reached"]]
+        if not runs_to_target:
+            left.warning(plain(f"No measured run of {st.session_state[state.FOCUS]} reached a target loss: run "
+                               "`python -m core probe --mode converge --target-loss 0.05` on it, or plan by "
+                               "samples × epochs."))
+            total_samples = 0.0
+        else:
+            chosen = left.selectbox(
+                "Measured run to the target", runs_to_target, format_func=lambda c: (
+                    f"{c['label']} {c['precision']}: loss {c['target_loss']:g} in {c['steps_to_target']:,} steps × "
+                    f"batch {c['batch_size']}"))
+            total_samples = float(chosen["steps_to_target"] * chosen["batch_size"])
+            left.caption("The samples that run needed to reach its target, trained on every device below: the same "
+                         "samples to the target is assumed at the same batch and precision (Time to quality shows "
+                         "each device's own run).")
+    elif mode == "samples × epochs":
         samples = left.number_input("Samples per epoch", min_value=1, value=1_281_167, step=10_000)
         epochs = left.number_input("Epochs", min_value=1, value=90)
         total_samples = float(samples * epochs)

@@ -73,3 +73,15 @@ def test_the_training_views_leave_inference_results_out():
     (fig,) = figures(at)
     labels = " ".join(str(label) for trace in fig["data"] for label in trace.get("y", []))
     assert "batch 1" not in labels and "H200" in labels
+
+
+def test_plan_a_job_can_train_to_a_measured_target_instead_of_epochs():
+    at = explore("Plan a job", focus="cnn/S")
+    at.radio[0].set_value("to a target loss").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert {m.label: m.value for m in at.metric}["Job"] == "1,696 samples"  # 53 steps × batch 32 (H200, fp32)
+    (table,) = at.dataframe
+    assert (table.value["wall_time_h"] > 0).all()
+    at = explore("Plan a job", focus="mlp/S")  # no run of it reached a target: said, nothing planned
+    at.radio[0].set_value("to a target loss").run()
+    assert any("No measured run of mlp/S reached a target loss" in as_shown(w.value) for w in at.warning)
