@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from typing import Callable, Sequence
@@ -61,8 +62,20 @@ def run(spec: ProbeSpec, backend: Backend, run_id: str, *, meters: Sequence = ()
     return result
 
 
+@contextlib.contextmanager
+def inference_context(spec: ProbeSpec, backend: Backend):
+    """``torch.inference_mode`` and the precision's autocast, entered once around the whole
+    measurement: entering them per batch costs microseconds a serving loop does not pay."""
+    import torch
+
+    autocast, _ = backend.configure_precision(spec.precision)  # no gradients: no loss scaling
+    with torch.inference_mode(), autocast():
+        yield
+
+
 def prepare_inference(spec: ProbeSpec, backend: Backend, clock: Callable[[], float]) -> TrainingStep:
-    """The workload's model in eval mode on the device and one inference batch as its "step"."""
+    """The workload's model in eval mode on the device and one inference batch as its "step" (to
+    be run inside :func:`inference_context`)."""
     import torch
 
     torch.manual_seed(spec.seed)
@@ -72,16 +85,13 @@ def prepare_inference(spec: ProbeSpec, backend: Backend, clock: Callable[[], flo
     if spec.channels_last:
         model = model.to(memory_format=torch.channels_last)
     model.eval()
-    autocast, _ = backend.configure_precision(spec.precision)  # no gradients: no loss scaling
     backend.reset_peak_memory()
     forward = torch.compile(model) if spec.compile else model
     batches = workload.batches
     counter = iter(range(1 << 62))
 
-    def infer(module=forward) -> None:
-        inputs = batches[next(counter) % len(batches)][0]
-        with torch.inference_mode(), autocast():
-            module(inputs)
+    def infer(module=forward) -> None:  # run inside inference_context: entered once, not per batch
+        module(batches[next(counter) % len(batches)][0])
 
     compile_time_s = None
     if spec.compile:
@@ -96,13 +106,14 @@ def run_inference(spec: ProbeSpec, backend: Backend, run_id: str, *, meters: Seq
                   idle_w: dict | None, on_phase: Phase) -> ProbeResult:
     started = clock()
     on_phase("build")
-    inference = prepare_inference(spec, backend, clock)
-    timer = WallClockTimer(clock, backend.synchronize)  # each batch alone: its latency, not the queue's
-    times, readings, _, _, contention = measure(inference, backend, policy or default_policy(spec, meters), meters,
-                                                clock, on_phase, timer=timer)
-    memory = backend.peak_memory()
-    on_phase("flops")
-    flops_per_batch, flops_method = count_flops(inference.uncompiled)
+    with inference_context(spec, backend):
+        inference = prepare_inference(spec, backend, clock)
+        timer = WallClockTimer(clock, backend.synchronize)  # each batch alone: its latency, not the queue's
+        times, readings, _, _, contention = measure(inference, backend, policy or default_policy(spec, meters),
+                                                    meters, clock, on_phase, timer=timer)
+        memory = backend.peak_memory()
+        on_phase("flops")
+        flops_per_batch, flops_method = count_flops(inference.uncompiled)
     result = summarize(spec, backend, run_id, inference, times, readings, (None, None), contention,
                        flops_per_batch, flops_method, idle_w, memory, wall_time_s=clock() - started)
     return dataclasses.replace(result, mode="infer", step_time_p99_s=percentile(times.steps_s, 99))
