@@ -15,6 +15,7 @@ from dashboard import actions, auth, data, runs, state
 from dashboard.fmt import plain
 
 st.title("Run probes")
+MODES = {"training": "train", "inference": "infer", "time to target": "converge"}  # what a plan measures
 DURATION_COLUMNS = ("created_at", "run_id", "workload", "size", "precision", "device_identity", "seconds_requested")
 
 
@@ -63,12 +64,26 @@ by_id = {d["id"]: d for d in found}
 
 with st.container(border=True, key="plan"):  # not a form: the plan's duration follows every choice
     st.subheader("Plan")
+    what = st.segmented_control("Measure", list(MODES), default="training", key="run_mode",
+                                help="training: steps per second; inference: latency per request and throughput "
+                                     "at each batch size; time to target: train until the smoothed loss reaches "
+                                     "the target, or the cap stops it") or "training"
     left, right = st.columns(2)
     chosen_devices = left.multiselect("Devices", list(by_id), default=list(by_id),
                                       format_func=lambda i: f"{i} — {by_id[i]['name']}")
     precisions = left.multiselect("Precisions", ["fp32", "tf32", "bf16", "fp16"], default=["fp32", "bf16"],
                                   help="Combinations a device cannot run are left out of the plan")
-    seconds = left.slider("Timed window per probe (s)", 0.5, 30.0, 2.0, 0.5)
+    extra: dict = {"mode": MODES[what]}
+    batches: list = [None]
+    if what == "inference":
+        batches = left.multiselect("Batch sizes", [1, 8, 32, 64, 256], default=[1, 32],
+                                   help="One result per batch size: batch 1 is a single request's latency") or [1]
+    if what == "time to target":
+        extra["target_loss"] = float(left.number_input("Target loss (smoothed)", min_value=0.0001, value=0.05,
+                                                       format="%.4f"))
+        seconds = left.slider("Cap per probe (s): stop there if the target is not reached", 5.0, 600.0, 60.0, 5.0)
+    else:
+        seconds = left.slider("Timed window per probe (s)", 0.5, 30.0, 2.0, 0.5)
     meters = left.toggle("Measure energy (NVML, RAPL, CodeCarbon)", value=True)
     sizes = {}
     for name, info in WORKLOADS.items():
@@ -76,7 +91,7 @@ with st.container(border=True, key="plan"):  # not a form: the plan's duration f
         sizes[name] = right.multiselect(f"{name} — {info.description}", list(info.sizes), default=default)
     planned = [{"workload": w, "size": s, "device": d, "precision": p, "seconds": float(seconds)}
                for d in chosen_devices for w, chosen in sizes.items() for s in chosen for p in precisions
-               if p in by_id[d]["precisions"]]
+               if p in by_id[d]["precisions"] for _ in batches]
     if planned:
         history = data.current_frame()
         expected = plan_duration(planned, history[list(DURATION_COLUMNS)].to_dict("records"),
@@ -102,9 +117,10 @@ if submitted:
                                  f"{by_id[device_id].get('isa') or 'ISA unknown'}) is emulated in software: "
                                  f"{EMULATED_BF16_NOTE}. Those results are labelled 'emulated'."))
         try:
-            specs = [ProbeSpec(workload=w, size=s, device=d, precision=p, seconds=float(seconds)).to_dict()
+            specs = [ProbeSpec(workload=w, size=s, device=d, precision=p, seconds=float(seconds), batch_size=batch,
+                               **extra).to_dict()
                      for d in chosen_devices for w, chosen in sizes.items() for s in chosen for p in precisions
-                     if p in by_id[d]["precisions"]]
+                     if p in by_id[d]["precisions"] for batch in batches]
         except UnsupportedSpec as exc:
             st.error(plain(f"Nothing started: {exc}"))
         else:

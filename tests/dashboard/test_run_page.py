@@ -97,3 +97,22 @@ def test_the_plan_says_how_long_it_will_take_before_it_starts(plan):
     at.slider[0].set_value(30.0).run()
     assert estimate().startswith("**6 probes, about 5 min**")
     assert plan == []  # nothing started
+
+
+@pytest.mark.parametrize("what, mode", [("inference", "infer"), ("time to target", "converge")])
+def test_an_inference_or_time_to_target_plan_is_made_of_such_specs(plan, what, mode):
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.run()
+    at.switch_page("views/run.py").run()
+    at.session_state["run_mode"] = what
+    at.run()
+    if what == "inference":
+        next(m for m in at.multiselect if m.label == "Batch sizes").set_value([1, 8, 64]).run()
+    next(b for b in at.button if b.label == "Start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    (specs,) = plan
+    assert specs and {s["mode"] for s in specs} == {mode}
+    if mode == "infer":
+        assert {s["batch_size"] for s in specs} == {1, 8, 64} and len(specs) % 3 == 0
+    else:
+        assert {s["target_loss"] for s in specs} == {0.05} and {s["seconds"] for s in specs} == {60.0}
