@@ -17,6 +17,7 @@ from core.errors import AccelscopeError
 
 COMMANDS = {
     "devices": commands.cmd_devices, "probe": commands.cmd_probe, "suite": commands.cmd_suite,
+    "scale": commands.cmd_scale,
     "results": commands.cmd_results, "export": commands.cmd_export, "import": commands.cmd_import,
     "delete-run": commands.cmd_delete_run, "prices": commands.cmd_prices, "project": commands.cmd_project,
     "analyze": commands.cmd_analyze, "recover": commands.cmd_recover,

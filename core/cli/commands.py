@@ -157,6 +157,57 @@ def cmd_suite(args) -> int:
     return _run(specs, devices, args, show_progress=True)
 
 
+def cmd_scale(args) -> int:
+    """One torchrun per world size; each result stored as it lands (spooled if the store cannot take it)."""
+    from core.cli.display import console, print_results_table, scaling_lines
+    from core.facts.results import new_id
+    from core.facts.rows import flat_row
+    from core.facts.spec import ProbeSpec
+    from core.facts.store import Store
+    from core.measure.runner import _child_env, device_locks, store_or_spool
+    from core.measure.scale import Launch, run_world_size, with_efficiency
+
+    if args.nnodes < 1 or not 0 <= args.node_rank < args.nnodes:
+        raise AccelscopeError(f"--node-rank must be in 0…{args.nnodes - 1} for --nnodes {args.nnodes}")
+    if args.nnodes > 1 and not args.master_addr:
+        raise AccelscopeError("--nnodes > 1 needs --master-addr (rank 0's node address, reachable from every node)")
+    if args.device == "cuda":
+        from core.measure.backends import discover
+
+        gpus = [d for d in discover() if d.kind == "cuda"]
+        if max(args.nproc) > len(gpus):
+            raise AccelscopeError(f"--nproc {max(args.nproc)} needs that many CUDA GPUs on this node; "
+                                  f"{len(gpus)} found (python -m core devices)")
+    spec = ProbeSpec(workload=args.workload, size=args.size, device=args.device, precision=args.precision,
+                     batch_size=args.batch_size, seconds=args.seconds)
+    launch = Launch(nnodes=args.nnodes, node_rank=args.node_rank, master_addr=args.master_addr,
+                    master_port=args.master_port, strategy=args.strategy, meters=args.meters, timeout_s=args.timeout)
+    store = Store(args.db)
+    run_id, results = new_id(), []
+    try:
+        store.check_writable()
+        locks = ["cpu"] if args.device == "cpu" else [f"cuda:{i}" for i in range(max(args.nproc))]
+        with device_locks(locks):
+            for nproc in args.nproc:
+                print(f"  scaling: world size {nproc * args.nnodes} ({nproc} per node, {args.strategy}) on "
+                      f"{args.device} …", file=sys.stderr, flush=True)
+                results.append(run_world_size(spec, args.device, nproc, run_id, launch, _child_env()))
+        results = with_efficiency(results)
+        for result in results:  # stored once the efficiency against world size 1 is known
+            refused = store_or_spool(result, store)
+            if refused:
+                print(f"  not stored: {refused}", file=sys.stderr)
+            if args.json:
+                print(json.dumps(result.to_dict()), flush=True)
+    finally:
+        store.close()
+    if not args.json:
+        print_results_table([flat_row(r) for r in results])
+        for line in scaling_lines([flat_row(r) for r in results]):
+            console().print(line)
+    return EXIT_OK if all(r.ok for r in results) else EXIT_PROBE_FAILED
+
+
 def _read_plan(path: str) -> list:
     from core.errors import UnsupportedSpec
     from core.facts.spec import ProbeSpec

@@ -94,7 +94,8 @@ def print_results_table(rows: list[dict], costs: list[dict | None] | None = None
         step_ms = r["step_time_s"] * 1e3 if r["step_time_s"] is not None else None
         loss = "–" if r["loss_first"] is None else f"{r['loss_first']:.3f}→{r['loss_last']:.3f}"
         energy = _fmt(r["energy_j"], ".1f") + (" est." if r["energy_kind"] == "estimated" else "")
-        workload = r["workload"] + (f" ({r['mode']})" if r.get("mode", "train") != "train" else "")
+        workload = r["workload"] + (f" ({r['mode']})" if r.get("mode", "train") != "train" else "") + (
+            f" ×{r['world_size']}" if r.get("world_size") else "")
         cells = [workload, r["size"], r["device_label"], precision, _status_cell(r), _fmt(r["batch_size"], "d"),
                  _fmt(r["steps"], "d"), _fmt(step_ms, ".1f"), _cv_cell(r, floors),
                  _fmt(r["samples_per_s"], ",.0f"), _fmt(r["tokens_per_s"], ",.0f"), _fmt(r["achieved_tflops"], ".3f"),
@@ -134,6 +135,26 @@ def mode_lines(rows: list[dict]) -> list[str]:
             verdict = "reached" if r["reached"] else "NOT reached"
             lines.append(f"converge: {what}: target loss {r['target_loss']:g} {verdict} — {r['steps_to_target']:,} "
                          f"steps, {r['time_to_target_s']:.3g} s{energy}; {escape(r['stop_reason'] or '')}")
+    return lines
+
+
+def scaling_lines(rows: list[dict]) -> list[str]:
+    """One line per world size: throughput, per device, efficiency, communication share, energy."""
+    lines = []
+    for r in rows:
+        if r.get("world_size") is None:
+            continue
+        if r["status"] != "ok":
+            lines.append(f"scale: world size {r['world_size']}: [red]{r['status']}[/red] {escape(r['error'] or '')[:300]}")
+            continue
+        efficiency = "–" if r["scaling_efficiency"] is None else f"{r['scaling_efficiency']:.0%}"
+        comm = "–" if r["comm_share"] is None else f"{r['comm_share']:.0%}"
+        energy = "–" if r["energy_j"] is None else f"{r['energy_j']:.3g} J" + (
+            " (estimated)" if r["energy_kind"] == "estimated" else "")
+        lines.append(escape(f"scale: world size {r['world_size']} ({r['dist_backend']}, {r['strategy']}, "
+                            f"{r['interconnect']}): {r['samples_per_s']:,.0f} samples/s, "
+                            f"{r['per_device_samples_per_s']:,.0f} per device, efficiency {efficiency}, "
+                            f"communication {comm} of a step, energy {energy}"))
     return lines
 
 

@@ -55,6 +55,28 @@ def build_parser() -> argparse.ArgumentParser:
     _add_mode_options(suite, converge=False)
     _add_run_options(suite)
 
+    scale = sub.add_parser("scale", help="scaling probes: one training job over 1, 2, 4… devices with "
+                                         "torch.distributed (torchrun), one result per world size")
+    scale.add_argument("--workload", required=True, help=f"{', '.join(WORKLOADS)}")
+    scale.add_argument("--size", default="S")
+    scale.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                       help="cpu (gloo backend; the host's cores shared between ranks) or cuda (NCCL; one GPU each)")
+    scale.add_argument("--precision", default="fp32", choices=PRECISIONS)
+    scale.add_argument("--batch-size", type=int, help="per device (default: the size preset's)")
+    scale.add_argument("--nproc", type=batch_list, default=(1, 2), metavar="N[,N…]",
+                       help="processes (devices) per node for each world size, e.g. 1,2,4,8 (default 1,2)")
+    scale.add_argument("--nnodes", type=int, default=1, help="nodes (each runs this command with its --node-rank)")
+    scale.add_argument("--node-rank", type=int, default=0)
+    scale.add_argument("--master-addr", help="rank 0's node address (with --nnodes > 1)")
+    scale.add_argument("--master-port", type=int, default=29500)
+    scale.add_argument("--strategy", default="ddp", choices=("ddp", "fsdp"),
+                       help="DistributedDataParallel (default) or FullyShardedDataParallel")
+    scale.add_argument("--seconds", type=float, default=3.0, help="timed window per world size (default 3)")
+    scale.add_argument("--json", action="store_true", help="print one JSON object per result")
+    scale.add_argument("--timeout", type=float, default=600.0, help="seconds before a world size is stopped")
+    scale.add_argument("--meters", choices=("auto", "none"), default="auto")
+    _add_db(scale)
+
     results = sub.add_parser("results", help="show stored results (one flat row each), priced if asked")
     results.add_argument("--format", choices=("table", "csv", "json"), default="table")
     results.add_argument("--json", action="store_true", help="same as --format json")

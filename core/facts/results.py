@@ -23,11 +23,13 @@ _OPTIONAL_NUMBERS = (
     "step_time_s", "step_time_p10_s", "step_time_p90_s", "step_time_cv", "samples_per_s",
     "tokens_per_s", "flops_per_step", "achieved_tflops", "loss_first", "loss_last",
     "compile_time_s", "wall_time_s", "seconds_requested", "host_other_cpus",
-    "step_time_p99_s", "target_loss", "time_to_target_s",
+    "step_time_p99_s", "target_loss", "time_to_target_s", "scaling_efficiency", "comm_share",
+    "per_device_samples_per_s",
 )
 _OPTIONAL_INTS = ("batch_size", "steps", "warmup_steps", "params", "peak_memory_bytes", "concurrent_probes",
-                  "steps_to_target")
-_OPTIONAL_STRINGS = ("error", "device_name", "peak_memory_method", "flops_method", "device_identity", "stop_reason")
+                  "steps_to_target", "world_size", "nodes")
+_OPTIONAL_STRINGS = ("error", "device_name", "peak_memory_method", "flops_method", "device_identity", "stop_reason",
+                     "dist_backend", "strategy", "interconnect", "launch_id")
 
 
 def new_id() -> str:
@@ -95,6 +97,18 @@ class ProbeResult:
     time_to_target_s: float | None = None  # converge: wall time until reached (the whole run, if not)
     stop_reason: str | None = None  # converge: why it stopped (the target, or the cap and the loss it got to)
     loss_curve: tuple[tuple[int, float, float], ...] = ()  # converge: (step, seconds, smoothed loss), ≤ 512 points
+    # Scale-out (issue 16): one training job over world_size devices (torch.distributed, launched by
+    # torchrun). samples_per_s and tokens_per_s are the whole job's; per_device_samples_per_s is
+    # that ÷ world_size; achieved_tflops and the step times are per device (rank 0's). None: one device.
+    world_size: int | None = None
+    nodes: int | None = None
+    dist_backend: str | None = None  # nccl | gloo
+    strategy: str | None = None  # ddp | fsdp
+    per_device_samples_per_s: float | None = None
+    scaling_efficiency: float | None = None  # throughput(n) ÷ (n × throughput(1)), both measured in one launch
+    comm_share: float | None = None  # share of the step spent on gradient communication (1 − no_sync ÷ synced)
+    interconnect: str | None = None  # as the devices report it (NVLink, PCIe; "shared memory" for CPU processes)
+    launch_id: str | None = None  # the fleet launch (ACCELSCOPE_LAUNCH_ID) that produced it
 
     @property
     def ok(self) -> bool:

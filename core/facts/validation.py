@@ -142,7 +142,7 @@ def _plausibility_problems(result: ProbeResult, max_tflops: float) -> list[str]:
     # built-in workloads train batch_size samples a step; a custom one may count samples its own way
     # (gradient accumulation, tokens as samples), so only the FLOP/s ceiling bounds it
     if result.samples_per_s and result.batch_size and fastest and fastest > 0 and not is_custom_workload(result.workload):
-        bound = THROUGHPUT_SLACK * result.batch_size / fastest
+        bound = THROUGHPUT_SLACK * result.batch_size * (result.world_size or 1) / fastest  # a job of n devices
         if result.samples_per_s > bound:
             problems.append(f"'samples_per_s' is {result.samples_per_s:,.4g}, more than batch {result.batch_size} "
                             f"over the fastest step ({fastest:.3g} s) allows")

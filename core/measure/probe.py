@@ -64,8 +64,10 @@ class TrainingStep:
     first_loss: Any
 
 
-def prepare(spec: ProbeSpec, backend: Backend, clock: Callable[[], float]) -> TrainingStep:
-    """Build the workload on the device and its training step (compiling it if asked)."""
+def prepare(spec: ProbeSpec, backend: Backend, clock: Callable[[], float],
+            wrap: Callable[[Any], Any] | None = None) -> TrainingStep:
+    """Build the workload on the device and its training step (compiling it if asked). ``wrap``
+    wraps the model before its optimizer is made (DistributedDataParallel in a scaling probe)."""
     import torch
 
     torch.manual_seed(spec.seed)
@@ -75,6 +77,8 @@ def prepare(spec: ProbeSpec, backend: Backend, clock: Callable[[], float]) -> Tr
     if spec.channels_last:
         model = model.to(memory_format=torch.channels_last)
     model.train()
+    if wrap is not None:
+        model = wrap(model)
     optimizer = workload.make_optimizer(model.parameters())
     autocast, scaler = backend.configure_precision(spec.precision)
     backend.reset_peak_memory()

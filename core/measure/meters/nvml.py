@@ -39,6 +39,16 @@ class Nvml:
     def power_limit_w(self, handle) -> float:
         return self._nvml.nvmlDeviceGetEnforcedPowerLimit(handle) / 1000.0
 
+    def active_nvlinks(self, handle, max_links: int = 18) -> int:
+        """How many of the device's NVLink links are up (0 on a GPU without NVLink)."""
+        active = 0
+        for link in range(max_links):
+            try:
+                active += int(self._nvml.nvmlDeviceGetNvLinkState(handle, link) == 1)
+            except Exception:  # noqa: BLE001 - no such link (or no NVLink at all): NVML raises
+                break
+        return active
+
     def total_energy_mj(self, handle) -> int:
         """Energy since driver load in millijoules (Volta and newer)."""
         return self._nvml.nvmlDeviceGetTotalEnergyConsumption(handle)

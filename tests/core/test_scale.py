@@ -1,0 +1,42 @@
+"""Scaling probes on the CPU with the gloo backend (issue 16), end to end through the CLI and torchrun."""
+
+import json
+
+from core.facts.store import Store
+from tests.core.test_cli import cli
+
+
+def _results(out) -> list[dict]:
+    return [json.loads(line) for line in out.stdout.strip().splitlines()]
+
+
+def test_one_result_per_world_size_with_efficiency_backend_and_energy_all_stored(db_url):
+    out = cli("scale", "--workload", "mlp", "--size", "S", "--device", "cpu", "--nproc", "1,2", "--seconds", "1",
+              "--timeout", "180", "--json", db_url=db_url, check_rc=0)
+    one, two = _results(out)
+    assert (one["world_size"], two["world_size"]) == (1, 2) and {one["dist_backend"], two["dist_backend"]} == {"gloo"}
+    assert one["scaling_efficiency"] == 1.0 and 0 < two["scaling_efficiency"]
+    assert two["scaling_efficiency"] == two["samples_per_s"] / (2 * one["samples_per_s"])
+    assert two["per_device_samples_per_s"] == two["samples_per_s"] / 2
+    assert two["interconnect"].startswith("shared memory") and 0 <= two["comm_share"] < 1
+    for result in (one, two):
+        assert result["status"] == "ok" and result["energy"] is not None and result["steps"] >= 5
+        assert result["strategy"] == "ddp" and result["nodes"] == 1
+    with Store(db_url) as store:
+        assert sorted(r.world_size for r in store.results()) == [1, 2]
+
+
+def test_a_failed_rank_fails_its_world_size_with_the_reason_and_the_others_still_run(db_url):
+    out = cli("scale", "--workload", "tests.core.scale_fixtures:mlp_failing_on_rank_1", "--device", "cpu",
+              "--nproc", "1,2", "--seconds", "0.5", "--timeout", "180", "--meters", "none", "--json", db_url=db_url)
+    assert out.returncode == 1, out.stderr
+    one, two = _results(out)
+    assert one["status"] == "ok" and one["world_size"] == 1
+    assert two["status"] == "failed" and two["world_size"] == 2 and "rank 1 cannot build" in two["error"]
+
+
+def test_a_bad_launch_is_refused_before_anything_runs(db_url):
+    out = cli("scale", "--workload", "mlp", "--nnodes", "2", db_url=db_url)
+    assert out.returncode == 2 and "--master-addr" in out.stderr
+    out = cli("scale", "--workload", "mlp", "--nproc", "1,x", db_url=db_url)
+    assert out.returncode == 2 and "not a list" in out.stderr
