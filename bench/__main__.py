@@ -1,19 +1,19 @@
 """python -m bench [overhead|ceiling|meters|stability|noise|noise-ratio|emulated-bf16|contention|scaling|projection|
-analysis|dashboard|trust|all]
+analysis|dashboard|trust|inference|all]
 — prints Markdown tables."""
 
 import argparse
 
-from bench import analysis, cpu, dashboard_latency, probes, projection, trust
+from bench import analysis, cpu, dashboard_latency, inference, probes, projection, trust
 
 BENCHES = {
     "overhead": probes.overhead, "ceiling": probes.ceiling, "meters": probes.meters,
     "stability": probes.stability, "noise": probes.noise_floor, "noise-ratio": cpu.noise_ratio,
     "emulated-bf16": cpu.emulated_bf16, "contention": cpu.contention, "scaling": probes.scaling, "projection": projection.run,
     "analysis": analysis.run,
-    "dashboard": dashboard_latency.run, "trust": trust.run,
+    "dashboard": dashboard_latency.run, "trust": trust.run, "inference": inference.run,
 }
-TAKES_ROUNDS = {"overhead", "ceiling", "meters", "noise", "noise-ratio", "emulated-bf16", "contention"}
+TAKES_ROUNDS = {"overhead", "ceiling", "meters", "noise", "noise-ratio", "emulated-bf16", "contention", "inference"}
 
 
 def main() -> None:
@@ -22,9 +22,16 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", help="stored-result counts for the dashboard benchmark")
     parser.add_argument("--rounds", type=int, default=probes.ROUNDS,
                         help=f"rounds for overhead, ceiling, meters, noise and dashboard (default {probes.ROUNDS})")
+    parser.add_argument("--json", action="store_true", help="dashboard: one JSON report (first chart, filter change, "
+                        "peak memory; the app beside a trivial app), default size 1,000,000")
+    parser.add_argument("--db", help="dashboard --json: an empty throwaway PostgreSQL database URL to fill instead of "
+                        "a temporary SQLite file (its results are deleted afterwards)")
     args = parser.parse_args()
     for name in (list(BENCHES) if "all" in args.which else args.which):
-        if name == "dashboard":
+        if name == "dashboard" and args.json:
+            dashboard_latency.run_json(tuple(args.sizes or (1_000_000,)), rounds=1 if args.rounds == probes.ROUNDS
+                                       else args.rounds, db=args.db)
+        elif name == "dashboard":
             dashboard_latency.run(tuple(args.sizes or (10_000, 100_000)), rounds=args.rounds)
         elif name in TAKES_ROUNDS:
             BENCHES[name](rounds=args.rounds)

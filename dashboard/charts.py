@@ -867,15 +867,22 @@ def serving_cost_chart(options: list, target_text: str, big: bool = False, log: 
     shown = options[:limit]
     labels = [wrap(f"{_short_option(o.option)} · {o.configuration.split(' · ', 1)[1]}", 44) for o in shown]
     fig = go.Figure()
-    for precision in _precision_order([o.precision for o in shown]):
-        picked = [(label, o) for label, o in zip(labels, shown) if o.precision == precision]
+    series = [(p, e) for p in _precision_order([o.precision for o in shown]) for e in ("measured", "published")]
+    for precision, evidence in series:
+        picked = [(label, o) for label, o in zip(labels, shown) if (o.precision, o.evidence) == (precision, evidence)]
+        if not picked:
+            continue
         lines = [[f"<b>{o.option}</b> ({o.kind})", o.configuration,
                   f"{o.replicas} replica{'s' * (o.replicas != 1)} · {usd(o.usd_per_h)}/h",
-                  f"worst latency {o.worst_latency_ms:.3g} ms (batch p99 {o.p99_ms:.3g} ms + fill wait)",
-                  f"{usd(o.usd_per_1m_inferences)} per 1M inferences"] for _, o in picked]
+                  f"worst latency {o.worst_latency_ms:.3g} ms" + (" (batch p99 + fill wait)" if evidence == "measured"
+                                                                   else " (the benchmark's p99 bound)"),
+                  f"{usd(o.usd_per_1m_inferences)} per 1M inferences ({evidence})"] for _, o in picked]
         custom, template = _hover(lines)
+        color = precision_color(precision)
+        style = ({"marker_color": color} if evidence == "measured" else  # published: outlined, as elsewhere
+                 {"marker_color": "rgba(255,255,255,0)", "marker_line_color": color, "marker_line_width": 2})
         fig.add_bar(y=[label for label, _ in picked], x=[o.usd_per_1m_inferences for _, o in picked],
-                    orientation="h", name=precision, marker_color=precision_color(precision),
+                    orientation="h", name=f"{precision} ({KIND_LEGEND[evidence]})", **style,
                     text=[f"{usd(o.usd_per_1m_inferences)} · {o.replicas} replica{'s' * (o.replicas != 1)}"
                           for _, o in picked],
                     textposition="outside", cliponaxis=False, customdata=custom, hovertemplate=template)
@@ -926,3 +933,45 @@ def time_to_quality_chart(curves: list[dict], target_loss: float | None, big: bo
     fig.update_yaxes(title_text="training loss (smoothed)", rangemode="tozero")
     fig.update_layout(title="Time to quality: the same learning curve on each device")
     return _style(fig, big, height=520)
+
+
+def scaling_chart(frame: pd.DataFrame, big: bool = False) -> go.Figure:
+    """Throughput against devices, one line per scaling run with its ideal (dashed) and efficiency
+    labels (top); $ per 1M samples at each size (bottom): linear axes from zero."""
+    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.18, row_heights=[0.62, 0.38],
+                        subplot_titles=["Throughput (samples/s) against devices", "$ per 1M samples at each size"])
+    for index, (name, series) in enumerate(frame.groupby("series", sort=True)):
+        color = precision_color(series["precision"].iloc[0], index)
+        lines = [[f"<b>{name}</b>", f"{int(r.world_size)} device{'s' * (r.world_size != 1)}: "
+                  f"{compact(r.samples_per_s)} samples/s ({compact(r.per_device_samples_per_s)} per device)",
+                  f"efficiency {percent(r.scaling_efficiency) if _num(r.scaling_efficiency) is not None else '—'}"
+                  f" · communication {percent(r.comm_share) if _num(r.comm_share) is not None else '—'}",
+                  f"{usd(r.usd_per_1m_samples)} per 1M samples" if _num(r.usd_per_1m_samples) is not None
+                  else f"no price: {_text(r.why_no_price)}"[:100], _text(r.interconnect)]
+                 for r in series.itertuples()]
+        custom, template = _hover(lines)
+        fig.add_scatter(x=series["world_size"].tolist(), y=series["samples_per_s"].tolist(), mode="lines+markers+text",
+                        name=name,
+                        text=[percent(e) if _num(e) is not None else "" for e in series["scaling_efficiency"]],
+                        textposition="top center", line={"color": color, "width": 3}, marker={"size": 10},
+                        customdata=custom, hovertemplate=template, row=1, col=1)
+        if series["ideal_samples_per_s"].notna().any():
+            fig.add_scatter(x=series["world_size"].tolist(), y=series["ideal_samples_per_s"].tolist(), mode="lines",
+                            showlegend=False,
+                            line={"color": color, "dash": "dash", "width": 1.5}, hoverinfo="skip", row=1, col=1)
+        priced = series.dropna(subset=["usd_per_1m_samples"])
+        if not priced.empty:
+            fig.add_bar(x=priced["world_size"].tolist(), y=priced["usd_per_1m_samples"].tolist(), name=name,
+                        showlegend=False,
+                        marker_color=color, text=[usd(v) for v in priced["usd_per_1m_samples"]],
+                        textposition="outside", cliponaxis=False, customdata=custom, hovertemplate=template,
+                        row=2, col=1)
+    ticks = sorted(frame["world_size"].unique())
+    fig.update_xaxes(tickvals=ticks, title_text="devices (world size)", rangemode="tozero")
+    top = float(max(frame["samples_per_s"].max(), frame["ideal_samples_per_s"].max(skipna=True) or 0))
+    value_axis(fig, "samples/s", False, top, axis="y", room=1.2, row=1, col=1)
+    value_axis(fig, "$ per 1M samples", False, frame["usd_per_1m_samples"].max(skipna=True), axis="y", room=1.3,
+               row=2, col=1)
+    workloads = sorted(set(frame["workload"].astype(str) + "/" + frame["size"].astype(str)))
+    fig.update_layout(title=f"Scaling: {', '.join(workloads)} — dashed: ideal (n × one device)", barmode="group")
+    return _style(fig, big, height=720)

@@ -37,7 +37,7 @@ def _target() -> ServingTarget | None:
 
 def show(view: str) -> None:
     rows = pipeline.inference_rows()
-    configs = sorted(set(rows["workload"].astype(str) + "/" + rows["size"].astype(str))) if not rows.empty else []
+    configs = pipeline.inference_configs(rows)
     if not configs:
         st.info("No inference results in the selection. " + RUN_HINT)
         return
@@ -48,7 +48,7 @@ def show(view: str) -> None:
     if view == "Inference":
         _inference(chosen, target)
     elif target is not None:
-        _serving_cost(chosen, target)
+        _serving_cost(chosen, target, config)
 
 
 def _inference(rows: pd.DataFrame, target: ServingTarget | None) -> None:
@@ -76,14 +76,14 @@ def _inference(rows: pd.DataFrame, target: ServingTarget | None) -> None:
         "energy_kind": st.column_config.TextColumn("energy is"), "created_at": "when (UTC)"})
 
 
-def _serving_cost(rows: pd.DataFrame, target: ServingTarget) -> None:
+def _serving_cost(rows: pd.DataFrame, target: ServingTarget, config: str) -> None:
     target_text = f"p99 ≤ {target.p99_ms:g} ms at {target.requests_per_s:,g} requests/s"
-    options, refused = pipeline.serving(target, rows)
+    options, refused = pipeline.serving(target, rows, config)
     if options:
         best = options[0]
         cards = st.columns(3)
         cards[0].metric("Cheapest per 1M inferences", usd(best.usd_per_1m_inferences))
-        cards[0].caption(plain(f"{best.option} · {best.configuration}"))
+        cards[0].caption(plain(f"{best.option} · {best.configuration} · {best.evidence}"))
         cards[1].metric("Replicas", f"{best.replicas}")
         cards[1].caption(plain(f"{usd(best.usd_per_h)}/h in all; each carries {best.replica_requests_per_s:,.0f} "
                                "requests/s"))
@@ -98,11 +98,15 @@ def _serving_cost(rows: pd.DataFrame, target: ServingTarget) -> None:
                "must fill before it runs (its first request waits for B − 1 others: requests arriving evenly — real "
                "traffic is burstier, so keep a margin). Cloud replicas are priced per accelerator (per vCPU share "
                "on a CPU), own hardware as the purchase price amortized plus electricity at the measured power. "
+               "**Published** options are MLPerf Inference Server figures (queries/s per accelerator with p99 within "
+               "the benchmark's 15 ms bound, int8 on a vendor-tuned stack such as TensorRT, data/references/inference, "
+               "source in each row): what that hardware can do, not what your PyTorch model does on it. "
                + NOT_PROJECTED[0].upper() + NOT_PROJECTED[1:] + ".")
     if options:
         st.dataframe(pd.DataFrame([vars(o) for o in options]), hide_index=True, placeholder=MISSING, column_order=[
-            "option", "configuration", "replicas", "usd_per_1m_inferences", "usd_per_h", "worst_latency_ms", "kind",
-            "basis"], column_config={
+            "option", "configuration", "evidence", "replicas", "usd_per_1m_inferences", "usd_per_h",
+            "worst_latency_ms", "kind", "basis"], column_config={
+            "evidence": st.column_config.TextColumn("figure is"),
             "option": st.column_config.TextColumn("instance", width="medium"),
             "configuration": st.column_config.TextColumn("measured configuration", width="medium"),
             "usd_per_1m_inferences": st.column_config.NumberColumn("$ per 1M inferences", format="$%.4g"),

@@ -21,11 +21,14 @@ def comparison_regions() -> list[str]:
 
 
 def training_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """The training results: the speed, cost and CO2 views are about training (issue 15's inference
-    and time-to-target results have views of their own). A row or frame without a mode is training."""
-    if "mode" not in frame.columns:
-        return frame
-    return frame[~frame["mode"].isin(["infer", "converge"])]
+    """The single-device training results: the speed, cost and CO2 views are about them (inference,
+    time-to-target and scaling results have views of their own). A row without a mode is training."""
+    keep = pd.Series(True, index=frame.index)
+    if "mode" in frame.columns:
+        keep &= ~frame["mode"].isin(["infer", "converge"])
+    if "world_size" in frame.columns:  # a scaling job's throughput is several devices': the Scaling view's
+        keep &= frame["world_size"].isna()
+    return frame[keep]
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -259,12 +262,25 @@ def inference_rows() -> pd.DataFrame:
     return _inference(url, data.store_stamp(url), data.samples_stamp(), current_filters())
 
 
-def serving(target, rows: pd.DataFrame) -> tuple[list, list]:
-    """(options that meet ``target``, configurations that cannot and why) on the session's sheet."""
+def serving(target, rows: pd.DataFrame, config: str) -> tuple[list, list]:
+    """(options that meet ``target``, configurations that cannot and why) on the session's sheet:
+    measured inference results of ``config`` and its published Server figures."""
+    from core.facts.references import load_inference_references
     from core.views import serving as serving_view
 
+    workload, size = config.split("/", 1)
+    published = [r for r in load_inference_references() if (r.workload, r.size) == (workload, size)]
     sheet = data.all_sheets()[st.session_state[state.SHEET]]
-    return serving_view.serving_options(rows.to_dict("records"), target, sheet, cost_settings(), data.accelerators())
+    return serving_view.serving_options(rows.to_dict("records"), target, sheet, cost_settings(), data.accelerators(),
+                                        published=published)
+
+
+def inference_configs(rows: pd.DataFrame) -> list[str]:
+    """The workloads with a measured inference result or a published inference figure."""
+    from core.facts.references import load_inference_references
+
+    measured = set(rows["workload"].astype(str) + "/" + rows["size"].astype(str)) if not rows.empty else set()
+    return sorted(measured | {f"{r.workload}/{r.size}" for r in load_inference_references()})
 
 
 MAX_PROJECTED_CURVES = 3
@@ -341,3 +357,17 @@ def projected_curves(config: str, measured: list[dict]) -> tuple[list[dict], str
                                     f"({figure.kind}), same steps to the target assumed"})
     why = None if curves else (sorted(reasons)[0] if reasons else "no published or projected figure for it")
     return curves, why
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _scaling(url: str, stamp: tuple, sample_stamp: tuple, filters: tuple) -> pd.DataFrame:
+    frame = data.load_frame(url, stamp, sample_stamp)
+    if "world_size" not in frame.columns:
+        return frame.iloc[0:0]
+    return frames.apply_filters(frame[frame["world_size"].notna()], dict(filters))
+
+
+def scaling_rows() -> pd.DataFrame:
+    """The scaling results (one per world size of a torchrun launch) in the sidebar's selection."""
+    url = data.db_url()
+    return _scaling(url, data.store_stamp(url), data.samples_stamp(), current_filters())

@@ -347,6 +347,16 @@ def serving(options: list, refused: list, workload: str, target_text: str, sheet
         return Takeaway(f"Nothing measured on {workload} meets {target_text}: {why}.", True)
     best = options[0]
     where = "own hardware" if best.kind == "own" else f"{best.option}, {sheet} sheet, {best.kind}"
+    if best.evidence == "published":
+        device = best.configuration.split(" · ")[1].replace(" (published)", "")
+        sentence = (f"Serving {workload} at {target_text} can cost {usd(best.usd_per_1m_inferences)} per 1M inferences "
+                    f"(published: an MLPerf Inference {best.precision} Server figure on a vendor-tuned stack) on "
+                    f"{best.replicas} × {device} at {where}")
+        measured = next((o for o in options if o.evidence == "measured"), None)
+        if measured is None:
+            return Takeaway(sentence + "; nothing measured here meets it.")
+        return Takeaway(sentence + f"; the cheapest measured here is {usd(measured.usd_per_1m_inferences)} (measured) "
+                        f"on {measured.replicas} × the {measured.configuration.split(' · ')[1]}.")
     return Takeaway(f"Serving {workload} at {target_text} costs {usd(best.usd_per_1m_inferences)} per 1M inferences "
                     f"(measured latency and throughput) on {best.replicas} × the "
                     f"{best.configuration.split(' · ')[1]} ({best.precision}, batch {best.batch_size}"

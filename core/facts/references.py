@@ -92,3 +92,71 @@ def load_references(directory: Path = REFERENCES_DIR) -> tuple[Reference, ...]:
         except OSError as exc:
             raise InvalidPriceSheet(f"{path}: cannot read ({exc.strerror})") from None
     return tuple(references)
+
+
+# --- published inference results (data/references/inference/*.csv) ----------------------------------
+
+INFERENCE_DIR = REFERENCES_DIR / "inference"
+SCENARIOS = ("Server", "Offline")  # MLPerf Inference: queries/s within a p99 bound; samples/s with no bound
+INFERENCE_COLUMNS = (
+    Column("device", "text"), Column("device_count", "integer"), Column("workload", "text"), Column("size", "text"),
+    Column("precision", "text"), Column("scenario", "choice", choices=SCENARIOS),
+    Column("latency_bound_ms", "number", False), Column("samples_per_s", "number"), Column("submitter", "text"),
+    Column("system", "text"), Column("round", "text"), Column("source_url", "url"), Column("retrieved_on", "date"),
+    Column("note", "text"),
+)
+
+
+@dataclass(frozen=True)
+class InferenceReference:
+    """One published inference figure (MLPerf Inference), as printed over ``device_count`` devices:
+    for the Server scenario, queries per second with p99 latency within ``latency_bound_ms``."""
+
+    device: str
+    device_count: int
+    workload: str
+    size: str
+    precision: str
+    scenario: str
+    latency_bound_ms: float | None
+    samples_per_s: float
+    submitter: str
+    system: str
+    round: str
+    source_url: str
+    retrieved_on: str
+    note: str
+
+    @property
+    def samples_per_s_per_device(self) -> float:
+        return self.samples_per_s / self.device_count
+
+    @property
+    def label(self) -> str:
+        return f"MLPerf Inference {self.round} {self.scenario}, {self.submitter}: {self.system}"
+
+
+def _check_inference_row(row: dict, known_devices: frozenset[str]) -> None:
+    if row["device"] not in known_devices:
+        raise ValueError(f"column 'device': {row['device']!r} is not a catalog model (data/accelerators.csv)")
+    if row["device_count"] < 1 or row["samples_per_s"] <= 0:
+        raise ValueError("columns 'device_count', 'samples_per_s': a positive count and figure")
+    if row["scenario"] == "Server" and not (row["latency_bound_ms"] or 0) > 0:
+        raise ValueError("column 'latency_bound_ms': a Server figure holds only within its latency bound")
+
+
+@lru_cache(maxsize=2)
+def load_inference_references(directory: Path = INFERENCE_DIR) -> tuple[InferenceReference, ...]:
+    """Every bundled published inference figure, validated whole (InvalidPriceSheet names file and row)."""
+    from core.views.catalog import load_catalog
+
+    known = frozenset(accelerator.model for accelerator in load_catalog())
+    found: list[InferenceReference] = []
+    for path in sorted(Path(directory).glob("*.csv")):
+        try:
+            rows = parse_csv(path.read_bytes(), path.name, INFERENCE_COLUMNS,
+                             row_check=lambda row: _check_inference_row(row, known))
+        except OSError as exc:
+            raise InvalidPriceSheet(f"{path}: cannot read ({exc.strerror})") from None
+        found.extend(InferenceReference(**row) for row in rows)
+    return tuple(found)

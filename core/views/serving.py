@@ -12,10 +12,12 @@ burstier, so keep a margin). A configuration whose fill wait and p99 cannot fit 
 replica count that also carries the rate is refused, saying so. Cloud replicas are priced per accelerator (an instance of k
 accelerators hosts k replicas) or, on a CPU, per vCPU share, as training cost is; own hardware is
 the purchase price amortized plus electricity at the measured power, every replica busy (an upper
-bound below full load). Throughput is measured only: the training projection does not apply to
-inference (batch-1 inference is mostly memory- and launch-bound, where a roofline fitted on
-training throughput says little), so devices without an inference measurement are named, not
-projected.
+bound below full load). Throughput is measured here, or published: an MLPerf Inference Server
+figure (queries/s per accelerator with p99 within its bound, data/references/inference) serves a
+target whose bound is at least that bound, at that rate per accelerator — labelled published, with
+its source, and with its stack (int8 TensorRT), which is not a PyTorch eager run's. The training
+projection does not apply to inference (batch-1 inference is mostly memory- and launch-bound, where a
+roofline fitted on training throughput says little), so nothing is projected, and the view says so.
 """
 
 from __future__ import annotations
@@ -88,13 +90,48 @@ def replicas_needed(requests_per_s: float, replica_requests_per_s: float) -> int
     return max(1, math.ceil(requests_per_s / replica_requests_per_s - 1e-9))
 
 
+def published_options(published: Iterable, target: ServingTarget, sheet: pricing.PriceSheet, settings: CostSettings,
+                      accelerators: Sequence[catalog.Accelerator]) -> tuple[list[ServingOption], list[NotServing]]:
+    """Options from published Server figures (core.facts.references.InferenceReference) whose latency
+    bound is within the target's: replicas = rate ÷ the per-accelerator figure, priced per accelerator."""
+    options, refused = [], []
+    for ref in published:
+        if ref.scenario != "Server":
+            continue
+        name = f"{ref.workload}/{ref.size} {ref.precision} · {ref.device} (published)"
+        if ref.latency_bound_ms > target.p99_ms:
+            refused.append(NotServing(name, f"published at p99 ≤ {ref.latency_bound_ms:g} ms, looser than the "
+                                            f"{target.p99_ms:g} ms bound ({ref.label})"))
+            continue
+        rate = ref.samples_per_s_per_device
+        replicas = replicas_needed(target.requests_per_s, rate)
+        lines = pricing.cloud_costs(device_kind="gpu", device_name=ref.device, samples_per_s=rate, vcpus_used=None,
+                                    rows=sheet.rows, catalog=accelerators, spot=settings.spot)
+        if isinstance(lines, pricing.NoPrice):
+            refused.append(NotServing(name, f"{lines.reason} (in the {sheet.name} sheet)"))
+            continue
+        for line in lines:
+            usd_per_h = line.usd_per_h * replicas
+            options.append(ServingOption(
+                configuration=name, device_label=ref.device, precision=ref.precision, batch_size=0, compile=False,
+                p99_ms=ref.latency_bound_ms, worst_latency_ms=ref.latency_bound_ms, replica_requests_per_s=rate,
+                replicas=replicas, option=line.option, kind=line.kind, usd_per_h=usd_per_h,
+                usd_per_1m_inferences=usd_per_h / (target.requests_per_s * S_PER_H) * INFERENCES_PER_MILLION,
+                basis=f"{replicas} accelerator(s) × {line.usd_per_h:.4g} $/h at {rate:,.0f} queries/s each with p99 ≤ "
+                      f"{ref.latency_bound_ms:g} ms, published ({ref.label}; {ref.precision}, a vendor-tuned stack, "
+                      f"not PyTorch eager): {ref.source_url}",
+                evidence="published"))
+    return options, refused
+
+
 def serving_options(rows: Iterable[Mapping], target: ServingTarget, sheet: pricing.PriceSheet, settings: CostSettings,
-                    accelerators: Sequence[catalog.Accelerator] | None = None
+                    accelerators: Sequence[catalog.Accelerator] | None = None, published: Iterable = ()
                     ) -> tuple[list[ServingOption], list[NotServing]]:
     """(options that meet the target, cheapest per 1M inferences first; configurations that do not,
-    with why). ``rows`` are flat rows; only successful inference results are considered."""
+    with why). ``rows`` are flat rows; only successful inference results are considered.
+    ``published``: InferenceReference figures of the same workload (see :func:`published_options`)."""
     accelerators = tuple(accelerators if accelerators is not None else catalog.load_catalog())
-    options, refused = [], []
+    options, refused = published_options(published, target, sheet, settings, accelerators)
     for row in rows:
         if row.get("mode") != "infer" or row.get("status") != "ok":
             continue

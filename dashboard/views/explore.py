@@ -5,14 +5,14 @@ import datetime as dt
 import streamlit as st
 
 from core.views.estimates import TDP_ENERGY_METHOD
-from dashboard import charts, frames, inference, pipeline, repeats, state, widgets
+from dashboard import charts, frames, inference, pipeline, repeats, scaling, state, widgets
 from dashboard.fmt import MISSING, break_even, compact, plain
 
 st.title("Explore the trade-offs")
 agg, failed, matching, costs, missing = widgets.selection_or_stop()
 
 VIEWS = ["Speed", "Speed-up", "Precision gain", "Efficiency", "Cost", "Trade-off", "Carbon", "Plan a job",
-         "Inference", "Serving cost", "Time to quality"]
+         "Inference", "Serving cost", "Time to quality", "Scaling"]
 MEASURED_VIEWS = ("Speed", "Efficiency", "Trade-off", "Carbon", "Plan a job")  # one measured workload each
 state.choose(state.VIEW, VIEWS)
 view = st.segmented_control("View", VIEWS, key=state.VIEW, label_visibility="collapsed") or VIEWS[0]
@@ -26,7 +26,7 @@ if view in MEASURED_VIEWS:  # the workload first: the cards and the chart below 
     focus = frames.with_noisy_runs(focus, runs)
     widgets.metric_cards(focus, focus_costs)
 state.save_query_params()
-if view not in ("Inference", "Serving cost", "Time to quality"):  # those read inference and time-to-target results
+if view not in ("Inference", "Serving cost", "Time to quality", "Scaling"):  # those read results of their own
     st.caption(f"{matching:,} results, {len(agg):,} configurations in the selection. Cards and charts show one "
                "workload at a time (samples of different workloads are not comparable); repeated runs are points "
                "next to their median. Cost and CO2 are computed now from measured throughput and energy, the "
@@ -148,6 +148,9 @@ elif view in ("Inference", "Serving cost"):
 
 elif view == "Time to quality":
     inference.time_to_quality()
+
+elif view == "Scaling":
+    scaling.show()
 
 else:
     intensity, _ = pipeline.grid_intensity()

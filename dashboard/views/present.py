@@ -19,7 +19,7 @@ def serving_and_quality(infer_rows, infer_configs: list[str], quality_configs: l
         try:
             target = ServingTarget(float(st.session_state[state.SERVING_P99_MS]),
                                    float(st.session_state[state.SERVING_RPS]))
-            options, refused = pipeline.serving(target, rows)
+            options, refused = pipeline.serving(target, rows, served)
             text = f"p99 ≤ {target.p99_ms:g} ms at {target.requests_per_s:,g} requests/s"
         except InvalidCostSettings as exc:
             options, refused, text, target = [], [], str(exc), None
@@ -61,8 +61,7 @@ heading_column.title(slides.HEADINGS[slide])
 
 SERVING_SLIDES = (slides.INFERENCE, slides.SERVING)
 infer_rows = pipeline.inference_rows()
-infer_configs = sorted(set(infer_rows["workload"].astype(str) + "/" + infer_rows["size"].astype(str))) \
-    if not infer_rows.empty else []
+infer_configs = pipeline.inference_configs(infer_rows)
 quality_configs = pipeline.converge_configs()
 pickers = st.columns([3, 2.2, 2.5, 2.3] if slide in (*slides.PRECISION_SLIDES, *SERVING_SLIDES) else [3, 7])
 if slide in SERVING_SLIDES and infer_configs:

@@ -61,3 +61,27 @@ def test_a_device_the_sheet_does_not_rent_is_named_and_training_rows_are_ignored
 def test_a_bad_target_is_a_clear_error(field, value):
     with pytest.raises(InvalidCostSettings, match=field):
         serving.ServingTarget(**{field: value})
+
+
+def test_published_server_figures_serve_targets_within_their_bound_and_say_where_they_come_from():
+    from core.facts.references import load_inference_references
+
+    h100 = [r for r in load_inference_references() if r.device == "H100 SXM" and r.scenario == "Server"]
+    assert h100 and h100[0].latency_bound_ms == 15 and h100[0].source_url.startswith("https://github.com/mlcommons/")
+    options, _ = serving.serving_options([], serving.ServingTarget(20, 100_000), AWS, CostSettings(), published=h100)
+    assert options and {o.evidence for o in options} == {"published"}
+    per_gpu = h100[0].samples_per_s / h100[0].device_count
+    assert options[0].replicas == math.ceil(100_000 / per_gpu) and "mlperf" in options[0].basis.lower()
+    _, refused = serving.serving_options([], serving.ServingTarget(10, 100), AWS, CostSettings(), published=h100)
+    assert "published at p99 ≤ 15 ms, looser than the 10 ms bound" in refused[0].reason
+
+
+def test_a_published_inference_file_with_a_bad_row_is_refused_whole(tmp_path):
+    from core.errors import InvalidPriceSheet
+    from core.facts.references import INFERENCE_DIR, load_inference_references
+
+    good = (INFERENCE_DIR / "resnet50.csv").read_text()
+    header, first = good.splitlines()[:2]
+    (tmp_path / "bad.csv").write_text(header + "\n" + first.replace("Server,15,", "Server,,", 1) + "\n")
+    with pytest.raises(InvalidPriceSheet, match="latency_bound_ms"):
+        load_inference_references.__wrapped__(tmp_path)

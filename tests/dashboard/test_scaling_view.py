@@ -1,0 +1,58 @@
+"""Issue 16's Scaling view (AppTest) from stored scaling results: throughput against devices with the
+ideal line and efficiency labels, $ per 1M samples at each size; and the training views leave scaling
+results out."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.facts.store import Store
+from tests.core.factories import make_result
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+
+
+def scaling_result(world_size: int, samples_per_s: float, efficiency: float, **extra):
+    return make_result(run_id="scale-1", workload="mlp", size="S", world_size=world_size, nodes=1,
+                       dist_backend="gloo", strategy="ddp", samples_per_s=samples_per_s,
+                       per_device_samples_per_s=samples_per_s / world_size, scaling_efficiency=efficiency,
+                       comm_share=0.4 if world_size > 1 else None,
+                       interconnect="shared memory (processes on one host)" if world_size > 1 else "none (one device)",
+                       env={"host": "abcdef123456", "torch": "2.13.0", "cpu": "AMD EPYC", "logical_cpus": 2},
+                       device_name="AMD EPYC", **extra)
+
+
+@pytest.fixture
+def scaling_store(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'ui.db'}"
+    monkeypatch.setenv("ACCELSCOPE_DB", url)
+    Store(url).add_many([scaling_result(1, 100_000.0, 1.0), scaling_result(2, 80_000.0, 0.4)])
+    return url
+
+
+def test_scaling_shows_throughput_against_devices_with_the_ideal_and_the_cost_at_each_size(scaling_store):
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["view"] = "Scaling"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    (chart,) = at.get("plotly_chart")
+    fig = json.loads(chart.proto.spec)
+    assert fig["layout"]["title"]["text"].startswith("Scaling: mlp/S")
+    measured, ideal, cost = fig["data"]
+    assert measured["x"] == [1, 2] and measured["y"] == [100_000.0, 80_000.0] and measured["text"] == ["100.0%", "40.0%"]
+    assert ideal["y"] == [100_000.0, 200_000.0] and ideal["line"]["dash"] == "dash"
+    assert cost["type"] == "bar" and len(cost["y"]) == 2 and cost["y"][1] > cost["y"][0]  # slower per vCPU: dearer
+    (table,) = at.dataframe
+    assert list(table.value["world_size"]) == [1, 2]
+
+
+def test_the_training_views_leave_scaling_results_out(scaling_store):
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params.update({"view": "Speed", "focus": "mlp/S"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    shown = [x for trace in spec["data"] for x in (trace.get("x") or [])]
+    assert 80_000.0 not in shown and 100_000.0 not in shown
