@@ -218,12 +218,22 @@ def run_world_size(spec, device_kind: str, nproc: int, run_id: str, launch: Laun
                                  strategy=launch.strategy, nnodes=launch.nnodes, node_rank=launch.node_rank,
                                  master_addr=launch.master_addr, master_port=launch.master_port)
         started = time.monotonic()
+        # its own process group: on a timeout (or Ctrl-C) torchrun and every rank it started go, not only torchrun
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
         try:
-            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=launch.timeout_s,
-                                  stdin=subprocess.DEVNULL)
+            stdout, stderr = process.communicate(timeout=launch.timeout_s)
         except subprocess.TimeoutExpired:
-            return failed_result(spec, run_id, "timeout", f"world size {nproc * launch.nnodes}: no result after "
-                                 f"{launch.timeout_s:.0f} s; torchrun was stopped", wall_time_s=time.monotonic() - started)
+            _stop_group(process)
+            return dataclasses.replace(
+                failed_result(spec, run_id, "timeout", f"world size {nproc * launch.nnodes}: no result after "
+                              f"{launch.timeout_s:.0f} s; torchrun and its ranks were stopped",
+                              wall_time_s=time.monotonic() - started),
+                world_size=nproc * launch.nnodes, nodes=launch.nnodes, strategy=launch.strategy)
+        except BaseException:
+            _stop_group(process)
+            raise
+        done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
         wall_s = time.monotonic() - started
         if done.returncode != 0 or not os.path.exists(out_path):
             text = (done.stderr or "") + (done.stdout or "")
@@ -235,6 +245,22 @@ def run_world_size(spec, device_kind: str, nproc: int, run_id: str, launch: Laun
         with open(out_path, encoding="utf-8") as handle:
             summary = json.load(handle)
     return result_of_summary(spec, run_id, summary, launch, device_kind, wall_s)
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM to torchrun's whole process group (it stops its ranks), SIGKILL after 10 s."""
+    import signal
+
+    for sig, wait_s in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def failure_reason(text: str, returncode: int) -> str:

@@ -40,3 +40,15 @@ def test_a_bad_launch_is_refused_before_anything_runs(db_url):
     assert out.returncode == 2 and "--master-addr" in out.stderr
     out = cli("scale", "--workload", "mlp", "--nproc", "1,x", db_url=db_url)
     assert out.returncode == 2 and "not a list" in out.stderr
+
+
+def test_a_world_size_past_its_timeout_is_stopped_with_every_rank(db_url, tmp_path):
+    marker = str(tmp_path)  # in every rank's command line (the store is not: ranks never get it)
+    out = cli("scale", "--workload", "mlp", "--device", "cpu", "--nproc", "2", "--seconds", "30", "--timeout", "8",
+              "--meters", "none", "--json", "--size", "S", "--db", f"sqlite:///{marker}/s.db")
+    (result,) = _results(out)
+    assert result["status"] == "timeout" and "its ranks were stopped" in result["error"]
+    import subprocess
+
+    left = subprocess.run(["pgrep", "-f", "core.measure.scale"], capture_output=True, text=True).stdout.split()
+    assert not left, f"ranks left running: {left}"
