@@ -246,10 +246,20 @@ def run_plan(specs: Sequence[ProbeSpec], store, *, devices: Sequence[Device] | N
             result = run_isolated(spec, run_id, device=by_id[spec.device], timeout_s=timeout_s,
                                   memory_limit_bytes=memory_limit_bytes, meters=meters,
                                   idle_w=idle_by_device.get(spec.device), on_progress=relay)
+            result = dataclasses.replace(result, launch_id=launch_id()) if launch_id() else result
             results.append(result)
             on_event(ProbeEvent("done", index, len(specs), spec, clock() - started, result,
                                 detail=store_or_spool(result, store)))
     return results
+
+
+LAUNCH_ID_ENV = "ACCELSCOPE_LAUNCH_ID"  # set by a fleet task (python -m core fleet): which launch made a result
+
+
+def launch_id() -> str | None:
+    """The fleet launch this process belongs to, if any (at most 64 characters, as stored)."""
+    value = os.environ.get(LAUNCH_ID_ENV, "").strip()
+    return value[:64] or None
 
 
 def store_or_spool(result: ProbeResult, store) -> dict | None:

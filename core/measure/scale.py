@@ -279,6 +279,7 @@ def result_of_summary(spec, run_id: str, summary: dict, launch: Launch, device_k
     """The job's result from rank 0's summary: throughput summed over ranks, rank 0's step times."""
     from core.facts.energy import EnergyReading, EnergyRecord
     from core.facts.results import ProbeResult, new_id, utc_now_iso
+    from core.measure.runner import launch_id
     from core.measure.stats import StepStats
 
     ranks = summary["ranks"]
@@ -314,7 +315,7 @@ def result_of_summary(spec, run_id: str, summary: dict, launch: Launch, device_k
         dist_backend=summary["dist_backend"], strategy=launch.strategy, per_device_samples_per_s=samples_per_s / world,
         comm_share=statistics.median(comm) if comm else None,
         interconnect=interconnect(device_kind, world, summary["nodes"]),
-        launch_id=os.environ.get("ACCELSCOPE_LAUNCH_ID") or None)
+        launch_id=launch_id())
 
 
 def with_efficiency(results: list) -> list:

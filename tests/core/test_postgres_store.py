@@ -100,3 +100,32 @@ def test_inference_and_time_to_target_results_round_trip_through_postgres(postgr
         store.add_many([infer, converge])
         by_id = {r.id: r for r in store.results()}
     assert by_id[infer.id] == infer and by_id[converge.id] == converge
+
+
+FLEET_WRITER = """
+import sys
+from core.facts.store import Store
+from tests.core.factories import make_result
+launch, host, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with Store() as store:  # ACCELSCOPE_DB: the fleet's one store
+    for _ in range(count):  # one result at a time, as a probe plan stores them
+        store.add(make_result(run_id=f"run-{launch}", launch_id=launch,
+                              env={"host": host, "torch": "2.13.0", "cpu": "Test CPU", "gpu": None}))
+"""
+
+
+def test_a_fleet_of_machines_writing_one_store_at_once_loses_nothing(postgres_url):
+    """Eight writers (a fleet's machines, each with its launch id and host) add results one by one into one
+    PostgreSQL store at the same time: every result arrives, with its launch id and host."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), ACCELSCOPE_DB=postgres_url)
+    writers = [subprocess.Popen([sys.executable, "-c", FLEET_WRITER, f"launch-{k}", f"host-{k}", "100"], cwd=REPO,
+                                env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for k in range(8)]
+    outputs = [w.communicate(timeout=240) for w in writers]
+    assert [w.returncode for w in writers] == [0] * 8, outputs
+    with Store(postgres_url) as store:
+        fleet = [r for r in store.results() if (r.launch_id or "").startswith("launch-")]
+    assert len(fleet) == 800
+    by_launch = {}
+    for result in fleet:
+        by_launch.setdefault(result.launch_id, set()).add(result.env["host"])
+    assert by_launch == {f"launch-{k}": {f"host-{k}"} for k in range(8)}

@@ -52,3 +52,13 @@ def test_a_world_size_past_its_timeout_is_stopped_with_every_rank(db_url, tmp_pa
 
     left = subprocess.run(["pgrep", "-f", "core.measure.scale"], capture_output=True, text=True).stdout.split()
     assert not left, f"ranks left running: {left}"
+
+
+def test_results_carry_the_fleet_launch_id(db_url, monkeypatch):
+    monkeypatch.setenv("ACCELSCOPE_LAUNCH_ID", "sky-launch-7")
+    out = cli("probe", "--workload", "mlp", "--size", "S", "--seconds", "0.3", "--meters", "none", "--json",
+              "--idle-seconds", "0", db_url=db_url, check_rc=0)
+    (result,) = _results(out)
+    assert result["launch_id"] == "sky-launch-7"
+    with Store(db_url) as store:
+        assert [r.launch_id for r in store.results()] == ["sky-launch-7"]
