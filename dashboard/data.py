@@ -5,6 +5,7 @@ results and bundled price sheets, and ``store_health`` says what is wrong (shown
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 
@@ -13,11 +14,12 @@ import streamlit as st
 
 from core.errors import InvalidPriceSheet, StoreError
 from core.facts import bundle
-from core.facts.store import Store, default_url, masked
+from core.facts.rows import FLAT_COLUMNS, flat_row
+from core.facts.store import ROW_KINDS, Store, default_url, masked
 from core.paths import DATA_DIR
 from core.views import carbon, catalog, pricing
 from dashboard import state
-from dashboard.frames import as_categories, results_frame, summaries_frame
+from dashboard.frames import typed_frame
 
 SAMPLES_DIR = DATA_DIR / "samples"
 OPEN_RETRY_S = 15.0  # a store that could not be opened is tried again after this long, not on every rerun
@@ -118,20 +120,29 @@ def samples_stamp() -> tuple:
 
 @st.cache_resource(show_spinner="Loading results…", max_entries=2)
 def _loaded(url: str, stamp: tuple, sample_stamp: tuple) -> tuple[pd.DataFrame, str | None]:
-    """(the frame, why the store's results could not be read, or None)."""
-    frames = []
-    for name, _ in sample_stamp:
-        frames.append(results_frame(bundle.read_bundle(SAMPLES_DIR / name), source=f"sample: {name}"))
-    summaries, problem = [], None
+    """(the frame, why the store's results could not be read, or None).
+
+    The store's typed rows (core.facts.store.Store.row_chunks: one SELECT of typed columns, no JSON
+    parsing), a chunk at a time, after the bundled samples; the frame is built column by column
+    (frames.typed_frame), so a million results cost their typed columns and no Python row objects."""
+    samples = [(sample_rows(SAMPLES_DIR / name), f"sample: {name}") for name, _ in sample_stamp]
     store = open_store(url) if stamp != UNAVAILABLE else None
-    if store is not None:
-        try:
-            summaries = store.summaries()
-        except StoreError as exc:
-            problem = str(exc)
-    frames.append(summaries_frame(summaries, source="store"))
-    frame = pd.concat(frames, ignore_index=True) if frames else results_frame([])
-    return as_categories(frame.drop_duplicates(subset="id", keep="last").reset_index(drop=True)), problem
+    problem = None
+    try:
+        stored = ((rows, "store") for rows in (store.row_chunks(FLAT_COLUMNS) if store is not None else ()))
+        frame = typed_frame(itertools.chain(samples, stored), ROW_KINDS)
+    except StoreError as exc:
+        problem = str(exc)
+        frame = typed_frame(samples, ROW_KINDS)
+    duplicated = frame["id"].duplicated(keep="last")  # a stored copy of a sample result: the store's wins
+    if duplicated.any():
+        frame = frame[~duplicated.to_numpy()].reset_index(drop=True)
+    return frame, problem
+
+
+def sample_rows(path) -> list[tuple]:
+    """A bundled sample file's results as typed flat rows (tuples in FLAT_COLUMNS order)."""
+    return [tuple(row[c] for c in FLAT_COLUMNS) for row in map(flat_row, bundle.read_bundle(path))]
 
 
 def load_frame(url: str, stamp: tuple, sample_stamp: tuple) -> pd.DataFrame:

@@ -9,7 +9,9 @@ import math
 from functools import lru_cache
 from typing import Iterable, Sequence
 
+import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from core.facts.results import ProbeResult
 from core.facts.rows import (
@@ -47,6 +49,72 @@ def as_categories(frame: pd.DataFrame) -> pd.DataFrame:
     """Low-cardinality text columns as pandas categoricals: filters and group-bys over 100k rows
     run several times faster."""
     return frame.astype({c: "category" for c in CATEGORY_COLUMNS if c in frame})
+
+
+def typed_frame(chunks: Iterable[tuple[Sequence[tuple], str]], kinds: dict[str, str]) -> pd.DataFrame:
+    """One row per result from chunks of typed flat rows: (rows, source), each row a tuple in
+    FLAT_COLUMNS order, ``kinds`` each column's kind (core.facts.store.ROW_KINDS: text, real, int, bool).
+
+    The same values as :func:`summaries_frame` followed by :func:`as_categories` (a test holds them
+    equal; an integer column with a missing value is object, ints and None, not float with NaN), built a chunk at a time: each chunk becomes typed arrays (CATEGORY_COLUMNS as categoricals,
+    other text as Arrow strings) before the next is read, so a million results never sit in memory as
+    Python objects; the columns are joined one at a time and not consolidated (no second copy)."""
+    columns = list(FLAT_COLUMNS)
+    pieces: dict[str, list] = {name: [] for name in columns}
+    sources: list[tuple[str, int]] = []
+    for rows, source in chunks:
+        if not rows:
+            continue
+        for name, values in zip(columns, zip(*rows)):
+            pieces[name].append(_piece(values, kinds.get(name), name in CATEGORY_COLUMNS))
+        sources.append((source, len(rows)))
+    count = sum(n for _, n in sources)
+    out = {}
+    for name in columns:
+        out[name] = _joined(pieces.pop(name), kinds.get(name), name in CATEGORY_COLUMNS, count)
+    names = sorted({source for source, _ in sources})
+    codes = np.repeat(np.array([names.index(source) for source, _ in sources], dtype=np.int32),
+                      [n for _, n in sources])
+    out["source"] = pd.Categorical.from_codes(codes, categories=pd.Index(names, dtype="str"))
+    return pd.DataFrame(out, copy=False)
+
+
+def _piece(values: tuple, kind: str | None, category: bool):
+    """One chunk of one column as a typed array (None: a missing value)."""
+    if category:
+        return pd.Categorical(values)
+    if kind == "real":
+        return np.array(values, dtype=np.float64)  # None -> NaN
+    if kind == "int":  # with a missing value: Python ints and None (NaN would be a float, and truthy)
+        return np.array(values, dtype=object if None in values else np.int64)
+    if kind == "bool":
+        return np.array(values, dtype=object if None in values else bool)
+    return pd.array(values, dtype="str") if any(v is not None for v in values) else np.array(values, dtype=object)
+
+
+def _joined(parts: list, kind: str | None, category: bool, count: int):
+    """A column's chunks joined, with the dtypes pandas infers for the whole column from flat rows,
+    except that an integer column with a missing value holds Python ints and None (object), as a
+    column without any value does."""
+    if category:
+        usable = [p for p in parts if len(p.categories)]
+        if not usable:
+            return pd.Categorical([None] * count, categories=pd.Index([], dtype=object))
+        kinds = pd.Index([], dtype=usable[0].categories.dtype)
+        parts = [p if len(p.categories) else pd.Categorical(p, categories=kinds) for p in parts]
+        return union_categoricals(parts, sort_categories=True)
+    if not parts:
+        return np.array([], dtype=object)
+    if kind not in ("bool", "int") and any(isinstance(p, np.ndarray) and p.dtype == object for p in parts):
+        if all(isinstance(p, np.ndarray) and p.dtype == object for p in parts):
+            return np.full(count, None, dtype=object)  # text without any value
+        parts = [p if not (isinstance(p, np.ndarray) and p.dtype == object) else pd.array(p, dtype="str")
+                 for p in parts]
+    if kind == "real" and all(np.isnan(p).all() for p in parts):
+        return np.full(count, None, dtype=object)  # a number no result has
+    if isinstance(parts[0], np.ndarray) and all(isinstance(p, np.ndarray) for p in parts):
+        return np.concatenate(parts)
+    return pd.concat([pd.Series(p, copy=False) for p in parts], ignore_index=True).array
 
 
 def apply_filters(frame: pd.DataFrame, filters: dict[str, Sequence]) -> pd.DataFrame:

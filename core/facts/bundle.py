@@ -9,6 +9,7 @@ from typing import Sequence
 
 from core.errors import InvalidImport
 from core.facts.results import ProbeResult
+from core.facts.store import ValidatedResults
 from core.facts.validation import result_problems
 
 BUNDLE_FORMAT = "accelscope-results"
@@ -51,7 +52,8 @@ def write_bundle(path: str | Path, results: Sequence[ProbeResult]) -> None:
 
 def parse_bundle(raw: bytes | str, name: str = "import file") -> list[ProbeResult]:
     """Parse and validate a whole bundle: every record's structure (ProbeResult.from_dict) and
-    physics (core.facts.validation). Raises InvalidImport listing every bad record and field."""
+    physics (core.facts.validation). Raises InvalidImport listing every bad record and field.
+    Returns a core.facts.store.ValidatedResults: the store does not validate them a second time."""
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8")
@@ -103,7 +105,7 @@ def parse_bundle(raw: bytes | str, name: str = "import file") -> list[ProbeResul
         more = len(problems) - len(listed)
         raise InvalidImport(f"{name}: {len(problems)} of {len(records)} record(s) are invalid. Nothing was imported.\n"
                             + "\n".join(f"- {p}" for p in listed) + (f"\n- … and {more} more" if more else ""))
-    return results
+    return ValidatedResults(results)
 
 
 def read_bundle(path: str | Path) -> list[ProbeResult]:

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from core.facts.store import Store
+from core.facts.store import SCHEMA_VERSION, Store
 from dashboard import data, pipeline
 from tests.core.factories import make_result
 from tests.dashboard.helpers import as_shown, read_only
@@ -72,7 +72,7 @@ def newer_schema_store(tmp_path) -> str:
 
 
 @pytest.mark.parametrize(("make_url", "said"), [
-    (newer_schema_store, "has schema version 99, newer than this Accelscope understands (3). Upgrade Accelscope"),
+    (newer_schema_store, f"has schema version 99, newer than this Accelscope understands ({SCHEMA_VERSION}). Upgrade Accelscope"),
     (lambda tmp_path: "postgresql+psycopg2://ann:s3cret@127.0.0.1:1/team", "Connection refused"),
 ], ids=["newer-schema", "unreachable-postgresql"])
 def test_a_store_that_cannot_be_opened_is_named_and_left_alone(tmp_path, monkeypatch, make_url, said):

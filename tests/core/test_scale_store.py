@@ -1,0 +1,129 @@
+"""The store at scale: the typed rows (schema 4), their migration from a schema-3 store, and the bulk
+import (all or nothing, validated once, already-stored results counted)."""
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from core.errors import InvalidImport, InvalidResult
+from core.facts import store as store_module
+from core.facts.bundle import bundle_json, parse_bundle
+from core.facts.rows import FLAT_COLUMNS, flat_row
+from core.facts.store import ROW_KINDS, SCHEMA_VERSION, Store, ValidatedResults, payload_of
+from tests.core.factories import make_energy, make_result
+
+
+def test_every_flat_row_column_is_typed():
+    assert set(FLAT_COLUMNS) == set(ROW_KINDS), "a new flat_row key needs a typed column (and a migration)"
+
+
+def schema_3_store(url: str, results) -> None:
+    """A store as Accelscope wrote it before the typed rows: `results` with a JSON summary that has
+    no `mode` key (summaries written before it existed), schema version 3."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE results (id VARCHAR(64) PRIMARY KEY, run_id VARCHAR(64) NOT NULL, "
+                             "created_at VARCHAR(40) NOT NULL, status VARCHAR(16) NOT NULL, workload VARCHAR(200) "
+                             "NOT NULL, size VARCHAR(64) NOT NULL, device VARCHAR(64) NOT NULL, precision VARCHAR(16) "
+                             "NOT NULL, host VARCHAR(64), payload TEXT NOT NULL, summary TEXT NOT NULL)")
+        conn.exec_driver_sql("CREATE TABLE accelscope_meta (key VARCHAR(64) PRIMARY KEY, value VARCHAR(200) NOT NULL)")
+        conn.exec_driver_sql("INSERT INTO accelscope_meta VALUES ('schema_version', '3')")
+        for r in results:
+            old_summary = {k: v for k, v in flat_row(r).items() if k != "mode"}
+            conn.exec_driver_sql("INSERT INTO results VALUES (?,?,?,?,?,?,?,?,?,?,?)", (
+                r.id, r.run_id, r.created_at, r.status, r.workload, r.size, r.device, r.precision,
+                (r.env or {}).get("host"), payload_of(r), json.dumps(old_summary)))
+    engine.dispose()
+
+
+def test_a_schema_3_store_is_migrated_in_place_keeping_every_result(db_url, monkeypatch):
+    monkeypatch.setattr(store_module, "WRITE_BATCH", 3)  # several batches
+    results = [make_result(run_id=f"r{i % 3}", workload="cnn" if i % 2 else "mlp", energy=make_energy(10.0 + i),
+                           created_at=f"2026-11-22T10:{i:02d}:00+00:00") for i in range(8)]
+    results.append(make_result(status="failed", error="boom", samples_per_s=None, step_time_s=None,
+                               created_at="2026-11-22T11:00:00+00:00"))
+    schema_3_store(db_url, results)
+    store = Store(db_url)
+    assert store.results() == results
+    summaries = store.summaries()
+    assert [s["mode"] for s in summaries] == ["train"] * len(results)  # recomputed: the new keys are there
+    with store._engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT value FROM accelscope_meta").scalar() == str(SCHEMA_VERSION) == "4"
+    chunks = list(store.row_chunks(FLAT_COLUMNS, chunk_rows=4))
+    assert [len(c) for c in chunks] == [4, 4, 1]
+    typed = [dict(zip(FLAT_COLUMNS, row)) for chunk in chunks for row in chunk]
+    assert typed == [flat_row(r) for r in results]  # every column, in created_at order
+    assert typed[-1]["error"] == "boom" and typed[0]["energy_j"] == 10.0
+
+
+def test_typed_rows_follow_adds_and_deletes(db_url):
+    store = Store(db_url)
+    store.add_many([make_result(run_id="a"), make_result(run_id="b")])
+    store.delete_run("a")
+    rows = [row for chunk in store.row_chunks(["run_id", "mode"]) for row in chunk]
+    assert rows == [("b", "train")]
+
+
+def test_a_column_not_typed_is_read_from_the_summary(db_url, monkeypatch):
+    result = make_result()
+    Store(db_url).add(result)
+    kinds = {k: v for k, v in ROW_KINDS.items() if k != "energy_missing"}
+    monkeypatch.setattr(store_module, "ROW_KINDS", kinds)
+    (chunk,) = Store(db_url).row_chunks(["id", "energy_missing", "workload"])
+    assert chunk == [(result.id, flat_row(result)["energy_missing"], "mlp")]
+
+
+def test_a_bundle_with_a_duplicate_id_imports_nothing(db_url):
+    results = [make_result(), make_result()]
+    text = json.dumps([r.to_dict() for r in [*results, results[0]]])
+    with pytest.raises(InvalidImport, match="duplicate id"):
+        parse_bundle(text)
+    assert Store(db_url).count() == 0
+
+
+def test_reimport_counts_what_was_already_stored(db_url, monkeypatch):
+    monkeypatch.setattr(store_module, "WRITE_BATCH", 2)
+    store = Store(db_url)
+    first = [make_result() for _ in range(5)]
+    assert store.add_many(parse_bundle(bundle_json(first))) == 5
+    again = parse_bundle(bundle_json([*first[:3], make_result(), make_result()]))
+    assert store.add_many(again) == 2  # 3 already present
+    assert store.count() == 7
+    assert sum(len(c) for c in store.row_chunks(["id"])) == 7
+
+
+def test_an_import_that_fails_in_a_later_batch_writes_nothing(db_url, monkeypatch):
+    monkeypatch.setattr(store_module, "WRITE_BATCH", 2)
+    store = Store(db_url)
+    results = [make_result() for _ in range(6)]
+    original = Store._rows
+
+    def failing(result):
+        if result is results[4]:
+            raise sa.exc.OperationalError("INSERT", {}, Exception("disk I/O error"))
+        return original(result)
+
+    monkeypatch.setattr(Store, "_rows", staticmethod(failing))
+    with pytest.raises(Exception, match="disk I/O error"):
+        store.add_many(results)
+    assert store.count() == 0 and [c for c in store.row_chunks(["id"])] == []
+
+
+def test_a_parsed_bundle_is_validated_once(db_url, monkeypatch):
+    parsed = parse_bundle(bundle_json([make_result(), make_result()]))
+    assert isinstance(parsed, ValidatedResults)
+
+    def again(_result):
+        raise AssertionError("validated a second time")
+
+    monkeypatch.setattr(store_module, "result_problems", again)
+    assert Store(db_url).add_many(parsed) == 2
+    with pytest.raises(AssertionError):  # a plain list is still validated by the store
+        Store(db_url).add_many([make_result()])
+
+
+def test_an_invalid_result_in_a_plain_list_writes_nothing(db_url):
+    with pytest.raises(InvalidResult):
+        Store(db_url).add_many([make_result(), make_result(samples_per_s=-1.0)])
+    assert Store(db_url).count() == 0
