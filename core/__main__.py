@@ -21,6 +21,7 @@ COMMANDS = {
     "results": commands.cmd_results, "export": commands.cmd_export, "import": commands.cmd_import,
     "delete-run": commands.cmd_delete_run, "prices": commands.cmd_prices, "project": commands.cmd_project,
     "analyze": commands.cmd_analyze, "recover": commands.cmd_recover,
+    "fleet": commands.cmd_fleet,
 }
 CHILD_COMMANDS = ("_probe", "_idle")
 

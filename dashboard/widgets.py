@@ -13,17 +13,22 @@ FILTER_LABELS = {"workload": "Workload", "size": "Size", "precision": "Precision
                  "host": "Host", "run_id": "Run"}
 
 
-def selection_or_stop():
+def selection_or_stop(stop: bool = True):
     """Sidebar filters and pricing, then the analysis of the selection: (agg, failed, matching,
-    costs, missing). An empty selection says what to do and stops the page."""
+    costs, missing). An empty selection says what to do and stops the page (``stop``: else the
+    caller does, where a view needs training results; the others read results of their own)."""
     sidebar_filters()
     pricing_controls()
     agg, failed, matching = pipeline.current_analysis()
-    if matching == 0:
-        st.info("No results match the filters. Clear a filter in the sidebar, or run probes on **Run probes**.")
-        st.stop()
+    if matching == 0 and stop:
+        no_training_results()
     costs, missing = pipeline.current_costs()
     return agg, failed, matching, costs, missing
+
+
+def no_training_results() -> None:
+    st.info("No training results match the filters. Clear a filter in the sidebar, or run probes on **Run probes**.")
+    st.stop()
 
 
 def sidebar_filters() -> None:

@@ -431,3 +431,9 @@ def cmd_prices(args) -> int:
 
     console().print(prices_table(sheets))
     return EXIT_OK
+
+
+def cmd_fleet(args) -> int:
+    from core.cli.fleet import run
+
+    return run(args)

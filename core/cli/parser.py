@@ -141,6 +141,23 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", action="store_true", help="one JSON object")
     _add_db(analyze)
 
+    fleet = sub.add_parser("fleet", help="probe cloud instances through SkyPilot: one task YAML per instance type, "
+                                         "with the estimated duration and cost printed before anything launches")
+    fleet.add_argument("--price-sheet", help="price sheet name (e.g. aws, gcp) or CSV path (default aws)")
+    fleet.add_argument("--instances", required=True, metavar="TYPE[,TYPE…]",
+                       help="instance types of the sheet, e.g. g5.xlarge,p4d.24xlarge (TYPE@REGION where a sheet "
+                            "prices one type in several regions)")
+    fleet.add_argument("--plan", default="quick",
+                       help="quick (default: the suite's quick plan), infer, or a JSON plan file inside the repository")
+    fleet.add_argument("--seconds", type=float, default=2.0, help="timed window per probe (default 2)")
+    fleet.add_argument("--spot", action="store_true", help="spot instances (and spot prices in the estimate)")
+    fleet.add_argument("--no-scale", action="store_true", help="skip the scaling probe on multi-GPU instances")
+    fleet.add_argument("--out", default="fleet", help="directory for the task YAMLs (default fleet/)")
+    fleet.add_argument("--launch-id", help="the fleet's id in each result's launch id (default: fleet-<UTC time>-<hex>)")
+    fleet.add_argument("--launch", action="store_true",
+                       help="hand the tasks to SkyPilot (`sky launch`); the store URL comes from $ACCELSCOPE_DB")
+    fleet.add_argument("--json", action="store_true", help="print the tasks and estimates as one JSON object")
+
     prices = sub.add_parser("prices", help="list the bundled price sheets, or validate one")
     prices.add_argument("--validate", metavar="FILE", help="check a price sheet CSV against the schema")
     prices.add_argument("--json", action="store_true")

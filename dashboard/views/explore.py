@@ -9,13 +9,16 @@ from dashboard import charts, frames, inference, pipeline, repeats, scaling, sta
 from dashboard.fmt import MISSING, break_even, compact, plain
 
 st.title("Explore the trade-offs")
-agg, failed, matching, costs, missing = widgets.selection_or_stop()
+agg, failed, matching, costs, missing = widgets.selection_or_stop(stop=False)
 
 VIEWS = ["Speed", "Speed-up", "Precision gain", "Efficiency", "Cost", "Trade-off", "Carbon", "Plan a job",
          "Inference", "Serving cost", "Time to quality", "Scaling"]
 MEASURED_VIEWS = ("Speed", "Efficiency", "Trade-off", "Carbon", "Plan a job")  # one measured workload each
 state.choose(state.VIEW, VIEWS)
 view = st.segmented_control("View", VIEWS, key=state.VIEW, label_visibility="collapsed") or VIEWS[0]
+OWN_RESULTS_VIEWS = ("Inference", "Serving cost", "Time to quality", "Scaling")  # not the training selection's
+if matching == 0 and view not in OWN_RESULTS_VIEWS:
+    widgets.no_training_results()
 
 if view in MEASURED_VIEWS:  # the workload first: the cards and the chart below are both for it
     focus = widgets.focus_picker(agg)
@@ -26,7 +29,7 @@ if view in MEASURED_VIEWS:  # the workload first: the cards and the chart below 
     focus = frames.with_noisy_runs(focus, runs)
     widgets.metric_cards(focus, focus_costs)
 state.save_query_params()
-if view not in ("Inference", "Serving cost", "Time to quality", "Scaling"):  # those read results of their own
+if view not in OWN_RESULTS_VIEWS:
     st.caption(f"{matching:,} results, {len(agg):,} configurations in the selection. Cards and charts show one "
                "workload at a time (samples of different workloads are not comparable); repeated runs are points "
                "next to their median. Cost and CO2 are computed now from measured throughput and energy, the "

@@ -34,9 +34,11 @@ def figures(at: AppTest) -> list[dict]:
 def test_inference_shows_latency_against_throughput_with_the_bound():
     (fig,) = figures(explore("Inference"))
     assert fig["layout"]["title"]["text"].startswith("Inference: cnn/resnet50")
-    names = {trace["name"] for trace in fig["data"]}
-    assert names == {"H200 [cuda:0] · bf16 · eager", "H200 [cuda:0] · bf16 · compiled"}
-    assert all(trace["text"] == ["batch 1", "batch 256"] for trace in fig["data"])
+    by_name = {trace["name"]: trace for trace in fig["data"]}
+    assert set(by_name) == {"H200 [cuda:0] · bf16 · eager", "H200 [cuda:0] · bf16 · compiled",
+                            "AMD EPYC · AVX-512-BF16 [cpu] · fp32 · eager"}
+    assert by_name["H200 [cuda:0] · bf16 · compiled"]["text"] == ["batch 1", "batch 256"]
+    assert by_name["AMD EPYC · AVX-512-BF16 [cpu] · fp32 · eager"]["text"] == ["batch 1", "batch 8"]
     assert fig["layout"]["xaxis"]["type"] == "log" and "log scale" in fig["layout"]["xaxis"]["title"]["text"]
     assert [shape["y0"] for shape in fig["layout"]["shapes"]] == [20]  # the p99 bound
 
@@ -71,7 +73,8 @@ def test_time_to_quality_draws_each_device_and_precision_to_the_target():
     at = explore("Time to quality")
     (fig,) = figures(at)
     curves = [t for t in fig["data"] if t.get("mode") == "lines"]
-    assert {c["name"] for c in curves} == {"H200 [cuda:0] · fp32", "H200 [cuda:0] · bf16"}
+    assert {c["name"] for c in curves} == {"H200 [cuda:0] · fp32", "H200 [cuda:0] · bf16",
+                                           "AMD EPYC · AVX-512-BF16 [cpu] · fp32", "AMD EPYC · AVX-512-BF16 [cpu] · bf16"}
     assert [shape["y0"] for shape in fig["layout"]["shapes"]] == [0.05]
     (table,) = at.dataframe
     assert set(table.value["reached"]) == {"yes"} and table.value["time to target"].notna().all()
