@@ -108,7 +108,7 @@ def _serving_cost(rows: pd.DataFrame, target: ServingTarget, config: str) -> Non
             "worst_latency_ms", "kind", "basis"], column_config={
             "evidence": st.column_config.TextColumn("figure is"),
             "option": st.column_config.TextColumn("instance", width="medium"),
-            "configuration": st.column_config.TextColumn("measured configuration", width="medium"),
+            "configuration": st.column_config.TextColumn("configuration", width="medium"),
             "usd_per_1m_inferences": st.column_config.NumberColumn("$ per 1M inferences", format="$%.4g"),
             "usd_per_h": st.column_config.NumberColumn("$/h, all replicas", format="$%.2f"),
             "worst_latency_ms": st.column_config.NumberColumn("worst latency (ms)", format="%.3g"),

@@ -33,11 +33,10 @@ from core.measure.hostload import HostLoad
 from core.measure.probe import (
     Phase,
     TrainingStep,
-    build_workload,
     count_flops,
-    default_batch_size,
     default_policy,
     measure,
+    placed_model,
     prepare,
     summarize,
 )
@@ -78,12 +77,7 @@ def prepare_inference(spec: ProbeSpec, backend: Backend, clock: Callable[[], flo
     be run inside :func:`inference_context`)."""
     import torch
 
-    torch.manual_seed(spec.seed)
-    batch_size = default_batch_size(spec)
-    workload = build_workload(spec, backend.torch_device, batch_size)
-    model = workload.model.to(backend.torch_device)
-    if spec.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    workload, model, batch_size = placed_model(spec, backend)
     model.eval()
     backend.reset_peak_memory()
     forward = torch.compile(model) if spec.compile else model

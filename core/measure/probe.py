@@ -64,10 +64,8 @@ class TrainingStep:
     first_loss: Any
 
 
-def prepare(spec: ProbeSpec, backend: Backend, clock: Callable[[], float],
-            wrap: Callable[[Any], Any] | None = None) -> TrainingStep:
-    """Build the workload on the device and its training step (compiling it if asked). ``wrap``
-    wraps the model before its optimizer is made (DistributedDataParallel in a scaling probe)."""
+def placed_model(spec: ProbeSpec, backend: Backend) -> tuple[Any, Any, int]:
+    """(workload, its model on the device in the spec's memory format, batch size), seeded."""
     import torch
 
     torch.manual_seed(spec.seed)
@@ -76,6 +74,16 @@ def prepare(spec: ProbeSpec, backend: Backend, clock: Callable[[], float],
     model = workload.model.to(backend.torch_device)
     if spec.channels_last:
         model = model.to(memory_format=torch.channels_last)
+    return workload, model, batch_size
+
+
+def prepare(spec: ProbeSpec, backend: Backend, clock: Callable[[], float],
+            wrap: Callable[[Any], Any] | None = None) -> TrainingStep:
+    """Build the workload on the device and its training step (compiling it if asked). ``wrap``
+    wraps the model before its optimizer is made (DistributedDataParallel in a scaling probe)."""
+    import torch
+
+    workload, model, batch_size = placed_model(spec, backend)
     model.train()
     if wrap is not None:
         model = wrap(model)
