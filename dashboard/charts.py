@@ -966,12 +966,13 @@ def scaling_chart(frame: pd.DataFrame, big: bool = False) -> go.Figure:
                         marker_color=color, text=[usd(v) for v in priced["usd_per_1m_samples"]],
                         textposition="outside", cliponaxis=False, customdata=custom, hovertemplate=template,
                         row=2, col=1)
-    ticks = sorted(frame["world_size"].unique())
-    fig.update_xaxes(tickvals=ticks, title_text="devices (world size)", rangemode="tozero")
+    ticks = sorted(int(n) for n in frame["world_size"].unique())
+    fig.update_xaxes(tickvals=ticks, title_text="devices (world size)", range=[min(ticks) - 0.5, max(ticks) + 0.5])
     top = float(max(frame["samples_per_s"].max(), frame["ideal_samples_per_s"].max(skipna=True) or 0))
     value_axis(fig, "samples/s", False, top, axis="y", room=1.2, row=1, col=1)
     value_axis(fig, "$ per 1M samples", False, frame["usd_per_1m_samples"].max(skipna=True), axis="y", room=1.3,
                row=2, col=1)
+    fig.update_yaxes(tickformat="$.2~r", row=2, col=1)  # dollars, not SI prefixes ("200µ")
     workloads = sorted(set(frame["workload"].astype(str) + "/" + frame["size"].astype(str)))
     fig.update_layout(title=f"Scaling: {', '.join(workloads)} — dashed: ideal (n × one device)", barmode="group")
     return _style(fig, big, height=720)

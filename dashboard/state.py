@@ -98,7 +98,7 @@ DEFAULTS = {
 }
 
 # Filters shared by Explore and Present, mirrored in the URL so a link reopens the view.
-FILTER_KEYS = ("workload", "size", "precision", "device_label", "host", "run_id")
+FILTER_KEYS = ("workload", "size", "precision", "device_label", "host", "run_id", "launch_id")
 # URL parameters, in the order they are written. A filter's parameter is its column name; every
 # other parameter has the name of its session-state key.
 URL_TEXT_KEYS = (SHEET, REGION, FOCUS, VIEW, HARDWARE_CONFIG, HARDWARE_PRECISION, MODEL, MODEL_CONFIG,

@@ -10,7 +10,7 @@ from dashboard import data, pipeline, state
 from dashboard.fmt import MISSING, compact, duration_h, plain, usd
 
 FILTER_LABELS = {"workload": "Workload", "size": "Size", "precision": "Precision", "device_label": "Device",
-                 "host": "Host", "run_id": "Run"}
+                 "host": "Host", "run_id": "Run", "launch_id": "Fleet launch (instance type)"}
 
 
 def selection_or_stop(stop: bool = True):

@@ -109,11 +109,11 @@ def worker_main(argv: Sequence[str]) -> int:
     backend = backends.open_backend(backends.find(device_id, backends.discover()))
 
     def wrap(model):
-        if args.strategy == "fsdp":
-            from torch.distributed.fsdp import FullyShardedDataParallel
+        if args.strategy == "fsdp":  # FSDP2: parameters sharded across ranks (CPU ranks too, with gloo)
+            from torch.distributed.device_mesh import init_device_mesh
+            from torch.distributed.fsdp import fully_shard
 
-            return FullyShardedDataParallel(model, use_orig_params=True,
-                                            device_id=local_rank if args.device_kind == "cuda" else None)
+            return fully_shard(model, mesh=init_device_mesh(args.device_kind, (world,)))
         from torch.nn.parallel import DistributedDataParallel
 
         return DistributedDataParallel(model, device_ids=[local_rank] if args.device_kind == "cuda" else None)

@@ -1,6 +1,7 @@
-"""Issue 15's three Explore views in Chromium, from the bundled H200 results: Inference (latency
-against throughput with the p99 bound), Serving cost and Time to quality render a chart each with no
-error, at 800 and 1920 px; screenshots land in ``artifacts/browser/`` for a person to look at."""
+"""Issue 15's three Explore views and issue 16's Scaling view in Chromium, from the bundled results
+(the H200's and this CPU's): Inference (latency against throughput with the p99 bound), Serving cost,
+Time to quality and Scaling render a chart each with no error, at 800 and 1920 px; screenshots land
+in ``artifacts/browser/`` for a person to look at."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ if find_chromium() is None:
 
 pytestmark = pytest.mark.timeout(300)
 VIEWS = {"Inference": "Inference: cnn/resnet50", "Serving cost": "Serving cost: p99 ≤ 20 ms at 500 requests/s",
-         "Time to quality": "Time to quality"}
+         "Time to quality": "Time to quality", "Scaling": "Scaling: mlp/S"}
 
 
 @pytest.mark.parametrize("width", [800, 1920])

@@ -62,3 +62,11 @@ def test_results_carry_the_fleet_launch_id(db_url, monkeypatch):
     assert result["launch_id"] == "sky-launch-7"
     with Store(db_url) as store:
         assert [r.launch_id for r in store.results()] == ["sky-launch-7"]
+
+
+def test_fsdp_shards_the_model_over_cpu_ranks_too(db_url):
+    out = cli("scale", "--workload", "mlp", "--size", "S", "--device", "cpu", "--nproc", "2", "--seconds", "0.5",
+              "--strategy", "fsdp", "--meters", "none", "--timeout", "180", "--json", db_url=db_url, check_rc=0)
+    (result,) = _results(out)
+    assert result["status"] == "ok" and result["strategy"] == "fsdp" and result["world_size"] == 2
+    assert result["scaling_efficiency"] is None  # no world size 1 in this launch to compare with

@@ -2,8 +2,11 @@
 ideal line and efficiency labels, $ per 1M samples at each size; and the training views leave scaling
 results out."""
 
+import base64
 import json
 from pathlib import Path
+
+import numpy as np
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -54,5 +57,32 @@ def test_the_training_views_leave_scaling_results_out(scaling_store):
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    shown = [x for trace in spec["data"] for x in (trace.get("x") or [])]
+    shown = [x for trace in spec["data"] for x in values(trace.get("x"))]
     assert 80_000.0 not in shown and 100_000.0 not in shown
+
+
+def test_a_fleet_launch_is_a_filter_and_its_results_sit_beside_the_others(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'ui.db'}"
+    monkeypatch.setenv("ACCELSCOPE_DB", url)
+    Store(url).add_many([
+        make_result(workload="mlp", size="S", samples_per_s=51_000.0, launch_id="fleet-1/aws/g5.xlarge",
+                    env={"host": "g5host", "torch": "2.13.0", "cpu": "Test CPU", "gpu": None}),
+        make_result(workload="mlp", size="S", samples_per_s=52_000.0, launch_id="fleet-1/aws/c7i.large",
+                    env={"host": "c7ihost", "torch": "2.13.0", "cpu": "Test CPU", "gpu": None})])
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params.update({"view": "Speed", "focus": "mlp/S", "launch_id": "fleet-1/aws/g5.xlarge"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    launch = next(m for m in at.multiselect if m.label == "Fleet launch (instance type)")
+    assert launch.value == ["fleet-1/aws/g5.xlarge"]
+    assert set(launch.options) >= {"fleet-1/aws/g5.xlarge", "fleet-1/aws/c7i.large"}
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    shown = [x for trace in spec["data"] for x in values(trace.get("x"))]
+    assert 51_000.0 in shown and 52_000.0 not in shown
+
+
+def values(field) -> list:
+    """A trace's values, whether plotly wrote them as a list or as typed binary data."""
+    if isinstance(field, dict) and "bdata" in field:
+        return np.frombuffer(base64.b64decode(field["bdata"]), dtype=field["dtype"]).tolist()
+    return list(field or [])
