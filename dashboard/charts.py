@@ -945,7 +945,7 @@ def scaling_chart(frame: pd.DataFrame, big: bool = False) -> go.Figure:
         lines = [[f"<b>{name}</b>", f"{int(r.world_size)} device{'s' * (r.world_size != 1)}: "
                   f"{compact(r.samples_per_s)} samples/s ({compact(r.per_device_samples_per_s)} per device)",
                   f"efficiency {percent(r.scaling_efficiency) if _num(r.scaling_efficiency) is not None else '—'}"
-                  f" · communication {percent(r.comm_share) if _num(r.comm_share) is not None else '—'}",
+                  f" · exposed communication {percent(r.comm_share) if _num(r.comm_share) is not None else '—'}",
                   f"{usd(r.usd_per_1m_samples)} per 1M samples" if _num(r.usd_per_1m_samples) is not None
                   else f"no price: {_text(r.why_no_price)}"[:100], _text(r.interconnect)]
                  for r in series.itertuples()]
@@ -968,7 +968,8 @@ def scaling_chart(frame: pd.DataFrame, big: bool = False) -> go.Figure:
                         row=2, col=1)
     ticks = sorted(int(n) for n in frame["world_size"].unique())
     fig.update_xaxes(tickvals=ticks, title_text="devices (world size)", range=[min(ticks) - 0.5, max(ticks) + 0.5])
-    top = float(max(frame["samples_per_s"].max(), frame["ideal_samples_per_s"].max(skipna=True) or 0))
+    ideal = frame["ideal_samples_per_s"].max(skipna=True)
+    top = float(max(frame["samples_per_s"].max(), 0 if pd.isna(ideal) else ideal))
     value_axis(fig, "samples/s", False, top, axis="y", room=1.2, row=1, col=1)
     value_axis(fig, "$ per 1M samples", False, frame["usd_per_1m_samples"].max(skipna=True), axis="y", room=1.3,
                row=2, col=1)

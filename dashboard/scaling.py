@@ -36,9 +36,12 @@ def scaling_frame(rows: pd.DataFrame, sheet: pricing.PriceSheet, accelerators, s
                                         rows=sheet.rows, catalog=accelerators, spot=spot)
             priced = not isinstance(lines, pricing.NoPrice)
             out.append({**{key: row[key] for key in SERIES_KEYS}, "world_size": n,
-                        "series": f"{row['device_label']} · {row['precision']} · {row['strategy']}",
+                        "series": f"{row['workload']}/{row['size']} · {row['device_label']} · {row['precision']} · "
+                                  f"{row['strategy']} · run {str(row['run_id'])[:8]}",
                         "samples_per_s": row["samples_per_s"], "per_device_samples_per_s": row["per_device_samples_per_s"],
-                        "ideal_samples_per_s": n * base, "scaling_efficiency": row["scaling_efficiency"],
+                        # CPU ranks split one host's cores: n of them cannot beat one, so no ideal line
+                        "ideal_samples_per_s": math.nan if kind == "cpu" else n * base,
+                        "scaling_efficiency": row["scaling_efficiency"],
                         "comm_share": row["comm_share"], "interconnect": row["interconnect"],
                         "energy_j": row["energy_j"], "energy_kind": row["energy_kind"],
                         "usd_per_1m_samples": lines[0].usd_per_1m_samples if priced else math.nan,
@@ -66,8 +69,10 @@ def show() -> None:
                "same run's one-device throughput; the label is the scaling efficiency, throughput(n) ÷ (n × "
                "throughput(1)). Below, $ per 1M samples on the cheapest matching option of the "
                f"**{plain(st.session_state[state.SHEET])}** sheet: a GPU job rents n accelerators, a CPU job the "
-               "host's vCPUs. Communication is the share of a step spent all-reducing gradients (steps timed with "
-               "and without DDP's synchronisation).")
+               "host's vCPUs. Exposed communication is 1 − a step without DDP's all-reduce ÷ a step with it: the "
+               "part of the all-reduce not hidden behind the backward pass. CPU ranks share one host's cores, so "
+               "n of them cannot beat one: there is no ideal line for them, and their efficiency measures what "
+               "splitting the cores costs.")
     st.dataframe(frame, hide_index=True, placeholder=MISSING, column_order=[
         "series", "world_size", "samples_per_s", "per_device_samples_per_s", "scaling_efficiency", "comm_share",
         "usd_per_1m_samples", "option", "energy_j", "interconnect", "why_no_price"], column_config={
@@ -76,7 +81,9 @@ def show() -> None:
         "samples_per_s": st.column_config.NumberColumn("samples/s", format="%,.0f"),
         "per_device_samples_per_s": st.column_config.NumberColumn("per device", format="%,.0f"),
         "scaling_efficiency": st.column_config.NumberColumn("efficiency", format="percent"),
-        "comm_share": st.column_config.NumberColumn("communication", format="percent"),
+        "comm_share": st.column_config.NumberColumn("exposed communication", format="percent",
+                                                     help="1 − no_sync step ÷ synced step: the all-reduce time not "
+                                                          "hidden behind the backward pass"),
         "usd_per_1m_samples": st.column_config.NumberColumn("$ per 1M samples", format="$%.4g"),
         "option": st.column_config.TextColumn("cheapest option", width="medium"),
         "energy_j": st.column_config.NumberColumn("energy (J)", format="%.3g"),

@@ -158,7 +158,8 @@ def cmd_suite(args) -> int:
 
 
 def cmd_scale(args) -> int:
-    """One torchrun per world size; each result stored as it lands (spooled if the store cannot take it)."""
+    """One torchrun per world size; each result stored as it lands (spooled if the store cannot take it),
+    with its efficiency against world size 1 when that came first (list --nproc from 1)."""
     from core.cli.display import console, print_results_table, scaling_lines
     from core.facts.results import new_id
     from core.facts.rows import flat_row
@@ -171,15 +172,17 @@ def cmd_scale(args) -> int:
         raise AccelscopeError(f"--node-rank must be in 0…{args.nnodes - 1} for --nnodes {args.nnodes}")
     if args.nnodes > 1 and not args.master_addr:
         raise AccelscopeError("--nnodes > 1 needs --master-addr (rank 0's node address, reachable from every node)")
-    if args.device == "cuda":
-        from core.measure.backends import discover
+    from core.measure.backends import discover
 
-        gpus = [d for d in discover() if d.kind == "cuda"]
+    devices = discover()
+    if args.device == "cuda":
+        gpus = [d for d in devices if d.kind == "cuda"]
         if max(args.nproc) > len(gpus):
             raise AccelscopeError(f"--nproc {max(args.nproc)} needs that many CUDA GPUs on this node; "
                                   f"{len(gpus)} found (python -m core devices)")
     spec = ProbeSpec(workload=args.workload, size=args.size, device=args.device, precision=args.precision,
                      batch_size=args.batch_size, seconds=args.seconds)
+    _checked([spec], devices)  # what a probe would refuse (tf32 on a CPU), a scaling run refuses too
     launch = Launch(nnodes=args.nnodes, node_rank=args.node_rank, master_addr=args.master_addr,
                     master_port=args.master_port, strategy=args.strategy, meters=args.meters, timeout_s=args.timeout)
     store = Store(args.db)
@@ -191,14 +194,17 @@ def cmd_scale(args) -> int:
             for nproc in args.nproc:
                 print(f"  scaling: world size {nproc * args.nnodes} ({nproc} per node, {args.strategy}) on "
                       f"{args.device} …", file=sys.stderr, flush=True)
-                results.append(run_world_size(spec, args.device, nproc, run_id, launch, _child_env()))
-        results = with_efficiency(results)
-        for result in results:  # stored once the efficiency against world size 1 is known
-            refused = store_or_spool(result, store)
-            if refused:
-                print(f"  not stored: {refused}", file=sys.stderr)
-            if args.json:
-                print(json.dumps(result.to_dict()), flush=True)
+                result = run_world_size(spec, args.device, nproc, run_id, launch, _child_env())
+                if result is None:  # another node's share of the job: node 0 stores the result
+                    print(f"  world size {nproc * args.nnodes}: done here; node 0 stores the result", file=sys.stderr)
+                    continue
+                result = with_efficiency([*results, result])[-1]  # against world size 1, when it came first
+                results.append(result)
+                refused = store_or_spool(result, store)  # as it lands: a later crash loses nothing stored
+                if refused:
+                    print(f"  not stored: {refused}", file=sys.stderr)
+                if args.json:
+                    print(json.dumps(result.to_dict()), flush=True)
     finally:
         store.close()
     if not args.json:

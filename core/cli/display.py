@@ -154,7 +154,7 @@ def scaling_lines(rows: list[dict]) -> list[str]:
         lines.append(escape(f"scale: world size {r['world_size']} ({r['dist_backend']}, {r['strategy']}, "
                             f"{r['interconnect']}): {r['samples_per_s']:,.0f} samples/s, "
                             f"{r['per_device_samples_per_s']:,.0f} per device, efficiency {efficiency}, "
-                            f"communication {comm} of a step, energy {energy}"))
+                            f"exposed communication {comm} of a step, energy {energy}"))
     return lines
 
 

@@ -106,7 +106,7 @@ class ProbeResult:
     strategy: str | None = None  # ddp | fsdp
     per_device_samples_per_s: float | None = None
     scaling_efficiency: float | None = None  # throughput(n) ÷ (n × throughput(1)), both measured in one launch
-    comm_share: float | None = None  # share of the step spent on gradient communication (1 − no_sync ÷ synced)
+    comm_share: float | None = None  # exposed communication: 1 − no_sync step ÷ synced step (overlap hides the rest)
     interconnect: str | None = None  # as the devices report it (NVLink, PCIe; "shared memory" for CPU processes)
     launch_id: str | None = None  # the fleet launch (ACCELSCOPE_LAUNCH_ID) that produced it
 

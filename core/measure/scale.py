@@ -186,6 +186,7 @@ def worker_main(argv: Sequence[str]) -> int:
                    "flops_method": flops_method, "params": sum(p.numel() for p in training.model.parameters()),
                    "loss_first": first_loss,
                    "world_size": world, "nodes": world // local_world, "dist_backend": dist_backend,
+                   "emulated_precisions": list(backend.device.emulated_precisions),
                    "env": fingerprint(backend)}
         with open(args.out, "w", encoding="utf-8") as out:
             json.dump(summary, out)
@@ -209,7 +210,8 @@ class Launch:
 
 
 def run_world_size(spec, device_kind: str, nproc: int, run_id: str, launch: Launch, env: dict):
-    """One world size: torchrun, then its result (ok, or failed with torchrun's reason)."""
+    """One world size: torchrun, then its result (ok, or failed with torchrun's reason); None on a node
+    other than node 0 when its ranks finished (node 0 has the job's result)."""
     from core.facts.results import failed_result
 
     with tempfile.TemporaryDirectory(prefix="accelscope-scale-") as folder:
@@ -235,6 +237,8 @@ def run_world_size(spec, device_kind: str, nproc: int, run_id: str, launch: Laun
             raise
         done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
         wall_s = time.monotonic() - started
+        if done.returncode == 0 and launch.node_rank != 0:
+            return None  # this node's ranks finished; global rank 0 (on node 0) wrote and stores the result
         if done.returncode != 0 or not os.path.exists(out_path):
             text = (done.stderr or "") + (done.stdout or "")
             status = "oom" if "out of memory" in text.lower() else "failed"
@@ -299,6 +303,7 @@ def result_of_summary(spec, run_id: str, summary: dict, launch: Launch, device_k
     return ProbeResult(
         id=new_id(), run_id=run_id, created_at=utc_now_iso(), status="ok", workload=spec.workload, size=spec.size,
         device=device_kind, precision=spec.precision, device_name=first["device_name"],
+        precision_emulated=spec.precision in summary.get("emulated_precisions", ()),
         device_identity=first["device_identity"], batch_size=summary["batch_size"], compile=spec.compile,
         channels_last=spec.channels_last, seconds_requested=spec.seconds, steps=steps,
         warmup_steps=len(summary["warmup_s"]), warmup_settled=None, step_time_s=stats.median_s,

@@ -70,3 +70,39 @@ def test_fsdp_shards_the_model_over_cpu_ranks_too(db_url):
     (result,) = _results(out)
     assert result["status"] == "ok" and result["strategy"] == "fsdp" and result["world_size"] == 2
     assert result["scaling_efficiency"] is None  # no world size 1 in this launch to compare with
+
+
+def test_two_nodes_on_loopback_make_one_result_stored_by_node_0(db_url, tmp_path):
+    """--nnodes 2 with both nodes on this machine: one job of world size 2; node 1 stores nothing."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from tests.core.test_cli import REPO
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    common = ["scale", "--workload", "mlp", "--size", "S", "--device", "cpu", "--nproc", "1", "--nnodes", "2",
+              "--master-addr", "127.0.0.1", "--master-port", port, "--seconds", "0.5", "--meters", "none",
+              "--timeout", "120", "--json"]
+    env = dict(os.environ, PYTHONPATH=str(REPO), ACCELSCOPE_DB=db_url,
+               ACCELSCOPE_LOCK_DIR=str(tmp_path / "node1-locks"))  # another "machine": its own device locks
+    node1 = subprocess.Popen([sys.executable, "-m", "core", *common, "--node-rank", "1"], cwd=REPO, env=env,
+                             text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    node0 = cli(*common, "--node-rank", "0", db_url=db_url)
+    out1, err1 = node1.communicate(timeout=180)
+    assert node0.returncode == 0 and node1.returncode == 0, node0.stderr + err1
+    (result,) = _results(node0)
+    assert result["status"] == "ok" and result["world_size"] == 2 and result["nodes"] == 2
+    assert out1.strip() == "" and "node 0 stores the result" in err1
+    with Store(db_url) as store:
+        assert [(r.world_size, r.nodes) for r in store.results()] == [(2, 2)]
+
+
+def test_a_precision_the_device_cannot_run_is_refused_before_any_rank_starts(db_url):
+    out = cli("scale", "--workload", "mlp", "--device", "cpu", "--precision", "tf32", "--nproc", "1", db_url=db_url)
+    assert out.returncode == 2 and "tf32" in out.stderr
+    with Store(db_url) as store:
+        assert store.count() == 0

@@ -18,20 +18,20 @@ APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
 
 def scaling_result(world_size: int, samples_per_s: float, efficiency: float, **extra):
-    return make_result(run_id="scale-1", workload="mlp", size="S", world_size=world_size, nodes=1,
-                       dist_backend="gloo", strategy="ddp", samples_per_s=samples_per_s,
+    return make_result(run_id="scale-1", workload="mlp", size="S", device="cuda", world_size=world_size, nodes=1,
+                       dist_backend="nccl", strategy="ddp", samples_per_s=samples_per_s,
                        per_device_samples_per_s=samples_per_s / world_size, scaling_efficiency=efficiency,
                        comm_share=0.4 if world_size > 1 else None,
-                       interconnect="shared memory (processes on one host)" if world_size > 1 else "none (one device)",
-                       env={"host": "abcdef123456", "torch": "2.13.0", "cpu": "AMD EPYC", "logical_cpus": 2},
-                       device_name="AMD EPYC", **extra)
+                       interconnect="NVLink (18 links up on GPU 0, NVML)" if world_size > 1 else "none (one device)",
+                       env={"host": "abcdef123456", "torch": "2.11.0", "cpu": "Xeon", "gpu": "NVIDIA H100 80GB HBM3"},
+                       device_name="NVIDIA H100 80GB HBM3", **extra)
 
 
 @pytest.fixture
 def scaling_store(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'ui.db'}"
     monkeypatch.setenv("ACCELSCOPE_DB", url)
-    Store(url).add_many([scaling_result(1, 100_000.0, 1.0), scaling_result(2, 80_000.0, 0.4)])
+    Store(url).add_many([scaling_result(1, 100_000.0, 1.0), scaling_result(2, 80_000.0, 0.4)])  # two H100s
     return url
 
 
@@ -46,7 +46,7 @@ def test_scaling_shows_throughput_against_devices_with_the_ideal_and_the_cost_at
     measured, ideal, cost = fig["data"]
     assert measured["x"] == [1, 2] and measured["y"] == [100_000.0, 80_000.0] and measured["text"] == ["100.0%", "40.0%"]
     assert ideal["y"] == [100_000.0, 200_000.0] and ideal["line"]["dash"] == "dash"
-    assert cost["type"] == "bar" and len(cost["y"]) == 2 and cost["y"][1] > cost["y"][0]  # slower per vCPU: dearer
+    assert cost["type"] == "bar" and len(cost["y"]) == 2 and cost["y"][1] > cost["y"][0]  # 2 GPUs at 40%: dearer
     (table,) = at.dataframe
     assert list(table.value["world_size"]) == [1, 2]
 
@@ -86,3 +86,15 @@ def values(field) -> list:
     if isinstance(field, dict) and "bdata" in field:
         return np.frombuffer(base64.b64decode(field["bdata"]), dtype=field["dtype"]).tolist()
     return list(field or [])
+
+
+def test_cpu_ranks_sharing_one_host_get_no_ideal_line(tmp_path, monkeypatch):
+    """The bundled CPU scaling run: its two ranks split two cores, so n × one rank is no ideal."""
+    monkeypatch.setenv("ACCELSCOPE_DB", f"sqlite:///{tmp_path / 'empty.db'}")
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["view"] = "Scaling"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    lines = [t for t in fig["data"] if t["type"] == "scatter"]
+    assert len(lines) == 1 and lines[0]["name"].startswith("mlp/S · AMD EPYC")
