@@ -823,7 +823,7 @@ def inference_chart(rows: pd.DataFrame, bound_ms: float | None = None, big: bool
                .groupby(keys, observed=True, dropna=False)
                .agg(p50=("step_time_s", "median"), p90=("step_time_p90_s", "median"),
                     p99=("step_time_p99_s", "median"), rate=("samples_per_s", "median"),
-                    j=("j_per_sample", "median"), runs=("id", "size"))
+                    j=("j_per_sample", "median"), runs=("id", "size"), batches=("steps", "min"))
                .reset_index().sort_values("batch_size"))
     fig = go.Figure()
     devices = list(dict.fromkeys(grouped["device_label"]))
@@ -831,7 +831,8 @@ def inference_chart(rows: pd.DataFrame, bound_ms: float | None = None, big: bool
                                                                   sort=True, observed=True):
         lines = [[f"<b>{device}</b> · {precision} · {'compiled' if compiled else 'eager'}",
                   f"batch {int(r.batch_size)} · {compact(r.rate)} inferences/s",
-                  f"latency p50 {r.p50 * 1e3:.3g} · p90 {r.p90 * 1e3:.3g} · p99 {r.p99 * 1e3:.3g} ms",
+                  f"latency p50 {r.p50 * 1e3:.3g} · p90 {r.p90 * 1e3:.3g} · p99 {r.p99 * 1e3:.3g} ms"
+                  f" (of {int(r.batches):,} batches)",
                   f"{r.j * 1e3:.3g} J per 1,000 inferences" if _num(r.j) is not None else "energy: —",
                   f"{int(r.runs)} run{'s' * (r.runs != 1)} (median)" if r.runs > 1 else "1 run (measured)"]
                  for r in series.itertuples()]
@@ -863,7 +864,7 @@ def serving_cost_chart(options: list, target_text: str, big: bool = False, log: 
     """$ per 1M inferences of the cheapest ways to meet the target (core.views.serving options),
     cheapest on top, each bar labelled with its replicas and worst-case latency."""
     if not options:
-        return empty_figure(f"Nothing measured meets {target_text}: see why below.", "Serving cost")
+        return empty_figure(f"Nothing measured or published meets {target_text}: see why below.", "Serving cost")
     shown = options[:limit]
     labels = [wrap(f"{_short_option(o.option)} · {o.configuration.split(' · ', 1)[1]}", 44) for o in shown]
     fig = go.Figure()

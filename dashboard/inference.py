@@ -59,13 +59,17 @@ def _inference(rows: pd.DataFrame, target: ServingTarget | None) -> None:
                "time is each of its requests' latency. Measured with the model in eval mode under "
                "`torch.inference_mode`, each batch timed alone (the device synchronised after it), one batch in "
                "flight. Dotted lines are `torch.compile`d. Energy per 1,000 inferences is in the hover and the "
-               "table, labelled like training energy.")
+               "table, labelled like training energy."
+               + (" Some p99s here come from fewer than 100 batches (see the table), so they are close to the "
+                  "slowest batch." if (rows["steps"].dropna() < 100).any() else ""))
     table = rows[rows["status"] == "ok"].assign(
         p50_ms=lambda f: f["step_time_s"] * 1e3, p90_ms=lambda f: f["step_time_p90_s"] * 1e3,
         p99_ms=lambda f: f["step_time_p99_s"] * 1e3, j_per_1k=lambda f: f["j_per_sample"] * 1e3)
     st.dataframe(table, hide_index=True, placeholder=MISSING, column_order=[
-        "device_label", "precision", "compile", "batch_size", "p50_ms", "p90_ms", "p99_ms", "samples_per_s",
+        "device_label", "precision", "compile", "batch_size", "p50_ms", "p90_ms", "p99_ms", "steps", "samples_per_s",
         "j_per_1k", "energy_kind", "created_at"], column_config={
+        "steps": st.column_config.NumberColumn("batches timed", help="a p99 of fewer than 100 batches is close to "
+                                                                     "the slowest one: run a longer --seconds"),
         "device_label": st.column_config.TextColumn("device", width="medium"), "precision": "precision",
         "compile": st.column_config.CheckboxColumn("compiled"), "batch_size": st.column_config.NumberColumn("batch"),
         "p50_ms": st.column_config.NumberColumn("p50 (ms)", format="%.3g"),
@@ -97,7 +101,8 @@ def _serving_cost(rows: pd.DataFrame, target: ServingTarget, config: str) -> Non
                "batches of the measured size; the target needs enough replicas to carry the rate, and a batch of B "
                "must fill before it runs (its first request waits for B − 1 others: requests arriving evenly — real "
                "traffic is burstier, so keep a margin). Cloud replicas are priced per accelerator (per vCPU share "
-               "on a CPU), own hardware as the purchase price amortized plus electricity at the measured power. "
+               "on a CPU) — a share of an instance, as a fleet of many replicas packs them; own hardware as the "
+               "purchase price amortized plus electricity at the measured power. "
                "**Published** options are MLPerf Inference Server figures (queries/s per accelerator with p99 within "
                "the benchmark's 15 ms bound, int8 on a vendor-tuned stack such as TensorRT, data/references/inference, "
                "source in each row): what that hardware can do, not what your PyTorch model does on it. "
@@ -143,6 +148,9 @@ def time_to_quality() -> None:
     state.save_query_params()
     measured = pipeline.converge_curves(config)
     targets = sorted({c["target_loss"] for c in measured if c["target_loss"] is not None})
+    if not targets:  # the frame saw results the store could not give back (the panel above says why)
+        st.info(plain(f"No time-to-target curve of {config} could be read."))
+        return
     target = st.selectbox("Target loss", targets, format_func=lambda t: f"{t:g}") if len(targets) > 1 else targets[0]
     measured = shaded(sorted((c for c in measured if c["target_loss"] == target),
                               key=lambda c: (c["precision"], c["label"])))
@@ -160,7 +168,9 @@ def time_to_quality() -> None:
         "device": st.column_config.TextColumn("device", width="medium"),
         "time to target": st.column_config.TextColumn("time to target"),
         "steps": st.column_config.NumberColumn("steps", format="%,d"),
-        "energy (J)": st.column_config.NumberColumn("energy (J)", format="%.3g"),
+        "energy of the run (J)": st.column_config.NumberColumn(
+            "energy of the run (J)", format="%.3g", help="the whole run, to the check that saw the target (losses "
+                                                         "are read every 10 steps, so up to 9 steps past it)"),
         "cost to target": st.column_config.TextColumn("cost to target", help="the cheapest instance of the sheet "
                                                       "with this device (per accelerator, or vCPU share on a CPU) "
                                                       "× time to target"),
@@ -172,7 +182,7 @@ def _quality_row(curve: dict) -> dict:
     return {"device": curve["label"], "precision": curve["precision"], "batch": curve["batch_size"],
             "reached": "yes" if curve["reached"] else "no",
             "time to target": duration_h(seconds / 3600) if seconds else MISSING,
-            "steps": curve["steps_to_target"], "energy (J)": curve["energy_j"],
+            "steps": curve["steps_to_target"], "energy of the run (J)": curve["energy_j"],
             "cost to target": _cost_to_target(curve, seconds), "why it stopped": curve["stop_reason"]}
 
 

@@ -343,15 +343,16 @@ def inference(rows: pd.DataFrame, workload: str, bound_ms: float | None) -> Take
 def serving(options: list, refused: list, workload: str, target_text: str, sheet: str) -> Takeaway:
     """The cheapest way to meet the serving target, or why nothing measured does."""
     if not options:
-        why = refused[0].reason if refused else f"no inference was measured on {workload}"
-        return Takeaway(f"Nothing measured on {workload} meets {target_text}: {why}.", True)
+        measured_refusals = [r for r in refused if not r.configuration.endswith("(published)")]
+        why = (measured_refusals or refused)[0].reason if refused else f"no inference was measured on {workload}"
+        return Takeaway(f"Nothing measured or published on {workload} meets {target_text}: {why}.", True)
     best = options[0]
     where = "own hardware" if best.kind == "own" else f"{best.option}, {sheet} sheet, {best.kind}"
     if best.evidence == "published":
         device = best.configuration.split(" · ")[1].replace(" (published)", "")
         sentence = (f"Serving {workload} at {target_text} can cost {usd(best.usd_per_1m_inferences)} per 1M inferences "
                     f"(published: an MLPerf Inference {best.precision} Server figure on a vendor-tuned stack) on "
-                    f"{best.replicas} × {device} at {where}")
+                    f"{best.replicas} × {device} at {where}, priced per accelerator of the instance")
         measured = next((o for o in options if o.evidence == "measured"), None)
         if measured is None:
             return Takeaway(sentence + "; nothing measured here meets it.")
@@ -360,7 +361,8 @@ def serving(options: list, refused: list, workload: str, target_text: str, sheet
     return Takeaway(f"Serving {workload} at {target_text} costs {usd(best.usd_per_1m_inferences)} per 1M inferences "
                     f"(measured latency and throughput) on {best.replicas} × the "
                     f"{best.configuration.split(' · ')[1]} ({best.precision}, batch {best.batch_size}"
-                    f"{', compiled' if best.compile else ''}) at {where}.")
+                    f"{', compiled' if best.compile else ''}) at {where}, priced per accelerator"
+                    f"{'' if best.kind == 'own' else ' of the instance'}.")
 
 
 def _seconds(seconds: float) -> str:

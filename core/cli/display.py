@@ -134,7 +134,8 @@ def mode_lines(rows: list[dict]) -> list[str]:
                 " (estimated)" if r["energy_kind"] == "estimated" else "")
             verdict = "reached" if r["reached"] else "NOT reached"
             lines.append(f"converge: {what}: target loss {r['target_loss']:g} {verdict} — {r['steps_to_target']:,} "
-                         f"steps, {r['time_to_target_s']:.3g} s{energy}; {escape(r['stop_reason'] or '')}")
+                         f"steps, {r['time_to_target_s']:.3g} s; the run of {r['steps']:,} steps{energy}; "
+                         f"{escape(r['stop_reason'] or '')}")
     return lines
 
 

@@ -11,8 +11,10 @@
   queue stays full); the loss is smoothed by a bias-corrected exponential moving average
   (``SMOOTHING``), the same for every device and precision, so that "reached" means the same thing
   for all of them. The step that reached the target is found exactly; its time is interpolated
-  linearly inside its check interval. The loss curve is the smoothed loss at each check, after the
-  first loss at step 1 (its time interpolated the same way).
+  linearly inside its check interval. The first step is read on its own, so the curve starts at
+  step 1 with its real time: on a GPU that first step carries the start-up (CUDA and cuDNN
+  initialisation), which is part of the time to target, as it is of any training run. The energy
+  covers the whole run, to the check that saw the target (up to 9 steps past it).
 """
 
 from __future__ import annotations
@@ -144,13 +146,20 @@ def run_converge(spec: ProbeSpec, backend: Backend, run_id: str, *, meters: Sequ
     steps = last_check_step = 0
     last_check_s = 0.0
     reached_step = reached_s = None
+    if training.first_loss is not None:  # torch.compile ran the first step while compiling: it counts
+        first_loss = float(training.first_loss.float().item())
+        seen, steps = 1, 1
+        ema = (1 - SMOOTHING) * first_loss
+        smoothed = first_loss
+        last_check_step = 1
+        curve.append((1, 0.0, first_loss))  # its time is compile_time_s, kept out of the time to target
     try:
         while True:
             pending.append(training.step().detach())
             steps += 1
             elapsed = clock() - t0  # no synchronisation: the host runs ahead of the device
-            if steps % CHECK_EVERY_STEPS and elapsed < cap_s:
-                continue
+            if steps % CHECK_EVERY_STEPS and steps != 1 and elapsed < cap_s:
+                continue  # the first step is read at once: its time (start-up included) is on the curve
             values = torch.stack(pending).float().tolist()  # one synchronisation per check
             now_s = clock() - t0
             pending.clear()
@@ -166,8 +175,6 @@ def run_converge(spec: ProbeSpec, backend: Backend, run_id: str, *, meters: Sequ
                     reached_step = last_check_step + offset
                     reached_s = last_check_s + (now_s - last_check_s) * offset / len(values)
             last_loss = values[-1]
-            if not curve:  # where it started: the first loss, its time interpolated in the first interval
-                curve.append((1, now_s / len(values), values[0]))
             curve.append((steps, now_s, smoothed))
             interval_means.append((now_s - last_check_s) / len(values))
             on_phase("converge", step=steps, seconds=now_s, loss=smoothed)
