@@ -352,7 +352,7 @@ def serving(options: list, refused: list, workload: str, target_text: str, sheet
         device = best.configuration.split(" · ")[1].replace(" (published)", "")
         sentence = (f"Serving {workload} at {target_text} can cost {usd(best.usd_per_1m_inferences)} per 1M inferences "
                     f"(published: an MLPerf Inference {best.precision} Server figure on a vendor-tuned stack) on "
-                    f"{best.replicas} × {device} at {where}, priced per accelerator of the instance")
+                    f"{best.replicas} × {device} at {where}")
         measured = next((o for o in options if o.evidence == "measured"), None)
         if measured is None:
             return Takeaway(sentence + "; nothing measured here meets it.")
@@ -361,8 +361,7 @@ def serving(options: list, refused: list, workload: str, target_text: str, sheet
     return Takeaway(f"Serving {workload} at {target_text} costs {usd(best.usd_per_1m_inferences)} per 1M inferences "
                     f"(measured latency and throughput) on {best.replicas} × the "
                     f"{best.configuration.split(' · ')[1]} ({best.precision}, batch {best.batch_size}"
-                    f"{', compiled' if best.compile else ''}) at {where}, priced per accelerator"
-                    f"{'' if best.kind == 'own' else ' of the instance'}.")
+                    f"{', compiled' if best.compile else ''}) at {where}.")
 
 
 def _seconds(seconds: float) -> str:

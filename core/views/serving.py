@@ -9,8 +9,9 @@ needs ``ceil(rate ÷ that)`` replicas. A batch of B must also fill: with request
 at rate ÷ n per replica, the first request of a batch waits (B − 1) × n ÷ rate for the others, so
 its latency is that wait plus the batch's p99 (a deterministic-arrival model: real traffic is
 burstier, so keep a margin). A configuration whose fill wait and p99 cannot fit the bound at any
-replica count that also carries the rate is refused, saying so. Cloud replicas are priced per accelerator (an instance of k
-accelerators hosts k replicas) or, on a CPU, per vCPU share, as training cost is; own hardware is
+replica count that also carries the rate is refused, saying so. Cloud replicas are rented as whole
+instances (an instance of k accelerators hosts k replicas: ⌈n ÷ k⌉ of them) or, on a CPU, by the
+vCPU share a replica used (CPU replicas pack onto bigger instances); own hardware is
 the purchase price amortized plus electricity at the measured power, every replica busy (an upper
 bound below full load). Throughput is measured here, or published: an MLPerf Inference Server
 figure (queries/s per accelerator with p99 within its bound, data/references/inference) serves a
@@ -80,6 +81,19 @@ class NotServing:
     reason: str
 
 
+def rented(line: pricing.CostLine, replicas: int, sheet: pricing.PriceSheet, spot: bool) -> tuple[float, str]:
+    """($/h, how) to rent ``replicas`` devices on ``line``'s instance: whole instances of an
+    accelerator instance (k accelerators each: ⌈replicas ÷ k⌉ of them); on a CPU, the vCPU share
+    a replica used (CPU replicas pack onto bigger instances)."""
+    row = next((r for r in sheet.rows if r.option == line.option and r.accelerator_count), None)
+    if row is None or row.accelerator_type == "CPU":
+        return line.usd_per_h * replicas, f"{replicas} × {line.usd_per_h:.4g} $/h (a vCPU share each)"
+    instances = math.ceil(replicas / row.accelerator_count)
+    price = row.price_usd_per_h(spot)
+    return instances * price, (f"{instances} instance(s) × {price:.4g} $/h ({row.accelerator_count} accelerator(s) "
+                               f"each, {replicas} used)")
+
+
 def configuration_of(row: Mapping) -> str:
     compiled = ", compiled" if row.get("compile") else ""
     return (f"{row['workload']}/{row['size']} {row['precision']} · {row['device_label']} · "
@@ -111,13 +125,13 @@ def published_options(published: Iterable, target: ServingTarget, sheet: pricing
             refused.append(NotServing(name, f"{lines.reason} (in the {sheet.name} sheet)"))
             continue
         for line in lines:
-            usd_per_h = line.usd_per_h * replicas
+            usd_per_h, how = rented(line, replicas, sheet, settings.spot)
             options.append(ServingOption(
                 configuration=name, device_label=ref.device, precision=ref.precision, batch_size=0, compile=False,
                 p99_ms=ref.latency_bound_ms, worst_latency_ms=ref.latency_bound_ms, replica_requests_per_s=rate,
                 replicas=replicas, option=line.option, kind=line.kind, usd_per_h=usd_per_h,
                 usd_per_1m_inferences=usd_per_h / (target.requests_per_s * S_PER_H) * INFERENCES_PER_MILLION,
-                basis=f"{replicas} accelerator(s) × {line.usd_per_h:.4g} $/h at {rate:,.0f} queries/s each with p99 ≤ "
+                basis=f"{how}, at {rate:,.0f} queries/s per accelerator with p99 ≤ "
                       f"{ref.latency_bound_ms:g} ms, published ({ref.label}; {ref.precision}, a vendor-tuned stack, "
                       f"not PyTorch eager): {ref.source_url}",
                 evidence="published"))
@@ -165,12 +179,11 @@ def serving_options(rows: Iterable[Mapping], target: ServingTarget, sheet: prici
             refused.append(NotServing(name, f"{lines.reason} (in the {sheet.name} sheet)"))
         else:
             for line in lines:
-                usd_per_h = line.usd_per_h * replicas
+                usd_per_h, how = rented(line, replicas, sheet, settings.spot)
                 options.append(ServingOption(
                     **common, option=line.option, kind=line.kind, usd_per_h=usd_per_h,
                     usd_per_1m_inferences=usd_per_h / served_per_h * INFERENCES_PER_MILLION,
-                    basis=f"{replicas} replica(s) × {line.usd_per_h:.4g} $/h ({line.basis.split(' ÷ ')[0]} per "
-                          f"replica) for {target.requests_per_s:g} requests/s"))
+                    basis=f"{replicas} replica(s): {how}, for {target.requests_per_s:g} requests/s"))
         model = catalog.match(work.device_name, accelerators)
         own = own_hardware_cost(work, settings, model.purchase_price_usd if model else None)
         if own.usd_per_1m_samples is None:
@@ -181,7 +194,8 @@ def serving_options(rows: Iterable[Mapping], target: ServingTarget, sheet: prici
                 **common, option="own hardware", kind="own", usd_per_h=own_usd_per_h,
                 usd_per_1m_inferences=own_usd_per_h / served_per_h * INFERENCES_PER_MILLION,
                 basis=f"{replicas} replica(s), each busy: {own.basis}"))
-    return sorted(options, key=lambda o: o.usd_per_1m_inferences), refused
+    # cheapest first; at one price (whole instances), the fewer replicas and the lower latency first
+    return sorted(options, key=lambda o: (o.usd_per_1m_inferences, o.replicas, o.worst_latency_ms)), refused
 
 
 def _number(value) -> float | None:

@@ -85,3 +85,12 @@ def test_a_published_inference_file_with_a_bad_row_is_refused_whole(tmp_path):
     (tmp_path / "bad.csv").write_text(header + "\n" + first.replace("Server,15,", "Server,,", 1) + "\n")
     with pytest.raises(InvalidPriceSheet, match="latency_bound_ms"):
         load_inference_references.__wrapped__(tmp_path)
+
+
+def test_replicas_are_rented_as_whole_instances():
+    """5 replicas of an H100 on an 8-GPU instance rent one whole instance, not 5/8 of one."""
+    options, _ = serving.serving_options([infer_row()], serving.ServingTarget(20, 500), AWS, CostSettings())
+    eight = next(o for o in options if o.option.startswith("aws p5.48xlarge"))
+    row = next(r for r in AWS.rows if r.option == eight.option)
+    assert row.accelerator_count == 8 and eight.replicas == 5
+    assert eight.usd_per_h == pytest.approx(row.on_demand_usd_per_h) and "1 instance(s)" in eight.basis
