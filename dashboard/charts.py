@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.fmt import compact, duration_h, percent, usd
-from dashboard.frames import pareto_mask
+from dashboard.frames import config_of, pareto_mask
 
 ESTIMATED_PATTERN = "/"
 # The one precision palette: every chart, legend and export colours a precision with these.
@@ -854,7 +854,7 @@ def inference_chart(rows: pd.DataFrame, bound_ms: float | None = None, big: bool
     else:
         fig.update_xaxes(type="linear", title_text="throughput (inferences/s)", rangemode="tozero")
     fig.update_yaxes(title_text="latency per request, p99 (ms)", rangemode="tozero", range=[0, top * 1.25])
-    workloads = sorted(set(grouped["workload"].astype(str) + "/" + grouped["size"].astype(str)))
+    workloads = sorted(set(config_of(grouped)))
     fig.update_layout(title=f"Inference: {', '.join(workloads)} — latency against throughput, by batch size")
     return _style(fig, big, height=520)
 
@@ -975,6 +975,6 @@ def scaling_chart(frame: pd.DataFrame, big: bool = False) -> go.Figure:
     value_axis(fig, "$ per 1M samples", False, frame["usd_per_1m_samples"].max(skipna=True), axis="y", room=1.3,
                row=2, col=1)
     fig.update_yaxes(tickformat="$.2~r", row=2, col=1)  # dollars, not SI prefixes ("200µ")
-    workloads = sorted(set(frame["workload"].astype(str) + "/" + frame["size"].astype(str)))
+    workloads = sorted(set(config_of(frame)))
     fig.update_layout(title=f"Scaling: {', '.join(workloads)} — dashed: ideal (n × one device)", barmode="group")
     return _style(fig, big, height=720)

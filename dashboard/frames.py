@@ -117,6 +117,11 @@ def _joined(parts: list, kind: str | None, category: bool, count: int):
     return pd.concat([pd.Series(p, copy=False) for p in parts], ignore_index=True).array
 
 
+def config_of(frame: pd.DataFrame) -> pd.Series:
+    """Each row's workload as the views name it: "workload/size" (categoricals read as text)."""
+    return frame["workload"].astype(str) + "/" + frame["size"].astype(str)
+
+
 def apply_filters(frame: pd.DataFrame, filters: dict[str, Sequence]) -> pd.DataFrame:
     """Keep rows whose column value is in the chosen list; an empty list means no filter."""
     mask = pd.Series(True, index=frame.index)

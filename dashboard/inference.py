@@ -10,7 +10,7 @@ import streamlit as st
 from core.errors import InvalidCostSettings
 from core.views import pricing
 from core.views.serving import NOT_PROJECTED, ServingTarget
-from dashboard import charts, data, pipeline, state
+from dashboard import charts, data, frames, pipeline, state
 from dashboard.fmt import MISSING, duration_h, plain, usd
 
 RUN_HINT = ("Run `python -m core probe --mode infer --workload cnn --size S --batch 1,8,64`, or the inference plan "
@@ -42,7 +42,7 @@ def show(view: str) -> None:
         st.info("No inference results in the selection. " + RUN_HINT)
         return
     config = _config_picker(state.INFER_CONFIG, configs)
-    chosen = rows[(rows["workload"].astype(str) + "/" + rows["size"].astype(str)) == config]
+    chosen = rows[frames.config_of(rows) == config]
     target = _target()
     state.save_query_params()
     if view == "Inference":
@@ -192,7 +192,7 @@ def _quality_row(curve: dict) -> dict:
 def _cost_to_target(curve: dict, seconds: float | None) -> str:
     if not seconds or not curve["reached"]:
         return MISSING
-    sheet = data.all_sheets()[st.session_state[state.SHEET]]
+    sheet = pipeline.current_sheet()
     lines = pricing.cloud_costs(device_kind=curve["device_kind"], device_name=curve["device_name"],
                                 samples_per_s=curve["samples_per_s"], vcpus_used=curve["logical_cpus"],
                                 rows=sheet.rows, catalog=data.accelerators(),

@@ -106,10 +106,15 @@ def _priced(url: str, stamp: tuple, sample_stamp: tuple, filters: tuple, sheet_k
     return frames.cost_frame(agg, _sheet, settings, data.accelerators())
 
 
+def current_sheet():
+    """The session's price sheet (bundled, team or this session's own)."""
+    return data.all_sheets()[st.session_state[state.SHEET]]
+
+
 def current_costs() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cost of the current selection on the chosen sheet, cached on filters, sheet and settings."""
     url = data.db_url()
-    sheet = data.all_sheets()[st.session_state[state.SHEET]]
+    sheet = current_sheet()
     return _priced(url, data.store_stamp(url), data.samples_stamp(), current_filters(), hash(sheet.rows), sheet,
                    cost_settings())
 
@@ -166,7 +171,7 @@ def instance_costs(config: str, precision: str) -> list:
     """Every accelerator instance of the session's sheet priced for ``config`` (measured, else
     published, else projected throughput), cached on the store, sheet, workload and precision."""
     url = data.db_url()
-    sheet = data.all_sheets()[st.session_state[state.SHEET]]
+    sheet = current_sheet()
     return _instance_costs(url, data.store_stamp(url), data.samples_stamp(), hash(sheet.rows), sheet, config,
                            precision, bool(st.session_state.get(state.SPOT)))
 
@@ -270,7 +275,7 @@ def serving(target, rows: pd.DataFrame, config: str) -> tuple[list, list]:
 
     workload, size = config.split("/", 1)
     published = [r for r in load_inference_references() if (r.workload, r.size) == (workload, size)]
-    sheet = data.all_sheets()[st.session_state[state.SHEET]]
+    sheet = current_sheet()
     return serving_view.serving_options(rows.to_dict("records"), target, sheet, cost_settings(), data.accelerators(),
                                         published=published)
 
@@ -279,7 +284,7 @@ def inference_configs(rows: pd.DataFrame) -> list[str]:
     """The workloads with a measured inference result or a published inference figure."""
     from core.facts.references import load_inference_references
 
-    measured = set(rows["workload"].astype(str) + "/" + rows["size"].astype(str)) if not rows.empty else set()
+    measured = set(frames.config_of(rows)) if not rows.empty else set()
     return sorted(measured | {f"{r.workload}/{r.size}" for r in load_inference_references()})
 
 
@@ -330,7 +335,7 @@ def converge_configs() -> list[str]:
     if "mode" not in frame.columns:
         return []
     chosen = frame[(frame["mode"] == "converge") & (frame["status"] == "ok")]
-    return sorted(set(chosen["workload"].astype(str) + "/" + chosen["size"].astype(str)))
+    return sorted(set(frames.config_of(chosen)))
 
 
 def projected_curves(config: str, measured: list[dict]) -> tuple[list[dict], str | None]:

@@ -57,7 +57,7 @@ def _known(value) -> bool:
 def show() -> None:
     """The Scaling view: the chart, then the table of every world size."""
     rows = pipeline.scaling_rows()
-    sheet = data.all_sheets()[st.session_state[state.SHEET]]
+    sheet = pipeline.current_sheet()
     frame = scaling_frame(rows, sheet, data.accelerators(), bool(st.session_state.get(state.SPOT)))
     if frame.empty:
         st.info("No scaling results in the selection. Run `python -m core scale --workload mlp --size S --device cpu "

@@ -79,19 +79,25 @@ def parse_references(raw: bytes | str, name: str, known_devices: frozenset[str])
     return tuple(Reference(**row) for row in rows)
 
 
-@lru_cache(maxsize=2)
-def load_references(directory: Path = REFERENCES_DIR) -> tuple[Reference, ...]:
-    """Every bundled reference. Raises InvalidPriceSheet (the CSV-schema error) naming file and row."""
+def _read_folder(directory: Path, parse) -> tuple:
+    """Every CSV of ``directory`` (not its subfolders) through ``parse(raw, name, catalog models)``, in
+    name order. Raises InvalidPriceSheet (the CSV-schema error) naming file and row."""
     from core.views.catalog import load_catalog
 
     known = frozenset(accelerator.model for accelerator in load_catalog())
-    references: list[Reference] = []
+    found: list = []
     for path in sorted(Path(directory).glob("*.csv")):
         try:
-            references.extend(parse_references(path.read_bytes(), path.name, known))
+            found.extend(parse(path.read_bytes(), path.name, known))
         except OSError as exc:
             raise InvalidPriceSheet(f"{path}: cannot read ({exc.strerror})") from None
-    return tuple(references)
+    return tuple(found)
+
+
+@lru_cache(maxsize=2)
+def load_references(directory: Path = REFERENCES_DIR) -> tuple[Reference, ...]:
+    """Every bundled reference. Raises InvalidPriceSheet (the CSV-schema error) naming file and row."""
+    return _read_folder(directory, parse_references)
 
 
 # --- published inference results (data/references/inference/*.csv) ----------------------------------
@@ -145,18 +151,13 @@ def _check_inference_row(row: dict, known_devices: frozenset[str]) -> None:
         raise ValueError("column 'latency_bound_ms': a Server figure holds only within its latency bound")
 
 
+def parse_inference_references(raw: bytes | str, name: str, known_devices: frozenset[str]
+                                ) -> tuple[InferenceReference, ...]:
+    rows = parse_csv(raw, name, INFERENCE_COLUMNS, row_check=lambda row: _check_inference_row(row, known_devices))
+    return tuple(InferenceReference(**row) for row in rows)
+
+
 @lru_cache(maxsize=2)
 def load_inference_references(directory: Path = INFERENCE_DIR) -> tuple[InferenceReference, ...]:
     """Every bundled published inference figure, validated whole (InvalidPriceSheet names file and row)."""
-    from core.views.catalog import load_catalog
-
-    known = frozenset(accelerator.model for accelerator in load_catalog())
-    found: list[InferenceReference] = []
-    for path in sorted(Path(directory).glob("*.csv")):
-        try:
-            rows = parse_csv(path.read_bytes(), path.name, INFERENCE_COLUMNS,
-                             row_check=lambda row: _check_inference_row(row, known))
-        except OSError as exc:
-            raise InvalidPriceSheet(f"{path}: cannot read ({exc.strerror})") from None
-        found.extend(InferenceReference(**row) for row in rows)
-    return tuple(found)
+    return _read_folder(directory, parse_inference_references)

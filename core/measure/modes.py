@@ -30,9 +30,8 @@ from core.facts.results import ProbeResult
 from core.facts.spec import ProbeSpec
 from core.facts.validation import result_problems
 from core.measure.backends import Backend
-from core.measure.contention import other_probes
-from core.measure.hostload import HostLoad
 from core.measure.probe import (
+    MeteredWindow,
     Phase,
     TrainingStep,
     count_flops,
@@ -131,11 +130,8 @@ def run_converge(spec: ProbeSpec, backend: Backend, run_id: str, *, meters: Sequ
     on_phase("build")
     training = prepare(spec, backend, clock)
     cap_s, target = spec.seconds, spec.target_loss
-    host_load = HostLoad()
-    for meter in meters:
-        meter.begin()
-    host_load.begin()
-    concurrent = len(other_probes(backend.device.id))
+    window = MeteredWindow(backend, meters)
+    window.begin()
     on_phase("window", seconds=cap_s)
     t0 = clock()
     pending: list = []
@@ -183,15 +179,13 @@ def run_converge(spec: ProbeSpec, backend: Backend, run_id: str, *, meters: Sequ
                 break
     finally:
         window_s = clock() - t0
-        host_other_cpus = host_load.end()
-        concurrent = max(concurrent, len(other_probes(backend.device.id)))
-        readings = [reading for meter in meters for reading in meter.end()]
+        window.end()
+    readings = window.readings
     memory = backend.peak_memory()
     on_phase("flops")
     flops_per_step, flops_method = count_flops(training.uncompiled)
     times = LoopTimes(warmup_s=(), steps_s=tuple(interval_means), settled=None, window_s=window_s)
-    result = summarize(spec, backend, run_id, training, times, readings, (first_loss, last_loss),
-                       {"host_other_cpus": host_other_cpus, "concurrent_probes": concurrent},
+    result = summarize(spec, backend, run_id, training, times, readings, (first_loss, last_loss), window.contention,
                        flops_per_step, flops_method, idle_w, memory, wall_time_s=clock() - started)
     workload = training.workload
     reached = reached_step is not None

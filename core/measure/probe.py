@@ -118,16 +118,37 @@ def prepare(spec: ProbeSpec, backend: Backend, clock: Callable[[], float],
                         first_loss)
 
 
+class MeteredWindow:
+    """What brackets a measured window: the energy meters, the CPUs other work keeps busy, and other
+    probes on the device (looked for at both ends). ``begin()``, run, ``end()``; then ``readings``
+    and ``contention``."""
+
+    def __init__(self, backend: Backend, meters: Sequence) -> None:
+        self._backend, self._meters, self._host_load = backend, meters, HostLoad()
+        self.readings: list = []
+        self.contention: dict = {"host_other_cpus": None, "concurrent_probes": 0}
+
+    def begin(self) -> None:
+        for meter in self._meters:
+            meter.begin()
+        self._host_load.begin()
+        self.contention["concurrent_probes"] = len(other_probes(self._backend.device.id))
+
+    def end(self) -> None:
+        self.contention["host_other_cpus"] = self._host_load.end()
+        self.contention["concurrent_probes"] = max(self.contention["concurrent_probes"],
+                                                   len(other_probes(self._backend.device.id)))
+        self.readings.extend(reading for meter in self._meters for reading in meter.end())
+
+
 def measure(training: TrainingStep, backend: Backend, policy: LoopPolicy, meters: Sequence,
             clock: Callable[[], float], on_phase: Phase, timer=None) -> tuple[LoopTimes, list, Any, Any, dict]:
     """Warm up, then time the window with the meters running. Returns (times, meter readings,
     first loss, last loss, contention: CPUs other work kept busy and other probes on the device).
     ``timer`` defaults to the backend's (CUDA events on a GPU); a step that returns None (an
     inference batch) leaves the losses None."""
-    seen: dict = {"first_loss": training.first_loss, "last_loss": None, "host_other_cpus": None,
-                  "concurrent_probes": 0}
-    readings: list = []
-    host_load = HostLoad()
+    seen: dict = {"first_loss": training.first_loss, "last_loss": None}
+    window = MeteredWindow(backend, meters)
 
     def step() -> None:
         loss = training.step()
@@ -139,24 +160,15 @@ def measure(training: TrainingStep, backend: Backend, policy: LoopPolicy, meters
 
     def begin_window() -> None:
         on_phase("window", seconds=policy.seconds)
-        for meter in meters:
-            meter.begin()
-        host_load.begin()
-        seen["concurrent_probes"] = len(other_probes(backend.device.id))
-
-    def end_window() -> None:
-        seen["host_other_cpus"] = host_load.end()
-        seen["concurrent_probes"] = max(seen["concurrent_probes"], len(other_probes(backend.device.id)))
-        readings.extend(reading for meter in meters for reading in meter.end())
+        window.begin()
 
     def warmup_step(index: int, seconds: float) -> None:
         if index == 1 or index % 10 == 0:
             on_phase("warmup", step=index, step_s=seconds)
 
-    times = measure_loop(step, backend.synchronize, policy, clock, begin_window, end_window,
+    times = measure_loop(step, backend.synchronize, policy, clock, begin_window, window.end,
                          timer=timer or backend.step_timer(clock), on_warmup_step=warmup_step)
-    contention = {"host_other_cpus": seen["host_other_cpus"], "concurrent_probes": seen["concurrent_probes"]}
-    return times, readings, seen["first_loss"], seen["last_loss"], contention
+    return times, window.readings, seen["first_loss"], seen["last_loss"], window.contention
 
 
 def run_probe(spec: ProbeSpec, backend: Backend, run_id: str, *, meters: Sequence = (),

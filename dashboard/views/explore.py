@@ -40,7 +40,7 @@ if view == "Speed":
     log = widgets.log_toggle()
     st.plotly_chart(charts.speed_chart(focus, runs=runs, log=log), theme=None)
     widgets.noisy_badges(runs)
-    failed_here = failed[(failed["workload"].astype(str) + "/" + failed["size"].astype(str)) == focus_config] if not failed.empty else failed
+    failed_here = failed[frames.config_of(failed) == focus_config] if not failed.empty else failed
     if not failed_here.empty:
         with st.expander(f"{len(failed_here)} failed probe(s) of {plain(focus_config)} in the selection"):
             st.dataframe(failed_here, hide_index=True, placeholder=MISSING, column_config={

@@ -15,7 +15,7 @@ def serving_and_quality(infer_rows, infer_configs: list[str], quality_configs: l
     out = {}
     if infer_configs:
         served = state.choose(state.INFER_CONFIG, infer_configs)
-        rows = infer_rows[(infer_rows["workload"].astype(str) + "/" + infer_rows["size"].astype(str)) == served]
+        rows = infer_rows[frames.config_of(infer_rows) == served]
         try:
             target = ServingTarget(float(st.session_state[state.SERVING_P99_MS]),
                                    float(st.session_state[state.SERVING_RPS]))

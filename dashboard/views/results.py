@@ -7,7 +7,7 @@ from core.errors import InvalidImport, StoreError
 from core.facts.bundle import bundle_json, parse_bundle
 from core.facts.tables import frame_csv
 from core.views.notes import CONTENDED_OTHER_CPUS, NOISE_FLOOR_FACTOR, is_contended
-from dashboard import actions, auth, data, repeats, state
+from dashboard import actions, auth, data, frames, repeats, state
 from dashboard.fmt import MISSING, missing, percent, plain
 
 SHOWN_ROWS = 5000
@@ -57,7 +57,7 @@ def results_table(rows):
     """The stored rows as the table shows them: the main columns (COLUMNS) first, then every other one."""
     table = rows.assign(
         when=rows["created_at"].astype(str).str.slice(0, 16).str.replace("T", " "),
-        config=rows["workload"].astype(str) + "/" + rows["size"].astype(str),
+        config=frames.config_of(rows),
         step_time_ms=rows["step_time_s"] * 1e3,
         notes=[notes_text(r) for r in rows[["noisy_reason", "step_time_cv", "noise_floor_cv", "warmup_settled", "status",
                                             "host_other_cpus", "concurrent_probes", "precision_emulated"]].to_dict("records")],
