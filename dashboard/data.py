@@ -16,6 +16,8 @@ from core.errors import InvalidPriceSheet, StoreError
 from core.facts import bundle
 from core.facts.rows import FLAT_COLUMNS, flat_row
 from core.facts.store import ROW_KINDS, Store, default_url, masked
+from core.facts.summary import CONFIG_KEYS, INPUT_COLUMNS, scope_of
+from core.facts.summary import summarise as summary_of
 from core.paths import DATA_DIR
 from core.views import carbon, catalog, pricing
 from dashboard import state
@@ -110,7 +112,7 @@ def store_health(url: str | None = None) -> StoreHealth:
     if store is None:
         return StoreHealth(masked(url), error=problem or "it could not be opened")
     stamp = store_stamp(url)
-    error = stamp[1] if stamp and stamp[0] == "unreadable" else _loaded(url, stamp, samples_stamp())[1]
+    error = stamp[1] if stamp and stamp[0] == "unreadable" else _loaded(url, stamp, samples_stamp()).problem
     return StoreHealth(store.safe_url, error=error, read_only=store.read_only, damage=store.damage)
 
 
@@ -118,26 +120,73 @@ def samples_stamp() -> tuple:
     return tuple(sorted((p.name, p.stat().st_mtime_ns) for p in SAMPLES_DIR.glob("*.json")))
 
 
-@st.cache_resource(show_spinner="Loading results…", max_entries=2)
-def _loaded(url: str, stamp: tuple, sample_stamp: tuple) -> tuple[pd.DataFrame, str | None]:
-    """(the frame, why the store's results could not be read, or None).
+@dataclass(frozen=True)
+class Loaded:
+    """What every page starts from, read once per change of the store or of the bundled samples:
+    the results summarised per configuration (core.facts.summary), never every stored row. Rows are
+    read per question (:func:`rows_frame`). Shared and read-only: callers filter into new frames."""
 
-    The store's typed rows (core.facts.store.Store.row_chunks: one SELECT of typed columns, no JSON
-    parsing), a chunk at a time, after the bundled samples; the frame is built column by column
-    (frames.typed_frame), so a million results cost their typed columns and no Python row objects."""
-    samples = [(sample_rows(SAMPLES_DIR / name), f"sample: {name}") for name, _ in sample_stamp]
+    configs: pd.DataFrame  # one row per (scope, configuration): samples and store together
+    floors: pd.DataFrame  # every machine's noise floor: host, device_kind, noise_floor_cv, noise_basis
+    run_ids: tuple[str, ...]
+    launches: tuple[str, ...]
+    samples: tuple[tuple, ...]  # the bundled sample results not in the store: flat rows in FLAT_COLUMNS order
+    sample_sources: tuple[str, ...]  # each sample row's "sample: FILE"
+    stored: int  # how many results the store holds
+    problem: str | None  # why the store's results could not be read (None: they could)
+
+
+@st.cache_resource(show_spinner="Reading the results…", max_entries=2)
+def _loaded(url: str, stamp: tuple, sample_stamp: tuple) -> Loaded:
+    """The store's per-host summaries (core.facts.store.Store.host_summaries: a few hundred rows at a
+    million results; a host written since is summarised again there) and the bundled samples. A
+    sample result also in the store is the store's; a host with results in both is summarised from
+    both (its medians and noise floor are of all its results)."""
+    samples, sources = [], []
+    for name, _ in sample_stamp:
+        rows = sample_rows(SAMPLES_DIR / name)
+        samples += rows
+        sources += [f"sample: {name}"] * len(rows)
     store = open_store(url) if stamp != UNAVAILABLE else None
-    problem = None
-    try:
-        stored = ((rows, "store") for rows in (store.row_chunks(FLAT_COLUMNS) if store is not None else ()))
-        frame = typed_frame(itertools.chain(samples, stored), ROW_KINDS)
-    except StoreError as exc:
-        problem = str(exc)
-        frame = typed_frame(samples, ROW_KINDS)
-    duplicated = frame["id"].duplicated(keep="last")  # a stored copy of a sample result: the store's wins
-    if duplicated.any():
-        frame = frame[~duplicated.to_numpy()].reset_index(drop=True)
-    return frame, problem
+    problem, summaries, run_ids, stored_ids, stored = None, {}, [], set(), 0
+    if store is not None:
+        try:
+            summaries = store.host_summaries()
+            run_ids = store.run_ids()
+            stored_ids = store.stored_ids([row[ID] for row in samples])
+            stored = int(stamp[0]) if stamp and isinstance(stamp[0], int) else store.count()
+        except StoreError as exc:
+            problem, summaries, run_ids, stored_ids, stored = str(exc), {}, [], set(), 0
+    kept = [(row, source) for row, source in zip(samples, sources) if row[ID] not in stored_ids]
+    sample_dicts = [dict(zip(FLAT_COLUMNS, row)) for row, _ in kept]
+    sample_hosts = {row["host"] for row in sample_dicts}
+    parts = []
+    for host, summary in summaries.items():
+        if host in sample_hosts:  # one machine in both: one summary of all its results
+            continue
+        parts.append(summary)
+    both = sample_hosts & set(summaries)
+    if sample_dicts:
+        stored_rows = (dict(zip(INPUT_COLUMNS, row)) for chunk in store.row_chunks(
+            INPUT_COLUMNS, where={"host": sorted(both, key=str)}) for row in chunk) if both and store is not None else ()
+        try:
+            parts.append(summary_of(itertools.chain(sample_dicts, stored_rows)))
+        except StoreError as exc:
+            problem = str(exc)
+            parts.append(summary_of(sample_dicts))
+    configs = [c for part in parts for c in part["configs"]]
+    floors = [f for part in parts for f in part["floors"]]
+    launches = sorted({launch for part in parts for launch in part["launches"]})
+    return Loaded(configs=pd.DataFrame(configs, columns=list(dict.fromkeys([*CONFIG_COLUMNS, *(k for c in configs for k in c)]))),
+                  floors=pd.DataFrame(floors, columns=FLOOR_COLUMNS),
+                  run_ids=tuple(sorted({*run_ids, *(row["run_id"] for row in sample_dicts)})),
+                  launches=tuple(launches), samples=tuple(row for row, _ in kept),
+                  sample_sources=tuple(source for _, source in kept), stored=stored, problem=problem)
+
+
+ID = FLAT_COLUMNS.index("id")
+CONFIG_COLUMNS = ("scope", *CONFIG_KEYS, "results", "failed", "repeats")
+FLOOR_COLUMNS = ["host", "device_kind", "noise_floor_cv", "noise_basis"]
 
 
 def sample_rows(path) -> list[tuple]:
@@ -145,19 +194,74 @@ def sample_rows(path) -> list[tuple]:
     return [tuple(row[c] for c in FLAT_COLUMNS) for row in map(flat_row, bundle.read_bundle(path))]
 
 
-def load_frame(url: str, stamp: tuple, sample_stamp: tuple) -> pd.DataFrame:
-    """Bundled sample results plus the store, one row per result (store wins on duplicate ids); only
-    the samples when the store cannot be read.
-
-    Cached as a shared resource, not copied per call: at 100k results a copy costs ~0.25 s. It is
-    read-only by contract: every caller filters into a new frame and never mutates this one."""
-    return _loaded(url, stamp, sample_stamp)[0]
+def loaded(url: str, stamp: tuple, sample_stamp: tuple) -> Loaded:
+    return _loaded(url, stamp, sample_stamp)
 
 
-def current_frame() -> pd.DataFrame:
-    """The bundled samples plus the store's results (only the samples when the store cannot be read)."""
+def current() -> Loaded:
+    """The summaries of the bundled samples and the store (only the samples when the store cannot be read)."""
     url = db_url()
-    return load_frame(url, store_stamp(url), samples_stamp())
+    return _loaded(url, store_stamp(url), samples_stamp())
+
+
+def _sample_matches(row: dict, where: dict, scope: str | None, ok: bool | None) -> bool:
+    if any(values and row.get(column) not in values for column, values in where.items()):
+        return False
+    if scope is not None and scope_of(row) != scope:
+        return False
+    return ok is None or (row.get("status") == "ok") == ok
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _rows(url: str, stamp: tuple, sample_stamp: tuple, where: tuple, scope: str | None, ok: bool | None,
+          newest: int | None) -> pd.DataFrame:
+    found = _loaded(url, stamp, sample_stamp)
+    chosen = {column: set(values) for column, values in where}
+    samples = [(row, source) for row, source in zip(found.samples, found.sample_sources)
+               if _sample_matches(dict(zip(FLAT_COLUMNS, row)), chosen, scope, ok)]
+    chunks = [([row for row, s in samples if s == source], source) for source in dict.fromkeys(s for _, s in samples)]
+    store = open_store(url) if stamp != UNAVAILABLE and found.problem is None else None
+    stored = []
+    if store is not None:
+        try:
+            stored = [(rows, "store") for rows in store.row_chunks(FLAT_COLUMNS, where=dict(where), scope=scope, ok=ok,
+                                                                      newest=newest)]
+        except StoreError:
+            stored = []  # store_health says why, once per page
+    frame = typed_frame(itertools.chain(chunks, stored), ROW_KINDS)
+    if newest is not None:
+        frame = frame.sort_values(["created_at", "id"], ascending=False, kind="stable").head(newest)
+    return frame.reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _count(url: str, stamp: tuple, sample_stamp: tuple, where: tuple) -> int:
+    found = _loaded(url, stamp, sample_stamp)
+    chosen = {column: set(values) for column, values in where}
+    samples = sum(_sample_matches(dict(zip(FLAT_COLUMNS, row)), chosen, None, None) for row in found.samples)
+    store = open_store(url) if stamp != UNAVAILABLE and found.problem is None else None
+    try:
+        return samples + (store.count(where=dict(where)) if store is not None else 0)
+    except StoreError:
+        return samples
+
+
+def count(*, where: dict | None = None) -> int:
+    """How many results (samples and store) match ``where`` (column -> values; empty: any)."""
+    url = db_url()
+    key = tuple((column, tuple(values)) for column, values in sorted((where or {}).items()) if values)
+    return _count(url, store_stamp(url), samples_stamp(), key)
+
+
+def rows_frame(*, where: dict | None = None, scope: str | None = None, ok: bool | None = None,
+               newest: int | None = None) -> pd.DataFrame:
+    """Flat result rows (samples and store, one per result), only those asked for: ``where`` (column ->
+    values; empty: any), ``scope`` (core.facts.summary.SCOPES), ``ok``, ``newest`` (the newest N, newest
+    first; else oldest first, samples before the store). Read from the store per question and cached
+    on it; a shared frame, read-only by contract."""
+    url = db_url()
+    key = tuple((column, tuple(values)) for column, values in sorted((where or {}).items()) if values)
+    return _rows(url, store_stamp(url), samples_stamp(), key, scope, ok, newest)
 
 
 @st.cache_data(show_spinner=False)

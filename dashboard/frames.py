@@ -21,13 +21,14 @@ from core.facts.rows import (
     flat_row,
     identity_details,
 )
+from core.facts.summary import CONFIG_KEYS as SUMMARY_KEYS
+from core.facts.summary import INPUT_COLUMNS, TRAIN, summarise
 from core.units import J_PER_KWH, S_PER_H, SAMPLES_PER_MILLION
 from core.views import carbon, catalog, cost, notes, pricing
 
-# What makes two results the same configuration. ``device_identity`` keeps two CPUs that report one
-# model name (a migrated VM) in separate medians and chart rows.
-CONFIG_KEYS = ["workload", "size", "precision", "device_label", "device_identity", "host", "batch_size", "compile",
-               "channels_last"]
+# What makes two results the same configuration (core.facts.summary). ``device_identity`` keeps two CPUs
+# that report one model name (a migrated VM) in separate medians and chart rows.
+CONFIG_KEYS = list(SUMMARY_KEYS)
 
 
 def results_frame(results: Iterable[ProbeResult], source: str = "store") -> pd.DataFrame:
@@ -131,38 +132,38 @@ def apply_filters(frame: pd.DataFrame, filters: dict[str, Sequence]) -> pd.DataF
     return frame[mask]
 
 
-MEDIAN_COLUMNS = ["samples_per_s", "tokens_per_s", "step_time_s", "step_time_cv", "achieved_tflops", "j_per_sample",
-                  "samples_per_kj", "avg_power_w", "j_per_tflop", "host_other_cpus"]
-LAST_COLUMNS = ["id", "device", "device_name", "device_kind", "precision_emulated", "energy_method", "energy_missing",
-                "logical_cpus",
-                "torch", "cpu", "gpu", "driver", "params"]
+AGG_COLUMNS = [*CONFIG_KEYS, "config", "variant", "row_label", "samples_per_s", "repeats", "device_kind", "device_name",
+               "energy_kind", "j_per_sample", "mfu", "mfu_text", "noisy_runs", "noisy_reason"]
 
 
-def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per configuration (repeats collapsed to their median), successful results only.
-    An energy figure counts as estimated if any repeat's was; ``unsettled_repeats`` counts repeats
-    whose warm-up did not settle."""
-    ok = frame[frame["status"] == "ok"].assign(
-        _estimated=lambda f: (f["energy_kind"] == "estimated").astype("int8"),
-        _measured=lambda f: (f["energy_kind"] == "measured").astype("int8"),
-        unsettled_repeats=lambda f: (f["warmup_settled"] == False).astype("int16"),  # noqa: E712 (None stays False)
-        device_identity=lambda f: f["device_identity"].astype(object).fillna(NO_IDENTITY))
-    if ok.empty:
-        return pd.DataFrame(columns=[*CONFIG_KEYS, "config", "variant", "row_label", "samples_per_s", "repeats",
-                                     "device_kind", "device_name", "energy_kind", "j_per_sample", "mfu", "mfu_text"])
-    grouped = ok.groupby(CONFIG_KEYS, dropna=False, sort=True, observed=True)
-    medians = grouped[MEDIAN_COLUMNS].median()
-    flags = grouped[["_estimated", "_measured"]].max()
-    unsettled = grouped["unsettled_repeats"].sum()
-    repeats = grouped.size().rename("repeats")
-    latest = (grouped.tail(1).set_index(CONFIG_KEYS)[LAST_COLUMNS]
-              .rename(columns={"id": "latest_id"}))
-    agg = pd.concat([medians, flags, unsettled, repeats], axis=1).join(latest).reset_index()
-    for column in agg.columns:  # categoricals back to plain values: the result is small
-        if isinstance(agg[column].dtype, pd.CategoricalDtype):
-            agg[column] = agg[column].astype(object)
-    agg["energy_kind"] = [("estimated" if est else "measured" if meas else None)
-                          for est, meas in zip(agg.pop("_estimated"), agg.pop("_measured"))]
+def aggregate(frame: pd.DataFrame, floors: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per training configuration of flat rows (repeats collapsed to their median,
+    core.facts.summary.summarise: the store's summaries are the same), successful results only;
+    ``floors`` (:func:`noise_floors` of all results): the machines' noise floors when ``frame`` is a
+    selection of their results."""
+    machines = None if floors is None else {
+        (host, kind): (floor, basis) for host, kind, floor, basis in
+        floors[["host", "device_kind", "noise_floor_cv", "noise_basis"]].itertuples(index=False)}
+    rows = frame[[c for c in INPUT_COLUMNS if c in frame]].astype(object).to_dict("records")
+    return present(pd.DataFrame(summarise(rows, machines)["configs"]))
+
+
+def _order(value) -> tuple:
+    """A sort key for a configuration's value: numbers as numbers, text as text, missing last."""
+    if value is None or value != value:
+        return (True, "")
+    return (False, value if isinstance(value, (int, float)) else str(value))
+
+
+def present(configs: pd.DataFrame) -> pd.DataFrame:
+    """Summarised configurations (core.facts.summary) as the views show them: training ones with a
+    successful repeat, with their workload name, what tells them apart, chart label and MFU."""
+    if not configs.empty:
+        configs = configs[(configs["scope"] == TRAIN) & (configs["repeats"] > 0)]
+    if configs.empty:
+        return pd.DataFrame(columns=AGG_COLUMNS)
+    agg = configs.sort_values(list(CONFIG_KEYS), key=lambda v: v.map(_order), kind="stable").reset_index(drop=True)
+    agg = agg.astype({column: object for column in CONFIG_KEYS})
     agg["config"] = agg["workload"] + "/" + agg["size"]
     agg["variant"] = variant_suffix(agg)
     agg["row_label"] = agg["config"] + " · " + agg["device_label"] + agg["variant"]
@@ -571,17 +572,3 @@ def repeat_runs(rows: pd.DataFrame, agg: pd.DataFrame) -> pd.DataFrame:
     keys = agg[[*CONFIG_KEYS, "row_label", "config"]].astype({key: object for key in CONFIG_KEYS})
     runs = ok.drop(columns=["config", "row_label"], errors="ignore").merge(keys, on=CONFIG_KEYS, how="inner")
     return runs[RUN_COLUMNS].reset_index(drop=True)
-
-
-def with_noisy_runs(agg: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
-    """``agg`` with ``noisy_runs`` (how many of a configuration's runs were noisy) and ``noisy_reason``
-    (the first one's reason)."""
-    if agg.empty:
-        return agg.assign(noisy_runs=pd.Series(dtype="int64"), noisy_reason=pd.Series(dtype=object))
-    noisy = runs.dropna(subset=["noisy_reason"]).groupby(["row_label", "precision"], sort=False)
-    counts = noisy.size().rename("noisy_runs").reset_index()
-    reasons = noisy["noisy_reason"].first().reset_index()
-    out = agg.drop(columns=["noisy_runs", "noisy_reason"], errors="ignore").merge(
-        counts, on=["row_label", "precision"], how="left").merge(reasons, on=["row_label", "precision"], how="left")
-    out["noisy_runs"] = out["noisy_runs"].fillna(0).astype(int)
-    return out

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.errors import InvalidCostSettings
+from core.facts.summary import CONVERGE, INFER, SCALE, TRAIN
 from core.views import cost, pricing
 from dashboard import charts, data, frames, state
 from dashboard.fmt import plain
@@ -20,33 +21,39 @@ def comparison_regions() -> list[str]:
     return list(dict.fromkeys([st.session_state[state.REGION], *COMPARISON_REGIONS]))
 
 
-def training_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """The single-device training results: the speed, cost and CO2 views are about them (inference,
-    time-to-target and scaling results have views of their own). A row without a mode is training."""
-    keep = pd.Series(True, index=frame.index)
-    if "mode" in frame.columns:
-        keep &= ~frame["mode"].isin(["infer", "converge"])
-    if "world_size" in frame.columns:  # a scaling job's throughput is several devices': the Scaling view's
-        keep &= frame["world_size"].isna()
-    return frame[keep]
+ROW_FILTERS = ("run_id", "launch_id")  # filters the per-configuration summaries cannot answer: rows are read
+FAILED_COLUMNS = ["workload", "size", "precision", "device_label", "status", "error", "created_at"]
+FAILED_SHOWN = 200  # the newest failed probes of a selection listed
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def filter_options(url: str, stamp: tuple, sample_stamp: tuple) -> dict[str, tuple[str, ...]]:
-    """The values each filter offers (a shared resource: not unpickled on every rerun)."""
-    frame = data.load_frame(url, stamp, sample_stamp)  # every mode: a device measured for inference only is a choice
-    return {key: tuple(sorted(frame[key].dropna().astype(str).unique().tolist())) for key in state.FILTER_KEYS}
+    """The values each filter offers, from the summaries of every scope (a device measured for
+    inference only is a choice too), the store's run ids and the fleet launches."""
+    found = data.loaded(url, stamp, sample_stamp)
+    options = {key: tuple(sorted(found.configs[key].dropna().astype(str).unique().tolist()))
+               for key in state.FILTER_KEYS if key in found.configs}
+    return {**options, "run_id": found.run_ids, "launch_id": found.launches}
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def analysis(url: str, stamp: tuple, sample_stamp: tuple, filters: tuple) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """(aggregated configurations with speed-up, failed results, number of matching results)."""
-    frame = training_rows(data.load_frame(url, stamp, sample_stamp))
-    chosen = frames.apply_filters(frame, dict(filters))
-    agg = frames.with_speedup(frames.aggregate(chosen))
-    failed = chosen[chosen["status"] != "ok"][["workload", "size", "precision", "device_label", "status", "error",
-                                                "created_at"]]
-    return agg, failed, len(chosen)
+    """(aggregated training configurations with speed-up, the newest failed results, number of matching
+    results). From the summaries; a selection of runs or launches from those rows (still aggregated
+    with their machines' noise floors of all results)."""
+    found = data.loaded(url, stamp, sample_stamp)
+    chosen = {key: values for key, values in filters if values}
+    if any(key in chosen for key in ROW_FILTERS):
+        rows = data.rows_frame(where=chosen, scope=TRAIN)
+        agg = frames.aggregate(rows, found.floors)
+        failed = rows[rows["status"] != "ok"].sort_values("created_at", ascending=False).head(FAILED_SHOWN)
+        return frames.with_speedup(agg), failed[FAILED_COLUMNS], len(rows)
+    configs = found.configs[found.configs["scope"] == TRAIN] if not found.configs.empty else found.configs
+    configs = frames.apply_filters(configs, chosen) if not configs.empty else configs
+    matching = int(configs["results"].sum()) if not configs.empty else 0
+    failed = (data.rows_frame(where=chosen, scope=TRAIN, ok=False, newest=FAILED_SHOWN)[FAILED_COLUMNS]
+              if matching and configs["failed"].sum() else pd.DataFrame(columns=FAILED_COLUMNS))
+    return frames.with_speedup(frames.present(configs)), failed, matching
 
 
 SELECTION_CHARTS = {"Speed": charts.speed_chart, "Efficiency": charts.efficiency_chart}
@@ -136,19 +143,28 @@ def reference_workloads() -> list[str]:
     return sorted({f"{r.workload}/{r.size}" for r in load_references()})
 
 
+SHAPE_ROWS = 1_000  # a workload's shape (FLOPs per sample, parameters) from its newest successful results
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def _evidence(url: str, stamp: tuple, sample_stamp: tuple, config: str) -> tuple[list, object]:
     """Published and measured throughput points of one workload (core.views.projection.Point) and
-    its shape (FLOPs per sample and parameters, from our results or the built-in counts)."""
+    its shape (FLOPs per sample and parameters, from our results or the built-in counts). Measured
+    points are of accelerators, never CPUs: only those rows are read, and the newest for the shape."""
     from core.facts.references import load_references
     from core.views import projection
 
     workload, size = config.split("/", 1)
-    frame = training_rows(data.load_frame(url, stamp, sample_stamp))
-    rows = frame[(frame["workload"] == workload) & (frame["size"] == size)].to_dict("records")
-    accelerators = data.accelerators()
-    points = projection.known_points(load_references(), rows, workload, size, accelerators)
-    return points, projection.workload_shape(rows, workload, size)
+    found = data.loaded(url, stamp, sample_stamp)
+    trained = found.configs[(found.configs["scope"] == TRAIN) & (found.configs["workload"] == workload)
+                            & (found.configs["size"] == size)] if not found.configs.empty else found.configs
+    kinds = sorted({k for k in trained.get("device_kind", pd.Series(dtype=object)).dropna() if k != "cpu"})
+    where = {"workload": [workload], "size": [size]}
+    accelerators_rows = (data.rows_frame(where={**where, "device_kind": kinds}, scope=TRAIN, ok=True).to_dict("records")
+                         if kinds else [])
+    newest = data.rows_frame(where=where, scope=TRAIN, ok=True, newest=SHAPE_ROWS).to_dict("records")
+    points = projection.known_points(load_references(), accelerators_rows, workload, size, data.accelerators())
+    return points, projection.workload_shape(newest + accelerators_rows, workload, size)
 
 
 def points(config: str) -> list:
@@ -253,18 +269,9 @@ def analyze_model(model: str, overrides: str, seq: int, batch: int, precision: s
 
 # --- inference and time to quality (issue 15) -------------------------------------------------------
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _inference(url: str, stamp: tuple, sample_stamp: tuple, filters: tuple) -> pd.DataFrame:
-    frame = data.load_frame(url, stamp, sample_stamp)
-    if "mode" not in frame.columns:
-        return frame.iloc[0:0]
-    return frames.apply_filters(frame[frame["mode"] == "infer"], dict(filters))
-
-
 def inference_rows() -> pd.DataFrame:
     """The inference results in the sidebar's selection, one flat row each."""
-    url = data.db_url()
-    return _inference(url, data.store_stamp(url), data.samples_stamp(), current_filters())
+    return data.rows_frame(where=dict(current_filters()), scope=INFER)
 
 
 def serving(target, rows: pd.DataFrame, config: str) -> tuple[list, list]:
@@ -294,23 +301,22 @@ MAX_PROJECTED_CURVES = 3
 @st.cache_data(show_spinner=False, max_entries=16)
 def _converge_results(url: str, stamp: tuple, sample_stamp: tuple, config: str) -> list[dict]:
     """Every successful time-to-target result of ``config`` (samples and store), as plain dicts with
-    their loss curves. The flat frame has no curves: these are read from the bundles and the store."""
-    from core.facts import bundle
+    their loss curves. The flat rows have no curves: these results are read whole, by id."""
     from core.errors import StoreError
+    from core.facts import bundle
+    from core.facts.rows import device_label
 
     workload, size = config.split("/", 1)
+    ids = data.rows_frame(where={"workload": [workload], "size": [size]}, scope=CONVERGE, ok=True)["id"].tolist()
     found = {}
     for name, _ in sample_stamp:
-        for result in bundle.read_bundle(data.SAMPLES_DIR / name):
-            found[result.id] = result
+        found.update((r.id, r) for r in bundle.read_bundle(data.SAMPLES_DIR / name) if r.id in ids)
     store = data.open_store(url)
     if store is not None:
         try:
-            found.update((r.id, r) for r in store.results(workload=workload))
+            found.update((r.id, r) for r in store.results_by_id(ids))
         except StoreError:
             pass  # the store panel at the top of the page says why
-    from core.facts.rows import device_label
-
     return [{"id": r.id, "label": device_label(r.device, r.device_name, r.device_identity), "precision": r.precision,
              "device_name": r.device_name, "device_kind": r.device.split(":")[0],
              "logical_cpus": r.env.get("logical_cpus") or r.env.get("threads"), "batch_size": r.batch_size, "target_loss": r.target_loss,
@@ -329,12 +335,11 @@ def converge_curves(config: str) -> list[dict]:
 
 
 def converge_configs() -> list[str]:
-    """The workloads with a time-to-target result (samples and store)."""
-    url = data.db_url()
-    frame = data.load_frame(url, data.store_stamp(url), data.samples_stamp())
-    if "mode" not in frame.columns:
+    """The workloads with a successful time-to-target result (samples and store)."""
+    configs = data.current().configs
+    if configs.empty:
         return []
-    chosen = frame[(frame["mode"] == "converge") & (frame["status"] == "ok")]
+    chosen = configs[(configs["scope"] == CONVERGE) & (configs["repeats"] > 0)]
     return sorted(set(frames.config_of(chosen)))
 
 
@@ -364,15 +369,6 @@ def projected_curves(config: str, measured: list[dict]) -> tuple[list[dict], str
     return curves, why
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _scaling(url: str, stamp: tuple, sample_stamp: tuple, filters: tuple) -> pd.DataFrame:
-    frame = data.load_frame(url, stamp, sample_stamp)
-    if "world_size" not in frame.columns:
-        return frame.iloc[0:0]
-    return frames.apply_filters(frame[frame["world_size"].notna()], dict(filters))
-
-
 def scaling_rows() -> pd.DataFrame:
     """The scaling results (one per world size of a torchrun launch) in the sidebar's selection."""
-    url = data.db_url()
-    return _scaling(url, data.store_stamp(url), data.samples_stamp(), current_filters())
+    return data.rows_frame(where=dict(current_filters()), scope=SCALE)

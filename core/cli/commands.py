@@ -298,6 +298,8 @@ def cmd_import(args) -> int:
     results = read_bundle(args.file)
     with Store(args.db) as store:
         added = store.add_many(results)
+        if added:
+            store.host_summaries()  # the written hosts summarised now, not by the dashboard's first reader
     print(f"imported {added} result(s) from {args.file}"
           + (f"; {len(results) - added} already present" if added < len(results) else ""))
     return EXIT_OK

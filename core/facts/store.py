@@ -15,7 +15,7 @@ from array import array
 import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import sqlalchemy as sa
 
@@ -25,8 +25,8 @@ from core.facts.rows import flat_row
 from core.facts.validation import result_problems
 from core.paths import DEFAULT_DB_PATH
 
-SCHEMA_VERSION = 4  # 2: the `summary` column; 3: summaries are core.facts.rows.flat_row; 4: the typed
-# `result_rows` table (each migrated in place, in one transaction)
+SCHEMA_VERSION = 5  # 2: the `summary` column; 3: summaries are core.facts.rows.flat_row; 4: the typed
+# `result_rows` table; 5: its indexes and `host_summaries` (each migrated in place, in one transaction)
 DB_ENV_VAR = "ACCELSCOPE_DB"
 
 _metadata = sa.MetaData()
@@ -77,7 +77,23 @@ rows_table = sa.Table(
                                                              "precision", "mode"))
       for name, kind in sorted(ROW_KINDS.items(), key=lambda item: (item[0] != "created_at", item[0] != "id"))),
     sa.UniqueConstraint("id", name="result_rows_id"),
+    # what the dashboard selects rows by: a machine (summaries), runs, a scope, one workload's newest
+    sa.Index("result_rows_host", "host"),
+    sa.Index("result_rows_run", "run_id"),
+    sa.Index("result_rows_mode", "mode"),
+    sa.Index("result_rows_world_size", "world_size"),
+    sa.Index("result_rows_workload", "workload", "size", "created_at"),
     sqlite_with_rowid=False,
+)
+# Each host's results summarised per configuration (core.facts.summary.summarise, as JSON): what the
+# dashboard reads instead of every row. A write marks its hosts stale (body NULL, seq + 1) in its own
+# transaction; a reader recomputes a stale host from its rows and keeps the new body only if nothing
+# was written to that host meanwhile (seq unchanged). Host NULL is keyed "".
+summaries_table = sa.Table(
+    "host_summaries", _metadata,
+    sa.Column("host_key", sa.String(200), primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("body", sa.Text),
 )
 _SQLITE_INSERT = {table.name: f"INSERT INTO {table.name} ({', '.join(c.name for c in table.columns)}) VALUES "
                             f"({', '.join('?' for _ in table.columns)}) ON CONFLICT DO NOTHING"
@@ -105,6 +121,46 @@ SHEET_NAME = re.compile(r"[^\W_][\w .()-]{0,63}")  # letters or digits first; th
 RECOVERY_HINT = ("to recover: `sqlite3 BROKEN.db \".recover\" | sqlite3 recovered.db` (SQLite 3.29+), or "
                  "`python -m core export --db sqlite:///BROKEN.db FILE` for what is still readable, then point "
                  f"--db / {DB_ENV_VAR} at a new store and import it")
+
+
+def _host_key(host: str | None) -> str:
+    return "" if host is None else host
+
+
+def _host_of(key: str) -> str | None:
+    return None if key == "" else key
+
+
+def _conditions(where: Mapping[str, Sequence] | None, scope: str | None, ok: bool | None) -> list:
+    """SQL conditions on result_rows: each ``where`` column in its values (None among them: NULL too),
+    a scope (core.facts.summary.SCOPES), successful or not."""
+    from core.facts.summary import CONVERGE, INFER, SCALE, SCOPES, TRAIN
+
+    c = rows_table.c
+    conditions = []
+    for column, values in (where or {}).items():
+        if column not in ROW_KINDS:
+            raise ValueError(f"cannot select results by {column!r}: not a typed column")
+        values = list(values)
+        if not values:
+            continue
+        present = [v for v in values if v is not None]
+        condition = c[column].in_(present) if present else sa.false()
+        conditions.append(sa.or_(condition, c[column].is_(None)) if None in values else condition)
+    if scope is not None:
+        if scope not in SCOPES:
+            raise ValueError(f"unknown scope {scope!r}; one of {', '.join(SCOPES)}")
+        if scope == SCALE:
+            conditions.append(c.world_size.is_not(None))
+        else:
+            conditions.append(c.world_size.is_(None))
+            if scope == TRAIN:
+                conditions.append(sa.or_(c.mode.is_(None), c.mode.not_in([INFER, CONVERGE])))
+            else:
+                conditions.append(c.mode == scope)
+    if ok is not None:
+        conditions.append(c.status == "ok" if ok else c.status != "ok")
+    return conditions
 
 
 def default_url() -> str:
@@ -264,7 +320,7 @@ class Store:
                 self._quick_check()
             if not self.read_only and self.damage is None:
                 # the team sheets' table is made by its first save: a read-only role can open a store
-                _metadata.create_all(self._engine, tables=[results_table, rows_table, meta_table])
+                _metadata.create_all(self._engine, tables=[results_table, rows_table, meta_table, summaries_table])
             self._check_schema_version()
         except StoreError:
             self._engine.dispose()
@@ -367,32 +423,45 @@ class Store:
     def _migrate(self, found: int) -> None:
         """Upgrade an older store in one transaction: add the summary column (1 -> 2), (re)compute every
         summary as today's flat row (-> 3: older summaries gain the newer keys, `mode` among them) and
-        fill the typed rows from the payloads (-> 4). Read and written a batch at a time, in id order."""
+        fill the typed rows from the payloads (-> 4), index them and mark every host's summary stale (-> 5:
+        the first reader recomputes them). Read and written a batch at a time, in id order."""
         with self._engine.begin() as conn:
-            columns = {c["name"] for c in sa.inspect(conn).get_columns("results")}
-            if "summary" not in columns:
-                conn.exec_driver_sql("ALTER TABLE results ADD COLUMN summary TEXT")
-            conn.execute(rows_table.delete())  # an interrupted earlier try left nothing half-done, but be sure
-            update = (results_table.update().where(results_table.c.id == sa.bindparam("result_id"))
-                      .values(summary=sa.bindparam("new_summary")))
-            last = ""
-            while True:
-                batch = conn.execute(sa.select(results_table.c.id, results_table.c.payload)
-                                     .where(results_table.c.id > last).order_by(results_table.c.id)
-                                     .limit(WRITE_BATCH)).all()
-                if not batch:
-                    break
-                summaries, typed = [], []
-                for result_id, payload in batch:
-                    flat = flat_row(result_of(payload))
-                    flat["id"] = result_id  # the row is keyed as stored
-                    summaries.append({"result_id": result_id, "new_summary": _summary_json(flat)})
-                    typed.append(_typed(flat))
-                conn.execute(update, summaries)
-                conn.execute(rows_table.insert(), typed)
-                last = batch[-1][0]
+            if found < 4:
+                self._fill_rows(conn)
+            for index in rows_table.indexes:
+                index.create(conn, checkfirst=True)
+            conn.execute(summaries_table.delete())
+            hosts = conn.execute(sa.select(rows_table.c.host).distinct()).scalars().all()
+            if hosts:
+                conn.execute(summaries_table.insert(), [{"host_key": _host_key(h), "seq": 1, "body": None} for h in hosts])
             conn.execute(meta_table.update().where(meta_table.c.key == "schema_version")
                          .values(value=str(SCHEMA_VERSION)))
+
+    @staticmethod
+    def _fill_rows(conn) -> None:
+        """Schema 1-3 to 4: the summary column, every summary recomputed, the typed rows filled."""
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("results")}
+        if "summary" not in columns:
+            conn.exec_driver_sql("ALTER TABLE results ADD COLUMN summary TEXT")
+        conn.execute(rows_table.delete())  # an interrupted earlier try left nothing half-done, but be sure
+        update = (results_table.update().where(results_table.c.id == sa.bindparam("result_id"))
+                  .values(summary=sa.bindparam("new_summary")))
+        last = ""
+        while True:
+            batch = conn.execute(sa.select(results_table.c.id, results_table.c.payload)
+                                 .where(results_table.c.id > last).order_by(results_table.c.id)
+                                 .limit(WRITE_BATCH)).all()
+            if not batch:
+                break
+            summaries, typed = [], []
+            for result_id, payload in batch:
+                flat = flat_row(result_of(payload))
+                flat["id"] = result_id  # the row is keyed as stored
+                summaries.append({"result_id": result_id, "new_summary": _summary_json(flat)})
+                typed.append(_typed(flat))
+            conn.execute(update, summaries)
+            conn.execute(rows_table.insert(), typed)
+            last = batch[-1][0]
 
     @staticmethod
     def _rows(result: ProbeResult) -> tuple[dict, dict]:
@@ -424,6 +493,7 @@ class Store:
         import) is skipped, never an error. Returns how many results were new."""
         if not rows:
             return 0
+        self._mark_stale(conn, {typed["host"] for _, typed in rows})
         dialect = self._engine.dialect.name
         if dialect == "sqlite":
             from sqlalchemy.dialects.sqlite import insert
@@ -448,6 +518,31 @@ class Store:
                              [r for r, _ in rows]).rowcount  # sqlite3 and psycopg2 count an executemany
         conn.execute(insert(rows_table).on_conflict_do_nothing(), [typed for _, typed in rows])
         return added
+
+    def _mark_stale(self, conn, hosts) -> None:
+        """These hosts' summaries must be recomputed (in the writer's transaction: a reader that
+        recomputed them meanwhile finds seq changed and does not keep its older body)."""
+        keys = sorted({_host_key(h) for h in hosts})
+        if not keys:
+            return
+        dialect = self._engine.dialect.name
+        if dialect in ("sqlite", "postgresql"):
+            if dialect == "sqlite":
+                from sqlalchemy.dialects.sqlite import insert
+            else:
+                from sqlalchemy.dialects.postgresql import insert
+            conn.execute(insert(summaries_table).on_conflict_do_update(index_elements=["host_key"],
+                                                      set_={"body": None, "seq": summaries_table.c.seq + 1}),
+                         [{"host_key": key, "seq": 1, "body": None} for key in keys])
+            return
+        known = set(conn.execute(sa.select(summaries_table.c.host_key)
+                                 .where(summaries_table.c.host_key.in_(keys))).scalars())
+        if known:
+            conn.execute(summaries_table.update().where(summaries_table.c.host_key.in_(known))
+                         .values(body=None, seq=summaries_table.c.seq + 1))
+        if set(keys) - known:
+            conn.execute(summaries_table.insert(), [{"host_key": k, "seq": 1, "body": None}
+                                                    for k in keys if k not in known])
 
     def add(self, result: ProbeResult) -> bool:
         """Write one result in its own transaction; False if its id was already stored."""
@@ -508,18 +603,28 @@ class Store:
                 rows = conn.execute(query).scalars().all()
             return [json.loads(row) for row in rows]
 
-    def row_chunks(self, columns: Sequence[str], chunk_rows: int = 50_000):
+    def row_chunks(self, columns: Sequence[str], chunk_rows: int = 50_000, *,
+                   where: Mapping[str, Sequence] | None = None, scope: str | None = None, ok: bool | None = None,
+                   newest: int | None = None):
         """The typed flat-row columns ``columns`` of every result, oldest first (created_at, id), as lists
         of tuples of at most ``chunk_rows`` rows: a caller turns each chunk into columns before the next
         is read, so a million results never sit in memory as Python rows. A column that is not typed
-        (see ROW_KINDS) is read from the JSON summary (slower: one parse per result)."""
+        (see ROW_KINDS) is read from the JSON summary (slower: one parse per result).
+
+        Only some results: ``where`` (column -> the values it may have; an empty list: any), ``scope``
+        (core.facts.summary.SCOPES), ``ok`` (True: successful only, False: the others), ``newest`` (the
+        newest N, newest first)."""
         typed = [c for c in columns if c in ROW_KINDS]
         untyped = [c for c in columns if c not in ROW_KINDS]
         query = sa.select(*(rows_table.c[c] for c in typed))
         if untyped:
             query = query.add_columns(results_table.c.summary).join(
                 results_table, results_table.c.id == rows_table.c.id)
-        query = query.order_by(rows_table.c.created_at, rows_table.c.id)
+        query = query.where(*_conditions(where, scope, ok))
+        if newest is None:
+            query = query.order_by(rows_table.c.created_at, rows_table.c.id)
+        else:
+            query = query.order_by(rows_table.c.created_at.desc(), rows_table.c.id.desc()).limit(newest)
         with self._reading(), self._engine.connect() as conn:
             result = conn.execution_options(yield_per=chunk_rows).execute(query)
             for part in result.partitions():
@@ -532,9 +637,73 @@ class Store:
                     chunk.append((*row[:-1], *(summary.get(c) for c in untyped)))
                 yield [tuple(_reorder(row, typed, untyped, columns)) for row in chunk]
 
-    def count(self) -> int:
+    def count(self, *, where: Mapping[str, Sequence] | None = None, scope: str | None = None,
+              ok: bool | None = None) -> int:
+        """How many results (those matching, as in :meth:`row_chunks`)."""
+        query = sa.select(sa.func.count()).select_from(results_table)
+        if where or scope or ok is not None:
+            query = sa.select(sa.func.count()).select_from(rows_table).where(*_conditions(where, scope, ok))
         with self._reading(), self._engine.connect() as conn:
-            return conn.execute(sa.select(sa.func.count()).select_from(results_table)).scalar_one()
+            return conn.execute(query).scalar_one()
+
+    def host_summaries(self) -> dict[str | None, dict]:
+        """Every host's results summarised per configuration (core.facts.summary.summarise), by host.
+        A host written since its summary was made is summarised again from its rows (a machine's
+        results: its noise floor needs them all), and the new summary kept when the store can be
+        written and nobody wrote to that host meanwhile; else it is recomputed next time."""
+        from core.facts.summary import INPUT_COLUMNS, summarise
+
+        with self._reading(), self._engine.connect() as conn:
+            if not sa.inspect(conn).has_table(summaries_table.name):
+                return {}  # a read-only store of an older schema that has none: nothing summarised
+            kept = conn.execute(sa.select(summaries_table.c.host_key, summaries_table.c.seq,
+                                          summaries_table.c.body)).all()
+        found, fresh = {}, []
+        for key, seq, body in kept:
+            if body is not None:
+                found[_host_of(key)] = json.loads(body)
+                continue
+            host = _host_of(key)
+            rows = (dict(zip(INPUT_COLUMNS, row)) for chunk in
+                    self.row_chunks(INPUT_COLUMNS, where={"host": [host]}) for row in chunk)
+            found[host] = summarise(rows)
+            fresh.append({"key": key, "old_seq": seq, "new_body": json.dumps(found[host])})
+        if fresh and not self.read_only and self.damage is None:
+            update = (summaries_table.update()
+                      .where(summaries_table.c.host_key == sa.bindparam("key"),
+                             summaries_table.c.seq == sa.bindparam("old_seq"))
+                      .values(body=sa.bindparam("new_body")))
+            try:
+                with self._engine.begin() as conn:
+                    conn.execute(update, fresh)
+            except sa.exc.SQLAlchemyError:
+                pass  # a role that may not write, a locked file: the summaries are recomputed next time
+        return {host: summary for host, summary in found.items() if summary["configs"]}
+
+    def run_ids(self) -> list[str]:
+        """Every stored run id, sorted (from the index: no table scan)."""
+        with self._reading(), self._engine.connect() as conn:
+            return list(conn.execute(sa.select(results_table.c.run_id).distinct().order_by(results_table.c.run_id))
+                        .scalars())
+
+    def stored_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are stored."""
+        found: set[str] = set()
+        with self._reading(), self._engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                found.update(conn.execute(sa.select(results_table.c.id).where(
+                    results_table.c.id.in_(list(ids[start:start + 500])))).scalars())
+        return found
+
+    def results_by_id(self, ids: Sequence[str]) -> list[ProbeResult]:
+        """The stored results of ``ids`` (those stored), oldest first."""
+        results = []
+        with self._reading(), self._engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                rows = conn.execute(sa.select(results_table.c.payload).where(
+                    results_table.c.id.in_(list(ids[start:start + 500])))).scalars()
+                results.extend(result_of(payload) for payload in rows)
+        return sorted(results, key=lambda r: (r.created_at, r.id))
 
     def change_stamp(self) -> tuple[int, str]:
         """(number of results, newest created_at): changes whenever results are added or deleted.
@@ -554,6 +723,8 @@ class Store:
 
     def delete_run(self, run_id: str) -> int:
         with self._writing(), self._engine.begin() as conn:
+            self._mark_stale(conn, conn.execute(sa.select(rows_table.c.host).where(rows_table.c.run_id == run_id)
+                                                .distinct()).scalars().all())
             conn.execute(rows_table.delete().where(rows_table.c.run_id == run_id))
             return conn.execute(results_table.delete().where(results_table.c.run_id == run_id)).rowcount
 

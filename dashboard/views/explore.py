@@ -26,7 +26,6 @@ if view in MEASURED_VIEWS:  # the workload first: the cards and the chart below 
     focus_costs = costs[costs["config"] == focus_config] if not costs.empty else costs
     focus_missing = missing[missing["config"] == focus_config] if not missing.empty else missing
     runs = repeats.current_runs(focus_config)
-    focus = frames.with_noisy_runs(focus, runs)
     widgets.metric_cards(focus, focus_costs)
 state.save_query_params()
 if view not in OWN_RESULTS_VIEWS:

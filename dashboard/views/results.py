@@ -5,12 +5,23 @@ import streamlit as st
 
 from core.errors import InvalidImport, StoreError
 from core.facts.bundle import bundle_json, parse_bundle
+from core.facts.rows import FLAT_COLUMNS
+from core.facts.store import ROW_KINDS
 from core.facts.tables import frame_csv
 from core.views.notes import CONTENDED_OTHER_CPUS, NOISE_FLOOR_FACTOR, is_contended
 from dashboard import actions, auth, data, frames, repeats, state
+from dashboard.frames import typed_frame
 from dashboard.fmt import MISSING, missing, percent, plain
 
 SHOWN_ROWS = 5000
+EXPORT_IN_PAGE = 200_000  # more stored results than this: the page points at `python -m core export`
+
+
+def stored_frame(store):
+    """Every stored result as flat rows (the CSV export)."""
+    return typed_frame(((rows, "store") for rows in store.row_chunks(FLAT_COLUMNS)), ROW_KINDS)
+
+
 # The main columns, with human headers and units; "Every column" adds the rest (the CSV export's names).
 COLUMNS = {  # what tells results apart first: at 800 px the first five fit beside the sidebar
     "status": st.column_config.TextColumn("status"),
@@ -70,10 +81,9 @@ def results_table(rows):
 st.title("Results")
 health = data.store_health()
 store = data.open_store(data.db_url()) if health.usable else None
-frame = data.current_frame()
-
-stored_count = int((frame["source"] == "store").sum())
-sample_count = len(frame) - stored_count
+found = data.current()
+stored_count = found.stored
+sample_count = len(found.samples)
 if store is None:
     st.caption(plain(f"Store: {health.safe_url} · cannot be used (see above) · {sample_count:,} bundled sample "
                      f"result{'s' * (sample_count != 1)} (read-only)."))
@@ -88,8 +98,7 @@ left, right = st.columns([2, 1], vertical_alignment="bottom")
 statuses = left.multiselect("Status", ["ok", "failed", "oom", "timeout"], placeholder="all")
 every_column = right.toggle("All columns", key=state.RESULTS_ALL_COLUMNS,
                             help="Also the environment, energy details and the rest of what a result stores")
-shown = frame[frame["status"].isin(statuses)] if statuses else frame
-newest = repeats.with_noise(shown.sort_values("created_at", ascending=False).head(SHOWN_ROWS))
+newest = repeats.with_noise(data.rows_frame(where={"status": statuses}, newest=SHOWN_ROWS))
 noisy = newest.dropna(subset=["noisy_reason"])
 if not noisy.empty:
     st.markdown(f":orange-badge[:material/warning: noisy] **{len(noisy)} result{'s' * (len(noisy) != 1)}** with a "
@@ -114,8 +123,10 @@ st.dataframe(table, hide_index=True, placeholder=MISSING, column_order=None if e
                  "noisy_reason": None, "created_at": None, "workload": None, "size": None, "step_time_s": None,
                  "run_id": None, "id": None,
              })
-if len(shown) > SHOWN_ROWS:
-    st.caption(f"Showing the newest {SHOWN_ROWS:,} of {len(shown):,}; export for all.")
+if len(newest) == SHOWN_ROWS:
+    total = data.count(where={"status": statuses})
+    if total > SHOWN_ROWS:
+        st.caption(f"Showing the newest {SHOWN_ROWS:,} of {total:,}; export for all.")
 
 editor = auth.current_identity().is_editor
 unwritable = ("the store cannot be used (see above)" if store is None else "the store is damaged (see above)"
@@ -143,18 +154,28 @@ with left:
                                                               if added < len(results) else "."))
 with right:
     st.subheader("Export")
-    try:
-        stored, unreadable = store.readable_results() if store is not None else ([], [])
-    except StoreError as exc:
-        st.error(plain(f"The stored results cannot be read for export: {exc}"))
-        stored, unreadable = [], []
-    if unreadable:  # a damaged store: the bundle rescues what still reads, and says what it leaves out
-        st.warning(plain(f"{len(unreadable)} stored result(s) cannot be read and are left out of the bundle: "
-                         + "; ".join(unreadable[:3])))
-    st.download_button("Download JSON bundle", bundle_json(stored, indent=None), "accelscope-results.json",
-                       "application/json", disabled=not stored)
-    csv = frame_csv(frame[frame["source"] == "store"])
-    st.download_button("Download CSV", csv, "accelscope-results.csv", "text/csv", disabled=not stored)
+    if store is not None and stored_count > EXPORT_IN_PAGE:
+        st.caption(plain(f"{stored_count:,} stored results are more than a browser download holds well (over "
+                         f"{EXPORT_IN_PAGE:,}): export them with `python -m core export FILE.json --db "
+                         f"{store.safe_url}` on a machine that can reach the store."))
+    elif store is not None and health.damage:  # what still reads, and what is left out, said before the download
+        try:
+            stored, unreadable = store.readable_results()
+        except StoreError as exc:
+            st.error(plain(f"The stored results cannot be read for export: {exc}"))
+            stored, unreadable = [], []
+        if unreadable:
+            st.warning(plain(f"{len(unreadable)} stored result(s) cannot be read and are left out of the bundle: "
+                             + "; ".join(unreadable[:3])))
+        st.download_button("Download JSON bundle", bundle_json(stored, indent=None), "accelscope-results.json",
+                           "application/json", disabled=not stored)
+        st.download_button("Download CSV", frame_csv(stored_frame(store)), "accelscope-results.csv", "text/csv",
+                           disabled=not stored)
+    else:  # made when clicked (in the background), not on every rerun of the page
+        st.download_button("Download JSON bundle", lambda: bundle_json(store.results(), indent=None),
+                           "accelscope-results.json", "application/json", disabled=not stored_count)
+        st.download_button("Download CSV", lambda: frame_csv(stored_frame(store)), "accelscope-results.csv",
+                           "text/csv", disabled=not stored_count)
 
 st.subheader("Delete a run")
 outcome = st.session_state.pop(state.DELETED, None)

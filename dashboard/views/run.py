@@ -16,6 +16,7 @@ from dashboard.fmt import plain
 
 st.title("Run probes")
 MODES = {"training": "train", "inference": "infer", "time to target": "converge"}  # what a plan measures
+HISTORY_ROWS = 20_000  # a plan's duration is estimated from its devices' newest results
 DURATION_COLUMNS = ("created_at", "run_id", "workload", "size", "precision", "device_identity", "seconds_requested")
 
 
@@ -93,9 +94,10 @@ with st.container(border=True, key="plan"):  # not a form: the plan's duration f
                for d in chosen_devices for w, chosen in sizes.items() for s in chosen for p in precisions
                if p in by_id[d]["precisions"] for _ in batches]
     if planned:
-        history = data.current_frame()
-        expected = plan_duration(planned, history[list(DURATION_COLUMNS)].to_dict("records"),
-                                 {d: by_id[d].get("identity") for d in chosen_devices},
+        identities = {d: by_id[d].get("identity") for d in chosen_devices}
+        history = data.rows_frame(where={"device_identity": sorted({i for i in identities.values() if i})},
+                                  newest=HISTORY_ROWS)
+        expected = plan_duration(planned, history[list(DURATION_COLUMNS)].to_dict("records"), identities,
                                  idle_seconds=runs.IDLE_SECONDS if meters else 0.0)
         st.markdown(f"**{len(planned)} probe{'s' * (len(planned) != 1)}, about "
                     f"{about(expected.total_s)}** · {plain(expected.describe())}")

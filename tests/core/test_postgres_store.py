@@ -58,7 +58,11 @@ def test_round_trip_and_runs_on_postgres(postgres_url):
     assert store.add_many(results) == 2
     assert {r.id for r in Store(postgres_url).results(run_id="pg")} == {r.id for r in results}
     assert Store(postgres_url).summaries()[0]["run_id"] == "pg"
+    summary = Store(postgres_url).host_summaries()["abcdef123456"]  # summarised, kept, marked stale on PostgreSQL
+    assert sorted(c["workload"] for c in summary["configs"]) == ["cnn", "mlp"]
+    assert Store(postgres_url).host_summaries()["abcdef123456"] == summary
     assert store.delete_run("pg") == 2
+    assert "abcdef123456" not in Store(postgres_url).host_summaries()
 
 
 def test_a_too_long_id_is_refused_before_postgres_sees_it(postgres_url):
@@ -129,3 +133,8 @@ def test_a_fleet_of_machines_writing_one_store_at_once_loses_nothing(postgres_ur
     for result in fleet:
         by_launch.setdefault(result.launch_id, set()).add(result.env["host"])
     assert by_launch == {f"launch-{k}": {f"host-{k}"} for k in range(8)}
+    with Store(postgres_url) as store:  # each writer's host summarised from all 100 of its results
+        summaries = store.host_summaries()
+    assert all(sum(c["results"] for c in summaries[f"host-{k}"]["configs"]) == 100 for k in range(8))
+    assert {launch for k in range(8) for launch in summaries[f"host-{k}"]["launches"]} == {
+        f"launch-{k}" for k in range(8)}

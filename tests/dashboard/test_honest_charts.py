@@ -26,7 +26,6 @@ def measured():
     rows = frames.with_noise(frames.results_frame(results))
     agg = frames.with_speedup(frames.aggregate(rows))
     runs = frames.repeat_runs(rows, agg)
-    agg = frames.with_noisy_runs(agg, runs)
     costs, missing = frames.cost_frame(agg, SHEET, cost.CostSettings(purchase_price_usd=30_000),
                                        catalog.load_catalog())
     return agg, runs, costs, missing

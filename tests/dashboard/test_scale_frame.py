@@ -45,14 +45,35 @@ def test_the_typed_frame_of_several_sources_keeps_their_order_and_names():
     assert isinstance(frame["source"].dtype, pd.CategoricalDtype)
 
 
-def test_the_dashboard_loads_the_store_through_the_typed_rows(db_url, monkeypatch):
+def test_the_dashboard_reads_the_stores_summaries_not_its_rows(db_url, monkeypatch):
     from dashboard import data
 
     monkeypatch.setenv("ACCELSCOPE_DB", db_url)
-    Store(db_url).add_many(read_bundle(SAMPLES[0]))
+    stored = [r for path in SAMPLES for r in read_bundle(path)]
+    Store(db_url).add_many(stored)
+    Store(db_url).host_summaries()  # the first reader summarises the written host and keeps it
     monkeypatch.setattr(Store, "summaries", lambda self: (_ for _ in ()).throw(AssertionError("parsed JSON")))
-    frame, problem = data._loaded(db_url, Store(db_url).change_stamp(), data.samples_stamp())
-    assert problem is None
-    stored = frame[frame["source"] == "store"]
-    assert len(stored) == len(read_bundle(SAMPLES[0]))
-    assert len(frame) == len(set(frame["id"]))  # a sample stored again is one row (the store's)
+    monkeypatch.setattr(Store, "row_chunks", lambda self, *a, **k: (_ for _ in ()).throw(AssertionError("read rows")))
+    found = data._loaded(db_url, Store(db_url).change_stamp(), data.samples_stamp())
+    assert found.problem is None and found.stored == len(stored) and not found.samples  # each sample is stored
+    assert int(found.configs["results"].sum()) == len(stored)
+
+
+def test_a_machine_in_both_the_samples_and_the_store_is_summarised_once_from_all_its_results(db_url, monkeypatch):
+    from core.facts.rows import flat_row
+    from core.facts.summary import summarise
+    from dashboard import data
+
+    monkeypatch.setenv("ACCELSCOPE_DB", db_url)
+    Store(db_url).add_many(read_bundle(SAMPLES[0]))  # the samples' machine, partly stored
+    found = data._loaded(db_url, Store(db_url).change_stamp(), data.samples_stamp())
+    every = {r.id: r for path in SAMPLES for r in read_bundle(path)}
+    expected = summarise(flat_row(r) for r in every.values())
+    assert int(found.configs["results"].sum()) == len(every)  # a sample stored again counts once
+    assert len(found.samples) == len(every) - len(read_bundle(SAMPLES[0]))
+    def comparable(configs: pd.DataFrame) -> pd.DataFrame:
+        configs = configs.astype(object).where(configs.notna(), None)
+        return configs.sort_values(sorted(configs.columns), key=lambda v: v.astype(str)).reset_index(drop=True)
+
+    expected_frame = pd.DataFrame(expected["configs"])
+    pd.testing.assert_frame_equal(comparable(found.configs[expected_frame.columns]), comparable(expected_frame))
