@@ -49,7 +49,7 @@ def test_a_schema_3_store_is_migrated_in_place_keeping_every_result(db_url, monk
     summaries = store.summaries()
     assert [s["mode"] for s in summaries] == ["train"] * len(results)  # recomputed: the new keys are there
     with store._engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT value FROM accelscope_meta").scalar() == str(SCHEMA_VERSION) == "4"
+        assert conn.exec_driver_sql("SELECT value FROM accelscope_meta").scalar() == str(SCHEMA_VERSION) == "5"
     chunks = list(store.row_chunks(FLAT_COLUMNS, chunk_rows=4))
     assert [len(c) for c in chunks] == [4, 4, 1]
     typed = [dict(zip(FLAT_COLUMNS, row)) for chunk in chunks for row in chunk]
