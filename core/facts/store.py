@@ -163,6 +163,19 @@ def _conditions(where: Mapping[str, Sequence] | None, scope: str | None, ok: boo
     return conditions
 
 
+QUICK_CHECK_MAX_BYTES = 256 * 2**20  # a larger SQLite file is not read whole on every open (1M results: 7 GB)
+
+
+def _checked_whole(path: Path | None) -> bool:
+    """Whether opening this SQLite file runs PRAGMA quick_check, which reads every page: up to
+    QUICK_CHECK_MAX_BYTES (a damaged page of a larger store is found by the read or write that
+    reaches it, which says so and how to recover)."""
+    try:
+        return path is None or not path.exists() or path.stat().st_size <= QUICK_CHECK_MAX_BYTES
+    except OSError:
+        return True
+
+
 def default_url() -> str:
     return os.environ.get(DB_ENV_VAR) or f"sqlite:///{DEFAULT_DB_PATH}"
 
@@ -316,7 +329,7 @@ class Store:
         if self._engine.dialect.name == "sqlite":
             sa.event.listen(self._engine, "connect", _sqlite_pragmas(self.read_only))
         try:
-            if self._engine.dialect.name == "sqlite":
+            if self._engine.dialect.name == "sqlite" and _checked_whole(sqlite_file(self.url)):
                 self._quick_check()
             if not self.read_only and self.damage is None:
                 # the team sheets' table is made by its first save: a read-only role can open a store

@@ -38,6 +38,9 @@ if view not in OWN_RESULTS_VIEWS:
 if view == "Speed":
     log = widgets.log_toggle()
     st.plotly_chart(charts.speed_chart(focus, runs=runs, log=log), theme=None)
+    if len(runs) >= repeats.RUNS_SHOWN:
+        st.caption(f"Points: the newest {len(runs):,} of {int(focus['repeats'].sum()):,} runs; the medians and "
+                   "noisy counts are of all of them.")
     widgets.noisy_badges(runs)
     failed_here = failed[frames.config_of(failed) == focus_config] if not failed.empty else failed
     if not failed_here.empty:

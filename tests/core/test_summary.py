@@ -165,3 +165,15 @@ def test_floor_of_is_the_one_definition_of_a_machines_floor():
     rows = [train(step_time_cv=0.04), train(step_time_cv=0.06)]  # two results: too few to estimate
     (floor,) = summarise(rows)["floors"]
     assert (floor["noise_floor_cv"], floor["noise_basis"]) == notes.floor_of(0.05, 2)
+
+
+def test_a_large_sqlite_store_is_not_read_whole_on_every_open(db_url, monkeypatch):
+    from core.facts import store as store_module
+
+    Store(db_url).add(make_result())
+    checked = []
+    monkeypatch.setattr(Store, "_quick_check", lambda self: checked.append(self.url))
+    Store(db_url)
+    assert checked == [db_url]  # a small store: checked at open
+    monkeypatch.setattr(store_module, "QUICK_CHECK_MAX_BYTES", 0)
+    assert Store(db_url).count() == 1 and checked == [db_url]  # over the limit: opened without the whole-file read
