@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import os
 from dataclasses import dataclass
+from typing import Sequence
 
 import pandas as pd
 import streamlit as st
@@ -128,7 +129,8 @@ class Loaded:
 
     configs: pd.DataFrame  # one row per (scope, configuration): samples and store together
     floors: pd.DataFrame  # every machine's noise floor: host, device_kind, noise_floor_cv, noise_basis
-    run_ids: tuple[str, ...]
+    run_ids: tuple[str, ...]  # the newest RUN_CHOICES stored runs (newest first), then the samples'
+    run_count: int  # how many runs there are
     launches: tuple[str, ...]
     samples: tuple[tuple, ...]  # the bundled sample results not in the store: flat rows in FLAT_COLUMNS order
     sample_sources: tuple[str, ...]  # each sample row's "sample: FILE"
@@ -148,15 +150,16 @@ def _loaded(url: str, stamp: tuple, sample_stamp: tuple) -> Loaded:
         samples += rows
         sources += [f"sample: {name}"] * len(rows)
     store = open_store(url) if stamp != UNAVAILABLE else None
-    problem, summaries, run_ids, stored_ids, stored = None, {}, [], set(), 0
+    problem, summaries, run_ids, stored_ids, stored, run_count = None, {}, [], set(), 0, 0
     if store is not None:
         try:
             summaries = store.host_summaries()
-            run_ids = store.run_ids()
+            run_ids = store.run_ids(newest=RUN_CHOICES)
+            run_count = store.run_count()
             stored_ids = store.stored_ids([row[ID] for row in samples])
             stored = int(stamp[0]) if stamp and isinstance(stamp[0], int) else store.count()
         except StoreError as exc:
-            problem, summaries, run_ids, stored_ids, stored = str(exc), {}, [], set(), 0
+            problem, summaries, run_ids, stored_ids, stored, run_count = str(exc), {}, [], set(), 0, 0
     kept = [(row, source) for row, source in zip(samples, sources) if row[ID] not in stored_ids]
     sample_dicts = [dict(zip(FLAT_COLUMNS, row)) for row, _ in kept]
     sample_hosts = {row["host"] for row in sample_dicts}
@@ -179,12 +182,14 @@ def _loaded(url: str, stamp: tuple, sample_stamp: tuple) -> Loaded:
     launches = sorted({launch for part in parts for launch in part["launches"]})
     return Loaded(configs=pd.DataFrame(configs, columns=list(dict.fromkeys([*CONFIG_COLUMNS, *(k for c in configs for k in c)]))),
                   floors=pd.DataFrame(floors, columns=FLOOR_COLUMNS),
-                  run_ids=tuple(sorted({*run_ids, *(row["run_id"] for row in sample_dicts)})),
+                  run_ids=tuple(dict.fromkeys([*run_ids, *sorted({row["run_id"] for row in sample_dicts})])),
+                  run_count=run_count + len({row["run_id"] for row in sample_dicts} - set(run_ids)),
                   launches=tuple(launches), samples=tuple(row for row, _ in kept),
                   sample_sources=tuple(source for _, source in kept), stored=stored, problem=problem)
 
 
 ID = FLAT_COLUMNS.index("id")
+RUN_CHOICES = 500  # the Run filter offers the newest runs (and any run a link names)
 CONFIG_COLUMNS = ("scope", *CONFIG_KEYS, "results", "failed", "repeats")
 FLOOR_COLUMNS = ["host", "device_kind", "noise_floor_cv", "noise_basis"]
 
@@ -251,6 +256,13 @@ def count(*, where: dict | None = None) -> int:
     url = db_url()
     key = tuple((column, tuple(values)) for column, values in sorted((where or {}).items()) if values)
     return _count(url, store_stamp(url), samples_stamp(), key)
+
+
+def run_choices(newest: Sequence[str], chosen: Sequence[str] | None) -> tuple[str, ...]:
+    """The Run filter's options: the newest runs, then each chosen run that is not among them but
+    exists (an older run a link names stays chosen)."""
+    older = [run for run in chosen or () if run not in newest and count(where={"run_id": [run]})]
+    return (*newest, *older)
 
 
 def rows_frame(*, where: dict | None = None, scope: str | None = None, ok: bool | None = None,

@@ -36,8 +36,17 @@ def sidebar_filters() -> None:
     options = pipeline.filter_options(url, data.store_stamp(url), data.samples_stamp())
     st.sidebar.header("Filters")
     for key, label in FILTER_LABELS.items():
-        state.keep_known(key, options[key])  # values that no longer exist (a deleted run) are dropped
-        st.sidebar.multiselect(label, options[key], key=state.filter_key(key), placeholder="all")
+        choices = options[key]
+        if key == "run_id":  # the newest runs, and any older one the session (or a link) chose
+            choices, label = data.run_choices(choices, st.session_state.get(state.filter_key(key))), run_label()
+        state.keep_known(key, choices)  # values that no longer exist (a deleted run) are dropped
+        st.sidebar.multiselect(label, choices, key=state.filter_key(key), placeholder="all")
+
+
+def run_label() -> str:
+    found = data.current()
+    shown = len(found.run_ids)
+    return f"Run (newest {shown:,} of {found.run_count:,})" if found.run_count > shown else "Run"
 
 
 def settle_pricing() -> dict:

@@ -618,7 +618,7 @@ class Store:
 
     def row_chunks(self, columns: Sequence[str], chunk_rows: int = 50_000, *,
                    where: Mapping[str, Sequence] | None = None, scope: str | None = None, ok: bool | None = None,
-                   newest: int | None = None):
+                   newest: int | None = None, newest_first: bool = False):
         """The typed flat-row columns ``columns`` of every result, oldest first (created_at, id), as lists
         of tuples of at most ``chunk_rows`` rows: a caller turns each chunk into columns before the next
         is read, so a million results never sit in memory as Python rows. A column that is not typed
@@ -626,7 +626,7 @@ class Store:
 
         Only some results: ``where`` (column -> the values it may have; an empty list: any), ``scope``
         (core.facts.summary.SCOPES), ``ok`` (True: successful only, False: the others), ``newest`` (the
-        newest N, newest first)."""
+        newest N, newest first); ``newest_first``: every one, newest first."""
         typed = [c for c in columns if c in ROW_KINDS]
         untyped = [c for c in columns if c not in ROW_KINDS]
         query = sa.select(*(rows_table.c[c] for c in typed))
@@ -634,7 +634,7 @@ class Store:
             query = query.add_columns(results_table.c.summary).join(
                 results_table, results_table.c.id == rows_table.c.id)
         query = query.where(*_conditions(where, scope, ok))
-        if newest is None:
+        if newest is None and not newest_first:
             query = query.order_by(rows_table.c.created_at, rows_table.c.id)
         else:
             query = query.order_by(rows_table.c.created_at.desc(), rows_table.c.id.desc()).limit(newest)
@@ -693,11 +693,24 @@ class Store:
                 pass  # a role that may not write, a locked file: the summaries are recomputed next time
         return {host: summary for host, summary in found.items() if summary["configs"]}
 
-    def run_ids(self) -> list[str]:
-        """Every stored run id, sorted (from the index: no table scan)."""
+    def run_ids(self, newest: int | None = None) -> list[str]:
+        """Stored run ids: every one, sorted; or those of the ``newest`` runs, newest first (read from
+        the newest results backwards until that many runs are found)."""
+        if newest is None:
+            with self._reading(), self._engine.connect() as conn:
+                return list(conn.execute(sa.select(results_table.c.run_id).distinct()
+                                         .order_by(results_table.c.run_id)).scalars())
+        found: dict[str, None] = {}
+        for chunk in self.row_chunks(["run_id"], chunk_rows=5_000, newest=None, newest_first=True):
+            found.update(dict.fromkeys(row[0] for row in chunk))
+            if len(found) >= newest:
+                break
+        return list(found)[:newest]
+
+    def run_count(self) -> int:
+        """How many runs are stored (from the index)."""
         with self._reading(), self._engine.connect() as conn:
-            return list(conn.execute(sa.select(results_table.c.run_id).distinct().order_by(results_table.c.run_id))
-                        .scalars())
+            return conn.execute(sa.select(sa.func.count(sa.distinct(results_table.c.run_id)))).scalar_one()
 
     def stored_ids(self, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are stored."""

@@ -10,6 +10,7 @@ from core.facts.bundle import read_bundle
 from core.facts.rows import FLAT_COLUMNS
 from core.facts.store import ROW_KINDS, Store
 from dashboard.frames import as_categories, summaries_frame, typed_frame
+from tests.core.factories import make_result
 
 SAMPLES = sorted((Path(__file__).resolve().parents[2] / "data" / "samples").glob("*.json"))
 
@@ -53,7 +54,13 @@ def test_the_dashboard_reads_the_stores_summaries_not_its_rows(db_url, monkeypat
     Store(db_url).add_many(stored)
     Store(db_url).host_summaries()  # the first reader summarises the written host and keeps it
     monkeypatch.setattr(Store, "summaries", lambda self: (_ for _ in ()).throw(AssertionError("parsed JSON")))
-    monkeypatch.setattr(Store, "row_chunks", lambda self, *a, **k: (_ for _ in ()).throw(AssertionError("read rows")))
+    original = Store.row_chunks
+
+    def run_ids_only(self, columns, *args, **kwargs):  # the newest runs' ids are read, no other column
+        assert list(columns) == ["run_id"], "read rows"
+        return original(self, columns, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "row_chunks", run_ids_only)
     found = data._loaded(db_url, Store(db_url).change_stamp(), data.samples_stamp())
     assert found.problem is None and found.stored == len(stored) and not found.samples  # each sample is stored
     assert int(found.configs["results"].sum()) == len(stored)
@@ -77,3 +84,16 @@ def test_a_machine_in_both_the_samples_and_the_store_is_summarised_once_from_all
 
     expected_frame = pd.DataFrame(expected["configs"])
     pd.testing.assert_frame_equal(comparable(found.configs[expected_frame.columns]), comparable(expected_frame))
+
+
+def test_the_run_filter_offers_the_newest_runs_and_keeps_an_older_chosen_one(db_url, monkeypatch):
+    from dashboard import data
+
+    monkeypatch.setenv("ACCELSCOPE_DB", db_url)
+    monkeypatch.setattr(data, "RUN_CHOICES", 2)
+    Store(db_url).add_many([make_result(run_id=f"run-{i}", created_at=f"2026-11-22T10:{i:02d}:00+00:00")
+                            for i in range(5)])
+    found = data.current()
+    assert found.run_ids[:2] == ("run-4", "run-3") and found.run_count > len(found.run_ids)
+    assert data.run_choices(found.run_ids, ["run-0", "no-such-run"])[-1] == "run-0"
+    assert "no-such-run" not in data.run_choices(found.run_ids, ["no-such-run"])
