@@ -130,7 +130,7 @@ class Loaded:
     configs: pd.DataFrame  # one row per (scope, configuration): samples and store together
     floors: pd.DataFrame  # every machine's noise floor: host, device_kind, noise_floor_cv, noise_basis
     run_ids: tuple[str, ...]  # the newest RUN_CHOICES stored runs (newest first), then the samples'
-    run_count: int  # how many runs there are
+    more_runs: bool  # the store holds older runs than these
     launches: tuple[str, ...]
     samples: tuple[tuple, ...]  # the bundled sample results not in the store: flat rows in FLAT_COLUMNS order
     sample_sources: tuple[str, ...]  # each sample row's "sample: FILE"
@@ -150,16 +150,15 @@ def _loaded(url: str, stamp: tuple, sample_stamp: tuple) -> Loaded:
         samples += rows
         sources += [f"sample: {name}"] * len(rows)
     store = open_store(url) if stamp != UNAVAILABLE else None
-    problem, summaries, run_ids, stored_ids, stored, run_count = None, {}, [], set(), 0, 0
+    problem, summaries, run_ids, stored_ids, stored = None, {}, [], set(), 0
     if store is not None:
         try:
             summaries = store.host_summaries()
-            run_ids = store.run_ids(newest=RUN_CHOICES)
-            run_count = store.run_count()
+            run_ids = store.run_ids(newest=RUN_CHOICES + 1)  # one more: whether there are more
             stored_ids = store.stored_ids([row[ID] for row in samples])
-            stored = int(stamp[0]) if stamp and isinstance(stamp[0], int) else store.count()
+            stored = sum(c["results"] for summary in summaries.values() for c in summary["configs"])
         except StoreError as exc:
-            problem, summaries, run_ids, stored_ids, stored, run_count = str(exc), {}, [], set(), 0, 0
+            problem, summaries, run_ids, stored_ids, stored = str(exc), {}, [], set(), 0
     kept = [(row, source) for row, source in zip(samples, sources) if row[ID] not in stored_ids]
     sample_dicts = [dict(zip(FLAT_COLUMNS, row)) for row, _ in kept]
     sample_hosts = {row["host"] for row in sample_dicts}
@@ -182,8 +181,8 @@ def _loaded(url: str, stamp: tuple, sample_stamp: tuple) -> Loaded:
     launches = sorted({launch for part in parts for launch in part["launches"]})
     return Loaded(configs=pd.DataFrame(configs, columns=list(dict.fromkeys([*CONFIG_COLUMNS, *(k for c in configs for k in c)]))),
                   floors=pd.DataFrame(floors, columns=FLOOR_COLUMNS),
-                  run_ids=tuple(dict.fromkeys([*run_ids, *sorted({row["run_id"] for row in sample_dicts})])),
-                  run_count=run_count + len({row["run_id"] for row in sample_dicts} - set(run_ids)),
+                  run_ids=tuple(dict.fromkeys([*run_ids[:RUN_CHOICES], *sorted({row["run_id"] for row in sample_dicts})])),
+                  more_runs=len(run_ids) > RUN_CHOICES,
                   launches=tuple(launches), samples=tuple(row for row, _ in kept),
                   sample_sources=tuple(source for _, source in kept), stored=stored, problem=problem)
 

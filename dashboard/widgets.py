@@ -44,9 +44,7 @@ def sidebar_filters() -> None:
 
 
 def run_label() -> str:
-    found = data.current()
-    shown = len(found.run_ids)
-    return f"Run (newest {shown:,} of {found.run_count:,})" if found.run_count > shown else "Run"
+    return f"Run (the newest {data.RUN_CHOICES:,}; older ones by link)" if data.current().more_runs else "Run"
 
 
 def settle_pricing() -> dict:

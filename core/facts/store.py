@@ -335,6 +335,8 @@ class Store:
                 # the team sheets' table is made by its first save: a read-only role can open a store
                 _metadata.create_all(self._engine, tables=[results_table, rows_table, meta_table, summaries_table])
             self._check_schema_version()
+            with self._engine.connect() as conn:
+                self._has_summaries = sa.inspect(conn).has_table(summaries_table.name)
         except StoreError:
             self._engine.dispose()
             raise
@@ -666,9 +668,9 @@ class Store:
         written and nobody wrote to that host meanwhile; else it is recomputed next time."""
         from core.facts.summary import INPUT_COLUMNS, summarise
 
+        if not self._has_summaries:
+            return {}  # a read-only store of an older schema that has none: nothing summarised
         with self._reading(), self._engine.connect() as conn:
-            if not sa.inspect(conn).has_table(summaries_table.name):
-                return {}  # a read-only store of an older schema that has none: nothing summarised
             kept = conn.execute(sa.select(summaries_table.c.host_key, summaries_table.c.seq,
                                           summaries_table.c.body)).all()
         found, fresh = {}, []
@@ -707,11 +709,6 @@ class Store:
                 break
         return list(found)[:newest]
 
-    def run_count(self) -> int:
-        """How many runs are stored (from the index)."""
-        with self._reading(), self._engine.connect() as conn:
-            return conn.execute(sa.select(sa.func.count(sa.distinct(results_table.c.run_id)))).scalar_one()
-
     def stored_ids(self, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are stored."""
         found: set[str] = set()
@@ -731,10 +728,17 @@ class Store:
                 results.extend(result_of(payload) for payload in rows)
         return sorted(results, key=lambda r: (r.created_at, r.id))
 
-    def change_stamp(self) -> tuple[int, str]:
-        """(number of results, newest created_at): changes whenever results are added or deleted.
-        Two queries, each answered from an index; as one query they scan the table (7 ms at 100k)."""
+    def change_stamp(self) -> tuple:
+        """Changes whenever results are added or deleted: every write bumps the seq of the hosts it
+        touches (host_summaries, a row per host), so the stamp is one small table's seq total and row
+        count, never a count of the results (on PostgreSQL a scan of the whole table: seconds at 1M).
+        A store without that table (an older one opened read-only): (number of results, newest
+        created_at), two queries each answered from an index."""
         with self._reading(), self._engine.connect() as conn:
+            if self._has_summaries:
+                total, hosts = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(summaries_table.c.seq), 0),
+                                                      sa.func.count()).select_from(summaries_table)).one()
+                return "writes", int(total), int(hosts)
             count = conn.execute(sa.select(sa.func.count()).select_from(results_table)).scalar_one()
             latest = conn.execute(sa.select(sa.func.max(results_table.c.created_at))).scalar_one()
         return count, latest or ""

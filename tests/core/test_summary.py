@@ -183,4 +183,4 @@ def test_the_newest_runs_are_found_without_reading_every_run(db_url):
     store = Store(db_url)
     store.add_many([make_result(run_id=f"run-{i}", created_at=f"2026-11-22T10:{i:02d}:00+00:00") for i in range(12)])
     assert store.run_ids(newest=3) == ["run-11", "run-10", "run-9"]
-    assert len(store.run_ids()) == store.run_count() == 12
+    assert len(store.run_ids()) == 12

@@ -94,6 +94,6 @@ def test_the_run_filter_offers_the_newest_runs_and_keeps_an_older_chosen_one(db_
     Store(db_url).add_many([make_result(run_id=f"run-{i}", created_at=f"2026-11-22T10:{i:02d}:00+00:00")
                             for i in range(5)])
     found = data.current()
-    assert found.run_ids[:2] == ("run-4", "run-3") and found.run_count > len(found.run_ids)
+    assert found.run_ids[:2] == ("run-4", "run-3") and found.more_runs
     assert data.run_choices(found.run_ids, ["run-0", "no-such-run"])[-1] == "run-0"
     assert "no-such-run" not in data.run_choices(found.run_ids, ["no-such-run"])
