@@ -25,12 +25,14 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="dashboard: one JSON report (first chart, filter change, "
                         "peak memory; the app beside a trivial app), default size 1,000,000")
     parser.add_argument("--db", help="dashboard --json: an empty throwaway PostgreSQL database URL to fill instead of "
-                        "a temporary SQLite file (its results are deleted afterwards)")
+                        "a temporary SQLite file (its results are deleted afterwards, unless --keep; one that "
+                        "already holds N results is measured as it is)")
+    parser.add_argument("--keep", action="store_true", help="dashboard --json --db: keep the filled database")
     args = parser.parse_args()
     for name in (list(BENCHES) if "all" in args.which else args.which):
         if name == "dashboard" and args.json:
             dashboard_latency.run_json(tuple(args.sizes or (1_000_000,)), rounds=1 if args.rounds == probes.ROUNDS
-                                       else args.rounds, db=args.db)
+                                       else args.rounds, db=args.db, keep=args.keep)
         elif name == "dashboard":
             dashboard_latency.run(tuple(args.sizes or (10_000, 100_000)), rounds=args.rounds)
         elif name in TAKES_ROUNDS:

@@ -263,11 +263,19 @@ def _filter_changes(page, repeats: int) -> list[float]:
     return times
 
 
-def run_json(sizes=(1_000_000,), rounds: int = 1, db: str | None = None) -> dict:
+def _holds(url: str, count: int) -> bool:
+    from core.facts.store import Store
+
+    with Store(url) as store:
+        return store.count() == count
+
+
+def run_json(sizes=(1_000_000,), rounds: int = 1, db: str | None = None, keep: bool = False) -> dict:
     """``python -m bench dashboard --sizes N --json``: for each size, the trivial one-chart app (cold start,
     peak RSS), the trivial one-filter app (filter-change floor) and the dashboard on a store of N results
     (cold start to first chart, filter change, peak RSS), in ``rounds`` interleaved rounds. ``db``: a
-    PostgreSQL URL of an empty throwaway database to fill instead of a temporary SQLite file."""
+    PostgreSQL URL of an empty throwaway database to fill instead of a temporary SQLite file (emptied
+    afterwards unless ``keep``; one that already holds N results is measured as it is, not filled)."""
     import json
 
     from playwright.sync_api import sync_playwright
@@ -282,7 +290,8 @@ def run_json(sizes=(1_000_000,), rounds: int = 1, db: str | None = None) -> dict
         base_env = dict(os.environ, PYTHONPATH=str(REPO), ACCELSCOPE_DB=f"sqlite:///{tmp / 'empty.db'}")
         for count in sizes:
             url = db or f"sqlite:///{tmp / f'load-{count}.db'}"
-            insert_s, summarise_s = fill_store(url, count)
+            reused = bool(db) and _holds(db, count)  # a database this benchmark filled and kept before
+            insert_s, summarise_s = (None, None) if reused else fill_store(url, count)
             env = dict(base_env, ACCELSCOPE_DB=url)
             runs = {"trivial": [], "trivial_filter": [], "app": []}
             for _ in range(rounds):
@@ -296,7 +305,8 @@ def run_json(sizes=(1_000_000,), rounds: int = 1, db: str | None = None) -> dict
             peak = max(r["peak_rss_mb"] for r in runs["app"])
             report["sizes"].append({
                 "stored_results": count, "store": url.split(":", 1)[0] if db else "sqlite",
-                "insert_s": round(insert_s, 1), "summarise_s": round(summarise_s, 2),
+                "insert_s": insert_s and round(insert_s, 1), "summarise_s": summarise_s and round(summarise_s, 2),
+                "reused": reused,
                 "trivial": {"first_chart_s": trivial_s,
                             "peak_rss_mb": max(r["peak_rss_mb"] for r in runs["trivial"])},
                 "trivial_filter": {"filter_change_ms_median": round(statistics.median(floor), 1)},
@@ -307,7 +317,7 @@ def run_json(sizes=(1_000_000,), rounds: int = 1, db: str | None = None) -> dict
                 "met": {"first_chart": app_s / trivial_s <= 1.5, "filter_change": statistics.median(changes) <= 1000,
                         "peak_memory": peak <= 1000},
                 "runs": runs})
-            if db:
+            if db and not keep:
                 from core.facts.store import Store
                 with Store(db) as store, store._engine.begin() as conn:  # leave the throwaway database empty
                     conn.exec_driver_sql("DELETE FROM host_summaries")
