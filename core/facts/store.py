@@ -82,7 +82,7 @@ rows_table = sa.Table(
     sa.Index("result_rows_run", "run_id"),
     sa.Index("result_rows_mode", "mode"),
     sa.Index("result_rows_world_size", "world_size"),
-    sa.Index("result_rows_workload", "workload", "size", "created_at"),
+    sa.Index("result_rows_workload", "workload", "size", "created_at", "id"),  # a workload's newest, in order
     sqlite_with_rowid=False,
 )
 # Each host's results summarised per configuration (core.facts.summary.summarise, as JSON): what the
