@@ -565,6 +565,18 @@ class Store:
         with self._writing(), self._engine.begin() as conn:
             return self._insert_new(conn, [self._rows(result)]) == 1
 
+    @contextlib.contextmanager
+    def bulk_writer(self):
+        """One transaction for a stream of batches: yields ``write(results) -> how many were new``
+        (validated unless they are ValidatedResults); committed when the block ends, rolled back,
+        all of it, when it raises."""
+        with self._writing(), self._engine.begin() as conn:
+            def write(results: Sequence[ProbeResult]) -> int:
+                self._checked(results)
+                return sum(self._insert_new(conn, [self._rows(r) for r in results[start:start + WRITE_BATCH]])
+                           for start in range(0, len(results), WRITE_BATCH))
+            yield write
+
     def add_many(self, results: Sequence[ProbeResult]) -> int:
         """Write results in one transaction (all or nothing), skipping ids already stored, safe beside a
         parallel import of the same results; rows go in batches of WRITE_BATCH (one executemany each).
