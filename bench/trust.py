@@ -67,30 +67,47 @@ def import_validation(count: int = 10_000) -> None:
           f"({parse_s / count * 1e6:.0f} µs per result)")
 
 
-def import_throughput(count: int = 20_000, steps: int = 300, rounds: int = 2, baseline: str | None = None) -> None:
+def import_throughput(count: int = 20_000, steps: int = 300, rounds: int = 2, baseline: str | None = None,
+                      version_1: bool = True) -> None:
     """``python -m core import`` of one bundle end to end, results with ``steps`` step times each (a
-    3 s window of 10 ms steps); ``baseline``: another checkout to compare with, interleaved."""
-    from core.facts.bundle import bundle_json
+    3 s window of 10 ms steps); ``baseline``: another checkout to compare with, interleaved. Each checkout
+    imports the newest bundle version it reads (this one: version 2, step times packed); ``version_1``:
+    this checkout imports the same results as a version-1 bundle (step times as JSON lists) too."""
+    from core.facts.bundle import BUNDLE_FORMAT, bundle_json
 
     noise = random.Random(0)  # step times as a clock measures them: full float64 precision, not round decimals
     results = [dataclasses.replace(r, step_times_s=tuple(0.01 * noise.lognormvariate(0, 0.05) for _ in range(steps)))
                for r in _results(count)]
-    checkouts = {"this": REPO, **({"baseline": Path(baseline)} if baseline else {})}
-    print(f"\n| round | checkout | import of {count:,} results ({steps} step times each) s | results/s | store MB |"
-          "\n|---:|---|---:|---:|---:|")
+    runs = [("this", REPO, 2)] + ([("this", REPO, 1)] if version_1 else [])
+    if baseline:
+        runs.append(("baseline", Path(baseline), _bundle_version(Path(baseline))))
+    print(f"\n| round | checkout | bundle version (MB) | import of {count:,} results ({steps} step times each) s "
+          "| results/s | store MB |\n|---:|---|---|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as folder:
-        bundle = Path(folder) / "bundle.json"
-        bundle.write_text(bundle_json(results, indent=None))
+        bundles = {2: Path(folder) / "bundle-v2.json", 1: Path(folder) / "bundle-v1.json"}
+        bundles[2].write_text(bundle_json(results, indent=None))
+        if any(version == 1 for _, _, version in runs):
+            bundles[1].write_text(json.dumps({"format": BUNDLE_FORMAT, "version": 1,
+                                              "results": [r.to_dict() for r in results]}, allow_nan=False))
         for round_index in range(rounds):
-            for name, checkout in checkouts.items():
-                db = Path(folder) / f"{name}-{round_index}.db"
+            for name, checkout, version in runs:
+                db = Path(folder) / f"{name}-v{version}-{round_index}.db"
                 env = dict(os.environ, PYTHONPATH=str(checkout))
                 started = time.perf_counter()
-                subprocess.run([sys.executable, "-m", "core", "import", str(bundle), "--db", f"sqlite:///{db}"],
-                               cwd=checkout, env=env, check=True, capture_output=True)
+                subprocess.run([sys.executable, "-m", "core", "import", str(bundles[version]),
+                                "--db", f"sqlite:///{db}"], cwd=checkout, env=env, check=True, capture_output=True)
                 elapsed = time.perf_counter() - started
                 size_mb = sum(p.stat().st_size for p in Path(folder).glob(f"{db.name}*")) / 1e6
-                print(f"| {round_index + 1} | {name} | {elapsed:.1f} | {count / elapsed:,.0f} | {size_mb:,.0f} |")
+                print(f"| {round_index + 1} | {name} | {version} ({bundles[version].stat().st_size / 1e6:,.0f}) | "
+                      f"{elapsed:.1f} | {count / elapsed:,.0f} | {size_mb:,.0f} |")
+
+
+def _bundle_version(checkout: Path) -> int:
+    """The newest bundle version a checkout reads (its core.facts.bundle.BUNDLE_VERSION)."""
+    code = "from core.facts.bundle import BUNDLE_VERSION; print(BUNDLE_VERSION)"
+    found = subprocess.run([sys.executable, "-c", code], cwd=checkout, env=dict(os.environ, PYTHONPATH=str(checkout)),
+                           check=True, capture_output=True, text=True)
+    return min(int(found.stdout), 2)  # the versions written here
 
 
 def parallel_import(processes: int = 4, per_bundle: int = 2_000) -> None:

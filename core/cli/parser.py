@@ -87,12 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(results)
     _add_cost_options(results)
 
-    export = sub.add_parser("export", help="write stored results to a JSON bundle")
+    export = sub.add_parser("export", help="write stored results to a JSON bundle (version 2: step times packed, "
+                                           "base64 of little-endian float64)")
     export.add_argument("file")
     export.add_argument("--run", help="only this run id")
     _add_db(export)
 
-    import_ = sub.add_parser("import", help="import a JSON bundle (validated whole: all or nothing)")
+    import_ = sub.add_parser("import", help="import a JSON bundle of version 1 or 2 (validated whole: all or nothing)")
     import_.add_argument("file")
     _add_db(import_)
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import math
 from pathlib import Path
 from typing import Sequence
 
 from core.errors import InvalidImport
-from core.facts.results import ProbeResult
+from core.facts.results import ProbeResult, all_finite
 from core.facts.store import ValidatedResults
 from core.facts.validation import result_problems
 
 BUNDLE_FORMAT = "accelscope-results"
-BUNDLE_VERSION = 1
+# 1: step times as JSON lists of numbers ("step_times_s"); 2: packed, as the store keeps them (base64 of
+# little-endian float64 under core.facts.results.PACKED_STEP_TIMES). Both are read, and a record of either
+# version may carry either form (from_dict takes both); export writes 2.
+BUNDLE_VERSION = 2
 
 
 MAX_LISTED_PROBLEMS = 25
@@ -21,13 +26,15 @@ MAX_LISTED_PROBLEMS = 25
 
 def to_bundle(results: Sequence[ProbeResult]) -> dict:
     return {"format": BUNDLE_FORMAT, "version": BUNDLE_VERSION,
-            "results": [r.to_dict() for r in results]}
+            "results": [r.to_dict(packed_step_times=True) for r in results]}
 
 
 def bundle_json(results: Sequence[ProbeResult], indent: int | None = 1) -> str:
     """The bundle as standard JSON: a NaN or infinity (which JSON has no words for) is refused,
-    never written as the non-standard ``NaN`` other readers choke on."""
+    never written as the non-standard ``NaN`` other readers choke on (nor hidden in packed step times)."""
     try:
+        if not all(all_finite(r.step_times_s) for r in results):
+            raise ValueError("a step time is not finite")
         return json.dumps(to_bundle(results), indent=indent, allow_nan=False)
     except ValueError:
         bad = [r.id for r in results if _not_finite(r.to_dict())]
@@ -68,44 +75,234 @@ def parse_bundle(raw: bytes | str, name: str = "import file") -> list[ProbeResul
         raise InvalidImport(f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except RecursionError:
         raise InvalidImport(f"{name}: nested too deeply to be a results bundle. Nothing was imported.") from None
+    except ValueError as exc:  # a number of more than 4,300 digits (Python's limit for turning text into an int)
+        raise InvalidImport(f"{name}: not a results bundle ({exc}). Nothing was imported.") from None
     if isinstance(data, dict):
-        if data.get("format") != BUNDLE_FORMAT:
-            raise InvalidImport(f"{name}: not an Accelscope results bundle (expected \"format\": "
-                                f"\"{BUNDLE_FORMAT}\")")
-        version = data.get("version")
-        if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= BUNDLE_VERSION:
-            raise InvalidImport(f"{name}: bundle version {version!r} is not supported: this Accelscope reads "
-                                f"version {BUNDLE_VERSION}" + (" (upgrade Accelscope for newer bundles)"
-                                                               if isinstance(version, int) and version > 1 else "")
-                                + ". Nothing was imported.")
+        _check_header(data, name)
         records = data.get("results")
     else:
         records = data
     if not isinstance(records, list):
         raise InvalidImport(f"{name}: expected a list of results. Nothing was imported.")
-    results, seen, problems = [], set(), []
-    for index, record in enumerate(records, start=1):
-        label = f"record {index}"
+    checker = _RecordChecker(name)
+    results = [result for result in map(checker.check, records) if result is not None]
+    checker.raise_problems()
+    return ValidatedResults(results)
+
+
+def _check_header(data: dict, name: str) -> None:
+    if data.get("format") != BUNDLE_FORMAT:
+        raise InvalidImport(f"{name}: not an Accelscope results bundle (expected \"format\": "
+                            f"\"{BUNDLE_FORMAT}\")")
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= BUNDLE_VERSION:
+        raise InvalidImport(f"{name}: bundle version {version!r} is not supported: this Accelscope reads "
+                            f"versions 1 to {BUNDLE_VERSION}"
+                            + (" (upgrade Accelscope for newer bundles)"
+                               if isinstance(version, int) and version > BUNDLE_VERSION else "")
+                            + ". Nothing was imported.")
+
+
+class _RecordChecker:
+    """Each record of a bundle checked in turn (structure, physics, a duplicate id); the problems are
+    kept (every one counted, the first MAX_LISTED_PROBLEMS listed) and raised together at the end."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.count, self.seen, self.problems = name, 0, set(), []
+
+    def check(self, record) -> ProbeResult | None:
+        """The record's result, or None when it is not a result at all (its problem kept)."""
+        self.count += 1
+        label = f"record {self.count}"
         if isinstance(record, dict) and isinstance(record.get("id"), str):
             label += f" (id {record['id'][:64]})"
         try:
             result = ProbeResult.from_dict(record)
         except (ValueError, TypeError) as exc:
-            problems.append(f"{label}: {exc}")
-            continue
+            self.problems.append(f"{label}: {exc}")
+            return None
         found = result_problems(result)
-        if result.id in seen:
+        if result.id in self.seen:
             found.append("duplicate id")
-        seen.add(result.id)
+        self.seen.add(result.id)
         if found:
-            problems.append(f"{label}: " + "; ".join(found))
-        results.append(result)
-    if problems:
-        listed = problems[:MAX_LISTED_PROBLEMS]
-        more = len(problems) - len(listed)
-        raise InvalidImport(f"{name}: {len(problems)} of {len(records)} record(s) are invalid. Nothing was imported.\n"
-                            + "\n".join(f"- {p}" for p in listed) + (f"\n- … and {more} more" if more else ""))
-    return ValidatedResults(results)
+            self.problems.append(f"{label}: " + "; ".join(found))
+        return result
+
+    def raise_problems(self) -> None:
+        if not self.problems:
+            return
+        listed = self.problems[:MAX_LISTED_PROBLEMS]
+        more = len(self.problems) - len(listed)
+        raise InvalidImport(f"{self.name}: {len(self.problems)} of {self.count} record(s) are invalid. Nothing was "
+                            "imported.\n" + "\n".join(f"- {p}" for p in listed) + (f"\n- … and {more} more" if more else ""))
+
+
+READ_CHUNK_CHARS = 1 << 20  # a streamed bundle is read a MiB of text at a time
+OBJECT = "\0object"  # set in a streamed bundle's header when the file is an object (not a bare list)
+
+
+def iter_records(path: str | Path, header: dict):
+    """The records of a bundle file one at a time, never the whole file in memory (a million results
+    are gigabytes of JSON). ``header`` receives the bundle's other keys (format, version) as they are
+    read; a bare list of records leaves it empty. Raises InvalidImport on text that is not a bundle."""
+    path = Path(path)
+    try:
+        file = path.open("r", encoding="utf-8")
+    except OSError as exc:
+        raise InvalidImport(f"{path}: cannot read ({exc.strerror})") from None
+    with file:
+        yield from _JsonStream(file, str(path)).records(header)
+
+
+class _JsonStream:
+    """Just enough of a streaming JSON reader for a bundle: the top-level object's small values whole,
+    the "results" list one record at a time (json's raw_decode on a buffer refilled as needed)."""
+
+    def __init__(self, file, name: str) -> None:
+        self.file, self.name, self.buffer, self.pos, self.offset, self.eof = file, name, "", 0, 0, False
+        self.decoder = json.JSONDecoder()
+
+    def _fill(self) -> bool:
+        if self.eof:
+            return False
+        try:
+            text = self.file.read(READ_CHUNK_CHARS)
+        except UnicodeDecodeError as exc:
+            raise InvalidImport(f"{self.name}: not UTF-8 text ({exc}); export it again with "
+                                "`python -m core export`") from None
+        if not text:
+            self.eof = True
+            return False
+        if self.pos > len(self.buffer) // 2:  # drop what was read
+            self.offset += self.pos
+            self.buffer, self.pos = self.buffer[self.pos:], 0
+        self.buffer += text
+        return True
+
+    def _next_char(self) -> str:
+        """The next character that is not white space (not consumed; "" at the end)."""
+        while True:
+            while self.pos < len(self.buffer) and self.buffer[self.pos] in " \t\r\n":
+                self.pos += 1
+            if self.pos < len(self.buffer) or not self._fill():
+                return self.buffer[self.pos:self.pos + 1]
+
+    def _expect(self, chars: str) -> str:
+        char = self._next_char()
+        if not char or char not in chars:
+            self._invalid(f"expected {' or '.join(repr(c) for c in chars)}")
+        self.pos += 1
+        return char
+
+    def _value(self):
+        self._next_char()
+        while True:
+            try:
+                value, end = self.decoder.raw_decode(self.buffer, self.pos)
+            except json.JSONDecodeError as exc:
+                if self._fill():  # perhaps cut off by the buffer's end: read on and try again
+                    continue
+                self._invalid(exc.msg, self.offset + exc.pos)
+            except RecursionError:
+                raise InvalidImport(f"{self.name}: nested too deeply to be a results bundle. Nothing was "
+                                    "imported.") from None
+            except ValueError as exc:  # a number of more than 4,300 digits
+                raise InvalidImport(f"{self.name}: not a results bundle ({exc}). Nothing was imported.") from None
+            if end == len(self.buffer) and self._fill():  # a number may go on in the next chunk
+                continue
+            self.pos = end
+            return value
+
+    def _invalid(self, what: str, at: int | None = None):
+        at = self.offset + self.pos if at is None else at
+        raise InvalidImport(f"{self.name}: not valid JSON (character {at + 1:,}: {what}). Nothing was imported.")
+
+    def records(self, header: dict):
+        first = self._next_char()
+        if not first:
+            raise InvalidImport(f"{self.name}: the file is empty")
+        if first == "[":
+            yield from self._list()
+            if self._next_char():
+                self._invalid("extra data after the bundle")
+            return
+        self._expect("{")
+        header[OBJECT] = True  # an object must be a bundle's: its format and version are checked
+        if self._next_char() == "}":
+            self.pos += 1
+            raise InvalidImport(f"{self.name}: expected a list of results. Nothing was imported.")
+        found = False
+        while True:
+            key = self._value()
+            self._expect(":")
+            if key == "results":
+                if self._next_char() != "[":
+                    raise InvalidImport(f"{self.name}: expected a list of results. Nothing was imported.")
+                found = True
+                yield from self._list()
+            else:
+                header[key] = self._value()
+            if self._expect(",}") == "}":
+                break
+        if not found:
+            raise InvalidImport(f"{self.name}: expected a list of results. Nothing was imported.")
+        if self._next_char():
+            self._invalid("extra data after the bundle")
+
+    def _list(self):
+        self._expect("[")
+        if self._next_char() == "]":
+            self.pos += 1
+            return
+        while True:
+            yield self._value()
+            if self._expect(",]") == "]":
+                return
+
+
+def import_file(path: str | Path, store, batch: int = 5_000) -> tuple[int, int]:
+    """Import a bundle file into ``store`` a batch at a time inside one transaction (all or nothing: a
+    bad record anywhere, or a header that is not a bundle's, writes nothing), never holding the whole
+    bundle: a million results import in bounded memory. The records are checked as parse_bundle checks
+    them, with every problem listed. Returns (results added, results in the bundle)."""
+    name = str(path)
+    header: dict = {}
+    checker = _RecordChecker(name)
+    added = 0
+    with store.bulk_writer() as write:
+        pending: list[ProbeResult] = []
+        for record in iter_records(path, header):
+            if header and checker.count == 0:
+                _check_header(header, name)  # format and version come before the results in our bundles
+            result = checker.check(record)
+            if result is None or checker.problems:
+                pending.clear()  # nothing more is written: the transaction will be rolled back
+                continue
+            pending.append(result)
+            if len(pending) >= batch:
+                added += write(ValidatedResults(pending))
+                pending = []
+        if header:
+            _check_header(header, name)
+        checker.raise_problems()  # raised inside the transaction: it is rolled back
+        added += write(ValidatedResults(pending))
+    return added, checker.count
+
+
+@contextlib.contextmanager
+def cycle_collector_paused():
+    """For an import: parsing a bundle and writing it make millions of objects and no reference cycles,
+    and CPython's cycle collector walks the objects made so far again and again meanwhile (at 20,000
+    results: a third of the parse, a tenth of the import). Paused inside, resumed as it was after.
+    Pausing the parse alone does not help: the collector walks its objects during the write instead."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def read_bundle(path: str | Path) -> list[ProbeResult]:

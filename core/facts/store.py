@@ -6,12 +6,9 @@ A schema version guards against opening a database written by a newer Accelscope
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import os
-import sys
-from array import array
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -244,30 +241,19 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-COMPACT_STEP_TIMES = "step_times_f64_b64"  # the payload's step times: little-endian float64, base64
+COMPACT_STEP_TIMES = "step_times_f64_b64"  # the payload's packed step times: core.facts.results.PACKED_STEP_TIMES
 
 
 def payload_of(result: ProbeResult) -> str:
     """A result as the store keeps it: its JSON, with the step times packed (exact float64, base64:
-    about half the size of JSON numbers, and no float formatting on import)."""
-    data = result.to_dict()
-    times = array("d", data.pop("step_times_s"))
-    if sys.byteorder == "big":
-        times.byteswap()
-    data[COMPACT_STEP_TIMES] = base64.b64encode(times.tobytes()).decode("ascii")
-    return json.dumps(data, separators=(",", ":"))
+    about half the size of JSON numbers, and no float formatting on import), as bundles of version 2
+    carry it."""
+    return json.dumps(result.to_dict(packed_step_times=True), separators=(",", ":"))
 
 
 def result_of(payload: str) -> ProbeResult:
     """The result a payload holds (packed step times, or a list, as stores before the packing wrote)."""
-    data = json.loads(payload)
-    if COMPACT_STEP_TIMES in data:
-        times = array("d")
-        times.frombytes(base64.b64decode(data.pop(COMPACT_STEP_TIMES)))
-        if sys.byteorder == "big":
-            times.byteswap()
-        data["step_times_s"] = times.tolist()
-    return ProbeResult.from_dict(data)
+    return ProbeResult.from_dict(json.loads(payload))
 
 
 def _summary_json(flat: dict) -> str:

@@ -14,7 +14,7 @@ import functools
 import math
 from datetime import datetime, timedelta, timezone
 
-from core.facts.results import STATUSES, ProbeResult
+from core.facts.results import STATUSES, ProbeResult, all_finite, finite
 from core.facts.spec import PRECISIONS
 from core.measure.workloads import WORKLOADS, is_custom_workload
 
@@ -22,6 +22,7 @@ from core.measure.workloads import WORKLOADS, is_custom_workload
 TEXT_LIMITS = {"id": 64, "run_id": 64, "created_at": 40, "status": 16, "workload": 200, "size": 64,
                "device": 64, "precision": 16}
 HOST_LIMIT = 64
+INT_LIMIT = 2**63 - 1  # the store's integer columns are 64-bit (SQLite INTEGER, PostgreSQL BIGINT)
 PEAK_MARGIN = 2.0  # achieved FLOP/s may exceed the highest catalogued dense peak by this factor (sparsity), no more
 FALLBACK_MAX_TFLOPS = 10_000.0  # if the catalog cannot be read: no device today does 10 PFLOP/s dense
 MIN_STEP_S = 1e-6  # no training step (forward, backward, optimizer) takes less than a microsecond
@@ -34,6 +35,8 @@ NON_NEGATIVE = ("step_time_cv", "compile_time_s", "wall_time_s", "host_other_cpu
                 "warmup_steps")
 AT_LEAST_ONE = ("batch_size", "steps")
 REQUIRED_WHEN_OK = ("steps", "step_time_s", "samples_per_s", "batch_size")
+INTEGERS = ("batch_size", "steps", "warmup_steps", "params", "peak_memory_bytes", "concurrent_probes",
+            "steps_to_target", "world_size", "nodes")
 
 
 @functools.lru_cache(maxsize=1)
@@ -58,6 +61,10 @@ def result_problems(result: ProbeResult, *, now: datetime | None = None,
             problems.append(f"'{name}' must be non-empty text")
         elif len(value) > limit:
             problems.append(f"'{name}' is {len(value):,} characters; at most {limit} fit the store")
+    for name in INTEGERS:
+        value = getattr(result, name)
+        if isinstance(value, int) and value > INT_LIMIT:
+            problems.append(f"'{name}' is a {value.bit_length()}-bit integer; at most {INT_LIMIT:,} fits the store")
     host = (result.env or {}).get("host")
     if host is not None and (not isinstance(host, str) or len(host) > HOST_LIMIT):
         problems.append(f"'env.host' must be text of at most {HOST_LIMIT} characters")
@@ -110,7 +117,7 @@ def _range_problems(result: ProbeResult) -> list[str]:
     def check(name: str, value, ok, needs: str) -> None:
         if value is None:
             return
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not ok(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not finite(value) or not ok(value):
             problems.append(f"'{name}' is {value!r}; it must be {needs}")
 
     for name in POSITIVE:
@@ -121,13 +128,14 @@ def _range_problems(result: ProbeResult) -> list[str]:
         check(name, getattr(result, name), lambda v: v >= 1, "a whole number, 1 or more")
     for name in ("loss_first", "loss_last"):
         check(name, getattr(result, name), lambda v: True, "a finite number")
-    bad_steps = [t for t in result.step_times_s if not (math.isfinite(t) and t > 0)]
-    if bad_steps:
+    times = result.step_times_s
+    if times and not (all_finite(times) and min(times) > 0):  # C passes; each value is looked at only if one fails
+        bad_steps = [t for t in times if not (finite(t) and t > 0)]
         problems.append(f"'step_times_s' holds {len(bad_steps)} value(s) that are not positive finite numbers "
                         f"(first: {bad_steps[0]!r})")
     for name in ("step_time_s", "step_time_p10_s"):
         value = getattr(result, name)
-        if isinstance(value, (int, float)) and math.isfinite(value) and 0 < value < MIN_STEP_S:
+        if isinstance(value, (int, float)) and finite(value) and 0 < value < MIN_STEP_S:
             problems.append(f"'{name}' is {value!r} s; no training step takes less than {MIN_STEP_S:g} s")
     return problems
 
@@ -142,7 +150,10 @@ def _plausibility_problems(result: ProbeResult, max_tflops: float) -> list[str]:
     # built-in workloads train batch_size samples a step; a custom one may count samples its own way
     # (gradient accumulation, tokens as samples), so only the FLOP/s ceiling bounds it
     if result.samples_per_s and result.batch_size and fastest and fastest > 0 and not is_custom_workload(result.workload):
-        bound = THROUGHPUT_SLACK * result.batch_size * (result.world_size or 1) / fastest  # a job of n devices
+        try:
+            bound = THROUGHPUT_SLACK * result.batch_size * (result.world_size or 1) / fastest  # a job of n devices
+        except OverflowError:  # a size beyond float64's range: the store's integer limit names it
+            bound = math.inf
         if result.samples_per_s > bound:
             problems.append(f"'samples_per_s' is {result.samples_per_s:,.4g}, more than batch {result.batch_size} "
                             f"over the fastest step ({fastest:.3g} s) allows")

@@ -20,7 +20,7 @@ import pytest
 
 from bench.trust import is_zombie, probe_child_of
 from core.errors import DeviceBusy, InvalidImport, InvalidResult, StoreError
-from core.facts.bundle import BUNDLE_FORMAT, bundle_json, parse_bundle
+from core.facts.bundle import BUNDLE_FORMAT, BUNDLE_VERSION, bundle_json, parse_bundle
 from core.facts.store import Store, masked
 from core.measure import contention, runner
 from core.measure.backends import Device
@@ -137,7 +137,7 @@ def test_the_store_refuses_an_impossible_result_itself(db_url):
 
 def test_export_never_writes_non_standard_json():
     text = bundle_json([make_result()])
-    assert "NaN" not in text and json.loads(text)["version"] == 1
+    assert "NaN" not in text and json.loads(text)["version"] == BUNDLE_VERSION == 2
     poisoned = make_result(loss_last=float("nan"))  # built in code: no reader would accept it
     with pytest.raises(InvalidImport, match="NaN or infinite"):
         bundle_json([poisoned])
