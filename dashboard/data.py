@@ -16,7 +16,7 @@ import streamlit as st
 from core.errors import InvalidPriceSheet, StoreError
 from core.facts import bundle
 from core.facts.rows import FLAT_COLUMNS, flat_row
-from core.facts.store import ROW_KINDS, Store, default_url, masked
+from core.facts.store import ROW_KINDS, RUN_SCAN_ROWS, Store, default_url, masked
 from core.facts.summary import CONFIG_KEYS, INPUT_COLUMNS, scope_of
 from core.facts.summary import summarise as summary_of
 from core.paths import DATA_DIR
@@ -182,7 +182,7 @@ def _loaded(url: str, stamp: tuple, sample_stamp: tuple) -> Loaded:
     return Loaded(configs=pd.DataFrame(configs, columns=list(dict.fromkeys([*CONFIG_COLUMNS, *(k for c in configs for k in c)]))),
                   floors=pd.DataFrame(floors, columns=FLOOR_COLUMNS),
                   run_ids=tuple(dict.fromkeys([*run_ids[:RUN_CHOICES], *sorted({row["run_id"] for row in sample_dicts})])),
-                  more_runs=len(run_ids) > RUN_CHOICES,
+                  more_runs=len(run_ids) > RUN_CHOICES or stored > RUN_SCAN_ROWS,
                   launches=tuple(launches), samples=tuple(row for row, _ in kept),
                   sample_sources=tuple(source for _, source in kept), stored=stored, problem=problem)
 
@@ -251,9 +251,13 @@ def _count(url: str, stamp: tuple, sample_stamp: tuple, where: tuple) -> int:
 
 
 def count(*, where: dict | None = None) -> int:
-    """How many results (samples and store) match ``where`` (column -> values; empty: any)."""
+    """How many results (samples and store) match ``where`` (column -> values; empty: any). Without a
+    condition, from the summaries (a count of the whole store is a table scan on PostgreSQL)."""
     url = db_url()
     key = tuple((column, tuple(values)) for column, values in sorted((where or {}).items()) if values)
+    if not key:
+        found = current()
+        return found.stored + len(found.samples)
     return _count(url, store_stamp(url), samples_stamp(), key)
 
 

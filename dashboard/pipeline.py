@@ -144,13 +144,15 @@ def reference_workloads() -> list[str]:
 
 
 SHAPE_ROWS = 1_000  # a workload's shape (FLOPs per sample, parameters) from its newest successful results
+EVIDENCE_ROWS = 20_000  # a workload's measured accelerator points: from its newest successful accelerator results
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _evidence(url: str, stamp: tuple, sample_stamp: tuple, config: str) -> tuple[list, object]:
     """Published and measured throughput points of one workload (core.views.projection.Point) and
     its shape (FLOPs per sample and parameters, from our results or the built-in counts). Measured
-    points are of accelerators, never CPUs: only those rows are read, and the newest for the shape."""
+    points are of accelerators, never CPUs: only those rows are read (the newest EVIDENCE_ROWS), and the
+    newest for the shape (counted once)."""
     from core.facts.references import load_references
     from core.views import projection
 
@@ -160,11 +162,13 @@ def _evidence(url: str, stamp: tuple, sample_stamp: tuple, config: str) -> tuple
                             & (found.configs["size"] == size)] if not found.configs.empty else found.configs
     kinds = sorted({k for k in trained.get("device_kind", pd.Series(dtype=object)).dropna() if k != "cpu"})
     where = {"workload": [workload], "size": [size]}
-    accelerators_rows = (data.rows_frame(where={**where, "device_kind": kinds}, scope=TRAIN, ok=True).to_dict("records")
-                         if kinds else [])
+    accelerators_rows = (data.rows_frame(where={**where, "device_kind": kinds}, scope=TRAIN, ok=True,
+                                         newest=EVIDENCE_ROWS).to_dict("records") if kinds else [])
     newest = data.rows_frame(where=where, scope=TRAIN, ok=True, newest=SHAPE_ROWS).to_dict("records")
     points = projection.known_points(load_references(), accelerators_rows, workload, size, data.accelerators())
-    return points, projection.workload_shape(newest + accelerators_rows, workload, size)
+    newest_ids = {row["id"] for row in newest}
+    shape_rows = newest + [row for row in accelerators_rows if row["id"] not in newest_ids]
+    return points, projection.workload_shape(shape_rows, workload, size)
 
 
 def points(config: str) -> list:

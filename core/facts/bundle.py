@@ -139,6 +139,8 @@ class _RecordChecker:
 
 
 READ_CHUNK_CHARS = 1 << 20  # a streamed bundle is read a MiB of text at a time
+CUT_MARGIN = 16  # an error this near the buffer's end may be a cut word ("tr" of "true", "1.5e" of "1.5e3")
+MAX_RECORD_CHARS = 64 << 20  # one record bigger than this is not a result (a result is kilobytes)
 OBJECT = "\0object"  # set in a streamed bundle's header when the file is an object (not a bare list)
 
 
@@ -201,7 +203,14 @@ class _JsonStream:
             try:
                 value, end = self.decoder.raw_decode(self.buffer, self.pos)
             except json.JSONDecodeError as exc:
-                if self._fill():  # perhaps cut off by the buffer's end: read on and try again
+                # cut off by the buffer's end (an error there, or a string that runs on): read on and try
+                # again; an error before the end is the file's own, said at once
+                cut = exc.pos >= len(self.buffer) - CUT_MARGIN or exc.msg.startswith("Unterminated string")
+                if cut and len(self.buffer) - self.pos > MAX_RECORD_CHARS:
+                    raise InvalidImport(f"{self.name}: a record of more than {MAX_RECORD_CHARS:,} characters "
+                                        f"(character {self.offset + self.pos + 1:,}): not a result. Nothing was "
+                                        "imported.") from None
+                if cut and self._fill():
                     continue
                 self._invalid(exc.msg, self.offset + exc.pos)
             except RecursionError:
@@ -209,8 +218,9 @@ class _JsonStream:
                                     "imported.") from None
             except ValueError as exc:  # a number of more than 4,300 digits
                 raise InvalidImport(f"{self.name}: not a results bundle ({exc}). Nothing was imported.") from None
-            if end == len(self.buffer) and self._fill():  # a number may go on in the next chunk
-                continue
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if (end == len(self.buffer) or number and len(self.buffer) - end < 3) and self._fill():
+                continue  # a number may go on in the next chunk ("1" of "1.5", "1.5e+" of "1.5e+3")
             self.pos = end
             return value
 
@@ -234,9 +244,13 @@ class _JsonStream:
             raise InvalidImport(f"{self.name}: expected a list of results. Nothing was imported.")
         found = False
         while True:
+            if self._next_char() != '"':
+                self._invalid("expected a key in double quotes")
             key = self._value()
             self._expect(":")
             if key == "results":
+                if found:
+                    raise InvalidImport(f"{self.name}: \"results\" given twice. Nothing was imported.")
                 if self._next_char() != "[":
                     raise InvalidImport(f"{self.name}: expected a list of results. Nothing was imported.")
                 found = True
@@ -269,12 +283,13 @@ def import_file(path: str | Path, store, batch: int = 5_000) -> tuple[int, int]:
     name = str(path)
     header: dict = {}
     checker = _RecordChecker(name)
-    added = 0
+    added, checked = 0, False
     with store.bulk_writer() as write:
         pending: list[ProbeResult] = []
         for record in iter_records(path, header):
-            if header and checker.count == 0:
-                _check_header(header, name)  # format and version come before the results in our bundles
+            if not checked and "format" in header and "version" in header:
+                _check_header(header, name)  # before the results in our bundles: a wrong file stops at once
+                checked = True
             result = checker.check(record)
             if result is None or checker.problems:
                 pending.clear()  # nothing more is written: the transaction will be rolled back

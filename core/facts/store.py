@@ -85,7 +85,7 @@ rows_table = sa.Table(
 # Each host's results summarised per configuration (core.facts.summary.summarise, as JSON): what the
 # dashboard reads instead of every row. A write marks its hosts stale (body NULL, seq + 1) in its own
 # transaction; a reader recomputes a stale host from its rows and keeps the new body only if nothing
-# was written to that host meanwhile (seq unchanged). Host NULL is keyed "".
+# was written to that host meanwhile (seq unchanged). Host NULL is keyed NO_HOST_KEY.
 summaries_table = sa.Table(
     "host_summaries", _metadata,
     sa.Column("host_key", sa.String(200), primary_key=True),
@@ -120,12 +120,15 @@ RECOVERY_HINT = ("to recover: `sqlite3 BROKEN.db \".recover\" | sqlite3 recovere
                  f"--db / {DB_ENV_VAR} at a new store and import it")
 
 
+NO_HOST_KEY = "<no host>"  # the host_summaries key of results that recorded no host (no host name has < >)
+
+
 def _host_key(host: str | None) -> str:
-    return "" if host is None else host
+    return NO_HOST_KEY if host is None else host
 
 
 def _host_of(key: str) -> str | None:
-    return None if key == "" else key
+    return None if key == NO_HOST_KEY else key
 
 
 def _conditions(where: Mapping[str, Sequence] | None, scope: str | None, ok: bool | None) -> list:
@@ -160,6 +163,7 @@ def _conditions(where: Mapping[str, Sequence] | None, scope: str | None, ok: boo
     return conditions
 
 
+RUN_SCAN_ROWS = 100_000  # the newest runs are looked for among this many newest results
 QUICK_CHECK_MAX_BYTES = 256 * 2**20  # a larger SQLite file is not read whole on every open (1M results: 7 GB)
 
 
@@ -494,7 +498,12 @@ class Store:
         import) is skipped, never an error. Returns how many results were new."""
         if not rows:
             return 0
-        self._mark_stale(conn, {typed["host"] for _, typed in rows})
+        added = self._insert_rows(conn, rows)
+        if added:  # an import of results already stored changes nothing, and leaves the summaries as they are
+            self._mark_stale(conn, {typed["host"] for _, typed in rows})
+        return added
+
+    def _insert_rows(self, conn, rows: list[tuple[dict, dict]]) -> int:
         dialect = self._engine.dialect.name
         if dialect == "sqlite":
             from sqlalchemy.dialects.sqlite import insert
@@ -618,7 +627,7 @@ class Store:
 
     def row_chunks(self, columns: Sequence[str], chunk_rows: int = 50_000, *,
                    where: Mapping[str, Sequence] | None = None, scope: str | None = None, ok: bool | None = None,
-                   newest: int | None = None, newest_first: bool = False):
+                   newest: int | None = None):
         """The typed flat-row columns ``columns`` of every result, oldest first (created_at, id), as lists
         of tuples of at most ``chunk_rows`` rows: a caller turns each chunk into columns before the next
         is read, so a million results never sit in memory as Python rows. A column that is not typed
@@ -626,7 +635,7 @@ class Store:
 
         Only some results: ``where`` (column -> the values it may have; an empty list: any), ``scope``
         (core.facts.summary.SCOPES), ``ok`` (True: successful only, False: the others), ``newest`` (the
-        newest N, newest first); ``newest_first``: every one, newest first."""
+        newest N, newest first)."""
         typed = [c for c in columns if c in ROW_KINDS]
         untyped = [c for c in columns if c not in ROW_KINDS]
         query = sa.select(*(rows_table.c[c] for c in typed))
@@ -634,7 +643,7 @@ class Store:
             query = query.add_columns(results_table.c.summary).join(
                 results_table, results_table.c.id == rows_table.c.id)
         query = query.where(*_conditions(where, scope, ok))
-        if newest is None and not newest_first:
+        if newest is None:
             query = query.order_by(rows_table.c.created_at, rows_table.c.id)
         else:
             query = query.order_by(rows_table.c.created_at.desc(), rows_table.c.id.desc()).limit(newest)
@@ -695,13 +704,13 @@ class Store:
 
     def run_ids(self, newest: int | None = None) -> list[str]:
         """Stored run ids: every one, sorted; or those of the ``newest`` runs, newest first (read from
-        the newest results backwards until that many runs are found)."""
+        the newest results backwards until that many runs are found, at most RUN_SCAN_ROWS results)."""
         if newest is None:
             with self._reading(), self._engine.connect() as conn:
                 return list(conn.execute(sa.select(results_table.c.run_id).distinct()
                                          .order_by(results_table.c.run_id)).scalars())
         found: dict[str, None] = {}
-        for chunk in self.row_chunks(["run_id"], chunk_rows=5_000, newest=None, newest_first=True):
+        for chunk in self.row_chunks(["run_id"], chunk_rows=5_000, newest=RUN_SCAN_ROWS):
             found.update(dict.fromkeys(row[0] for row in chunk))
             if len(found) >= newest:
                 break

@@ -38,7 +38,7 @@ if view not in OWN_RESULTS_VIEWS:
 if view == "Speed":
     log = widgets.log_toggle()
     st.plotly_chart(charts.speed_chart(focus, runs=runs, log=log), theme=None)
-    if len(runs) >= repeats.RUNS_SHOWN:
+    if int(focus["repeats"].sum()) > len(runs) >= repeats.RUNS_SHOWN:
         st.caption(f"Points: the newest {len(runs):,} of {int(focus['repeats'].sum()):,} runs; the medians and "
                    "noisy counts are of all of them.")
     widgets.noisy_badges(runs)

@@ -64,6 +64,48 @@ def test_what_is_not_a_bundle_is_refused_and_writes_nothing(tmp_path, db_url, te
     assert Store(db_url).count() == 0
 
 
+def test_every_cut_of_the_text_across_reads_parses_the_same(tmp_path, monkeypatch):
+    text = json.dumps({"format": bundle.BUNDLE_FORMAT, "x": [1.5e+3, -2, 3.25, "a\\\"b", {"k": [True, None]}],
+                       "version": 2, "results": [{"a": 1.5}, {"b": "c"}]})
+    path = tmp_path / "cut.json"
+    path.write_text(text)
+    for size in range(1, len(text) + 1):
+        monkeypatch.setattr(bundle, "READ_CHUNK_CHARS", size)
+        header = {}
+        assert list(bundle.iter_records(path, header)) == [{"a": 1.5}, {"b": "c"}], size
+        assert header["x"] == [1500.0, -2, 3.25, 'a\\"b', {"k": [True, None]}] and header["version"] == 2, size
+
+
+def test_a_bundle_written_with_sorted_keys_imports(tmp_path, db_url):
+    path = tmp_path / "sorted.json"
+    path.write_text(json.dumps(json.loads(bundle_json(results(3))), sort_keys=True))  # format, results, version
+    assert import_file(path, Store(db_url)) == (3, 3)
+
+
+@pytest.mark.parametrize("text, said", [
+    ('{1: 2, "results": []}', "expected a key in double quotes"),
+    ('{"format": "accelscope-results", "version": 1, "results": [], "results": []}', "given twice"),
+])
+def test_json_a_bundle_cannot_be_is_refused(tmp_path, db_url, text, said):
+    path = tmp_path / "x.json"
+    path.write_text(text)
+    with pytest.raises(InvalidImport, match=said):
+        import_file(path, Store(db_url))
+
+
+def test_a_malformed_record_is_reported_where_it_is_without_reading_the_rest(tmp_path, db_url, monkeypatch):
+    monkeypatch.setattr(bundle, "READ_CHUNK_CHARS", 4096)
+    path = tmp_path / "bad-early.json"
+    path.write_text('{"format": "accelscope-results", "version": 2, "results": [{"id": "x",, }, '
+                    + ", ".join(json.dumps(r.to_dict()) for r in results(200)) + "]}")
+    reads = []
+    original = bundle._JsonStream._fill
+    monkeypatch.setattr(bundle._JsonStream, "_fill", lambda self: reads.append(1) or original(self))
+    with pytest.raises(InvalidImport, match="character 71: Expecting property name"):
+        import_file(path, Store(db_url))
+    assert len(reads) <= 2  # the first chunk (and no more): the error is not the buffer's end
+
+
 def test_a_header_after_the_results_is_still_checked(tmp_path, db_url):
     path = tmp_path / "late.json"
     path.write_text(json.dumps({"results": [r.to_dict() for r in results(2)], "format": "other", "version": 1}))

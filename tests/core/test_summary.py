@@ -35,8 +35,8 @@ def test_a_configuration_is_the_median_of_its_successful_repeats():
     assert config["samples_per_s"] == 300.0  # 100 200 300 400 51200: the middle one
     assert config["energy_kind"] == "estimated"  # one estimated repeat makes the median's energy estimated
     assert config["device_identity"] == NO_IDENTITY
-    assert config["latest_id"] == rows[-1]["id"] or config["latest_id"] == max(
-        (r for r in rows if r["status"] == "ok"), key=lambda r: (r["created_at"], r["id"]))["id"]
+    assert config["latest_id"] == max((r for r in rows if r["status"] == "ok"),
+                                      key=lambda r: (r["created_at"], r["id"]))["id"]
 
 
 def test_an_even_number_of_repeats_takes_the_mean_of_the_middle_two_and_skips_missing_values():
@@ -184,3 +184,21 @@ def test_the_newest_runs_are_found_without_reading_every_run(db_url):
     store.add_many([make_result(run_id=f"run-{i}", created_at=f"2026-11-22T10:{i:02d}:00+00:00") for i in range(12)])
     assert store.run_ids(newest=3) == ["run-11", "run-10", "run-9"]
     assert len(store.run_ids()) == 12
+
+
+def test_writing_results_already_stored_leaves_the_summaries_and_the_stamp(db_url):
+    store = Store(db_url)
+    results = [make_result(), make_result(env={"host": None})]
+    store.add_many(results)
+    store.host_summaries()
+    stamp = store.change_stamp()
+    assert store.add_many(results) == 0
+    assert store.change_stamp() == stamp
+    with sa.create_engine(db_url).connect() as conn:
+        assert None not in conn.execute(sa.select(summaries_table.c.body)).scalars().all()
+
+
+def test_an_empty_host_name_is_refused_not_summarised_apart():
+    from core.facts.validation import result_problems
+
+    assert any("env.host" in p for p in result_problems(make_result(env={"host": "  "})))
