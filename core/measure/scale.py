@@ -190,6 +190,7 @@ def worker_main(argv: Sequence[str]) -> int:
                    "env": fingerprint(backend)}
         with open(args.out, "w", encoding="utf-8") as out:
             json.dump(summary, out)
+    dist.barrier()  # every rank leaves together, no collective in flight
     dist.destroy_process_group()
     return 0
 
@@ -334,4 +335,10 @@ def with_efficiency(results: list) -> list:
 
 
 if __name__ == "__main__":
-    sys.exit(worker_main(sys.argv[1:]))
+    code = worker_main(sys.argv[1:])
+    # A rank ends here without the interpreter's teardown: its result is written and its process group
+    # destroyed, and C++ objects torch leaves to static destruction (gloo's threads) intermittently ended a
+    # finished rank with "terminate called without an active exception" (SIGABRT), failing its world size.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
