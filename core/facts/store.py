@@ -578,12 +578,9 @@ class Store:
         Returns how many were new."""
         self._checked(results)
         seen: set[str] = set()
-        unique = [r for r in results if not (r.id in seen or seen.add(r.id))]
-        added = 0
-        with self._writing(), self._engine.begin() as conn:
-            for start in range(0, len(unique), WRITE_BATCH):
-                added += self._insert_new(conn, [self._rows(r) for r in unique[start:start + WRITE_BATCH]])
-        return added
+        unique = ValidatedResults(r for r in results if not (r.id in seen or seen.add(r.id)))  # checked just now
+        with self.bulk_writer() as write:
+            return write(unique)
 
     def results(self, *, run_id: str | None = None, workload: str | None = None,
                 device: str | None = None, status: str | None = None) -> list[ProbeResult]:

@@ -75,7 +75,6 @@ def summarise(rows: Iterable[Mapping], floors: Mapping[tuple, tuple[float, str]]
     when ``rows`` are a selection of them (else the floors are of ``rows``). A result that did not
     record its device identity is grouped under NO_IDENTITY."""
     groups: dict[tuple, _Group] = {}
-    machine_cvs: dict[tuple, array] = {}
     launches = set()
     for row in rows:
         key = (scope_of(row), *(_value(row.get(k)) for k in CONFIG_KEYS))
@@ -88,11 +87,10 @@ def summarise(rows: Iterable[Mapping], floors: Mapping[tuple, tuple[float, str]]
         launch = _value(row.get("launch_id"))
         if launch is not None:
             launches.add(launch)
-        if group.train and row.get("status") == "ok":
-            cv = _value(row.get("step_time_cv"))
-            if cv is not None:
-                machine = (_value(row.get("host")), _value(row.get("device_kind")))
-                machine_cvs.setdefault(machine, array("d")).append(cv)
+    machine_cvs: dict[tuple, array] = {}  # each machine's CVs: its training configurations' together
+    for group in groups.values():
+        for machine, cvs in group.machines.items():
+            machine_cvs.setdefault(machine, array("d")).extend(cvs)
     own = {machine: notes.floor_of(statistics.median(cvs), len(cvs)) for machine, cvs in machine_cvs.items()}
     floors = own if floors is None else {**own, **floors}
     configs = [group.summary(key, floors) for key, group in sorted(groups.items(), key=_sort_key)]
