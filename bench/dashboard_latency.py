@@ -151,27 +151,30 @@ def _settle(page) -> None:
 def fill_store(url: str, count: int, batch: int = 20_000) -> tuple[float, float]:
     """Insert ``count`` synthetic copies of the sample results through the store's bulk path (each copy
     a new id, run and host, in batches of ``batch``, one transaction each); return (insert s, s to
-    summarise the written hosts, as `python -m core import` does at its end). A copy's rows are the sample's rows with the id, run id and host replaced, in the payload
-    too (a copy reads back as a result with its own id): no per-copy flat row or JSON encoding."""
+    summarise the written hosts, as `python -m core import` does at its end). A copy's rows are the
+    sample's rows with the id, run id and host replaced, in the payload too (a copy reads back as a
+    result with its own id): no per-copy flat row or JSON encoding."""
     from core.facts.bundle import read_bundle
-    from core.facts.store import Store
+    from core.facts.store import ROW_COLUMNS, Store
 
     base = read_bundle(sorted((REPO / "data" / "samples").glob("*.json"))[0])  # the 2-vCPU CPU's 16 results
     store = Store(url)
-    templates = [store._rows(r) for r in base]
+    templates = [store.rows_of(r) for r in base]
+    column = {name: index for index, name in enumerate(ROW_COLUMNS)}
     start = time.perf_counter()
     for first in range(0, count, batch):
         rows = []
         for i in range(first, min(first + batch, count)):
-            (row, typed), original = templates[i % len(templates)], base[i % len(templates)]
+            ((_, payload), typed), original = templates[i % len(templates)], base[i % len(templates)]
             new_id, run_id, host = f"{i:032x}", f"load-{i // 100}", f"load-host-{i % 7}"
-            payload = row["payload"].replace(original.id, new_id, 1).replace(f'"run_id":"{original.run_id}"',
-                                                                               f'"run_id":"{run_id}"', 1)
-            payload = payload.replace(f'"host":"{row["host"]}"', f'"host":"{host}"', 1)
-            rows.append(({**row, "id": new_id, "run_id": run_id, "host": host, "payload": payload},
-                         {**typed, "id": new_id, "run_id": run_id, "host": host}))
-        with store._writing(), store._engine.begin() as conn:
-            store._insert_new(conn, rows)
+            payload = payload.replace(original.id, new_id, 1).replace(f'"run_id":"{original.run_id}"',
+                                                                      f'"run_id":"{run_id}"', 1)
+            payload = payload.replace(f'"host":"{typed[column["host"]]}"', f'"host":"{host}"', 1)
+            typed = list(typed)
+            typed[column["id"]], typed[column["run_id"]], typed[column["host"]] = new_id, run_id, host
+            rows.append(((new_id, payload), tuple(typed)))
+        with store.bulk_writer() as write:
+            write(rows)
     insert_s = time.perf_counter() - start
     start = time.perf_counter()
     store.host_summaries()  # what `python -m core import` does at its end: the written hosts summarised

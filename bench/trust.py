@@ -85,7 +85,7 @@ def import_throughput(count: int = 20_000, steps: int = 300, rounds: int = 2, ba
           "| results/s | store MB |\n|---:|---|---|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as folder:
         bundles = {2: Path(folder) / "bundle-v2.json", 1: Path(folder) / "bundle-v1.json"}
-        bundles[2].write_text(bundle_json(results, indent=None))
+        bundles[2].write_text(bundle_json(results))
         if any(version == 1 for _, _, version in runs):
             bundles[1].write_text(json.dumps({"format": BUNDLE_FORMAT, "version": 1,
                                               "results": [r.to_dict() for r in results]}, allow_nan=False))

@@ -6,12 +6,15 @@ import contextlib
 import gc
 import json
 import math
+import multiprocessing
+import sys
+import traceback
 from pathlib import Path
 from typing import Sequence
 
-from core.errors import InvalidImport
-from core.facts.results import ProbeResult, all_finite
-from core.facts.store import ValidatedResults
+from core.errors import AccelscopeError, InvalidImport
+from core.facts.results import PACKED_STEP_TIMES, ProbeResult, all_finite
+from core.facts.store import Store, ValidatedResults
 from core.facts.validation import result_problems
 
 BUNDLE_FORMAT = "accelscope-results"
@@ -29,13 +32,19 @@ def to_bundle(results: Sequence[ProbeResult]) -> dict:
             "results": [r.to_dict(packed_step_times=True) for r in results]}
 
 
-def bundle_json(results: Sequence[ProbeResult], indent: int | None = 1) -> str:
-    """The bundle as standard JSON: a NaN or infinity (which JSON has no words for) is refused,
-    never written as the non-standard ``NaN`` other readers choke on (nor hidden in packed step times)."""
+def bundle_json(results: Sequence[ProbeResult]) -> str:
+    """The bundle as standard JSON, one result a line, each as the store keeps it (compact, step times
+    packed): grep and diff see a result a line, and an import stores each line as it is instead of
+    writing its JSON again (core.facts.bundle.import_file). A NaN or infinity (which JSON has no words
+    for) is refused, never written as the non-standard ``NaN`` other readers choke on (nor hidden in
+    packed step times)."""
     try:
         if not all(all_finite(r.step_times_s) for r in results):
             raise ValueError("a step time is not finite")
-        return json.dumps(to_bundle(results), indent=indent, allow_nan=False)
+        lines = ",\n".join(json.dumps(r.to_dict(packed_step_times=True), separators=(",", ":"), allow_nan=False)
+                           for r in results)
+        return (f'{{"format": "{BUNDLE_FORMAT}", "version": {BUNDLE_VERSION}, "results": [\n'
+                + (lines + "\n" if lines else "") + "]}\n")
     except ValueError:
         bad = [r.id for r in results if _not_finite(r.to_dict())]
         raise InvalidImport(f"cannot export: result(s) {', '.join(bad[:5])} hold a NaN or infinite number, which "
@@ -145,9 +154,10 @@ OBJECT = "\0object"  # set in a streamed bundle's header when the file is an obj
 
 
 def iter_records(path: str | Path, header: dict):
-    """The records of a bundle file one at a time, never the whole file in memory (a million results
-    are gigabytes of JSON). ``header`` receives the bundle's other keys (format, version) as they are
-    read; a bare list of records leaves it empty. Raises InvalidImport on text that is not a bundle."""
+    """(record, its JSON text as the file holds it) of each record of a bundle file, one at a time, never
+    the whole file in memory (a million results are gigabytes of JSON). ``header`` receives the bundle's
+    other keys (format, version) as they are read; a bare list of records leaves it empty. Raises
+    InvalidImport on text that is not a bundle."""
     path = Path(path)
     try:
         file = path.open("r", encoding="utf-8")
@@ -265,12 +275,16 @@ class _JsonStream:
             self._invalid("extra data after the bundle")
 
     def _list(self):
+        """(value, its text) of each value of a list."""
         self._expect("[")
         if self._next_char() == "]":
             self.pos += 1
             return
         while True:
-            yield self._value()
+            self._next_char()
+            start = self.offset + self.pos  # the buffer may be refilled (and its read part dropped) meanwhile
+            value = self._value()
+            yield value, self.buffer[start - self.offset:self.pos]
             if self._expect(",]") == "]":
                 return
 
@@ -279,30 +293,101 @@ def import_file(path: str | Path, store, batch: int = 5_000) -> tuple[int, int]:
     """Import a bundle file into ``store`` a batch at a time inside one transaction (all or nothing: a
     bad record anywhere, or a header that is not a bundle's, writes nothing), never holding the whole
     bundle: a million results import in bounded memory. The records are checked as parse_bundle checks
-    them, with every problem listed. Returns (results added, results in the bundle)."""
+    them, with every problem listed. Returns (results added, results in the bundle).
+
+    On Linux a forked process reads, checks and turns the records into rows (two thirds of the work)
+    while this one writes the previous batch; elsewhere both happen here, one after the other."""
+    added = 0
+    with store.bulk_writer() as write:
+        for kind, value in (_rows_from_reader(path, batch) if _CAN_FORK else checked_rows(path, batch)):
+            if kind == "rows":
+                added += write(value)
+            else:  # "done": every record was read and checked
+                return added, value
+    raise AssertionError("unreachable: the reader ends with 'done' or raises")
+
+
+_CAN_FORK = sys.platform == "linux"  # fork is the default there and safe for a reader that only reads a file
+
+
+def checked_rows(path: str | Path, batch: int):
+    """("rows", the store's rows of up to ``batch`` checked results) for each batch of a bundle file,
+    then ("done", how many records it held); raises InvalidImport listing every problem, or naming the
+    first one a stream cannot read past. A batch is only given while no record has failed: after a
+    problem the rest is still checked (every problem listed) but nothing more is written."""
     name = str(path)
     header: dict = {}
     checker = _RecordChecker(name)
-    added, checked = 0, False
-    with store.bulk_writer() as write:
-        pending: list[ProbeResult] = []
-        for record in iter_records(path, header):
-            if not checked and "format" in header and "version" in header:
-                _check_header(header, name)  # before the results in our bundles: a wrong file stops at once
-                checked = True
-            result = checker.check(record)
-            if result is None or checker.problems:
-                pending.clear()  # nothing more is written: the transaction will be rolled back
-                continue
-            pending.append(result)
-            if len(pending) >= batch:
-                added += write(ValidatedResults(pending))
-                pending = []
-        if header:
-            _check_header(header, name)
-        checker.raise_problems()  # raised inside the transaction: it is rolled back
-        added += write(ValidatedResults(pending))
-    return added, checker.count
+    checked = False
+    pending = []
+    for record, text in iter_records(path, header):
+        if not checked and "format" in header and "version" in header:
+            _check_header(header, name)  # before the results in our bundles: a wrong file stops at once
+            checked = True
+        result = checker.check(record)
+        if result is None or checker.problems:
+            pending.clear()  # nothing more is written: the import will be rolled back
+            continue
+        pending.append(Store.rows_of(result, text if _stored_as_is(record, text) else None))
+        if len(pending) >= batch:
+            yield "rows", pending
+            pending = []
+    if header:
+        _check_header(header, name)
+    checker.raise_problems()
+    yield "rows", pending
+    yield "done", checker.count
+
+
+def _rows_from_reader(path: str | Path, batch: int):
+    """checked_rows run in a forked process, its batches sent back through a pipe (the next batch is
+    read while this process writes the last). Its InvalidImport is raised here; so is its end."""
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    reader = context.Process(target=_reader, args=(path, batch, sending), daemon=True,
+                             name="accelscope-import-reader")
+    reader.start()
+    sending.close()  # the reader's end: its exit closes the pipe, and recv says so (EOFError)
+    try:
+        while True:
+            try:
+                kind, value = receiving.recv()
+            except EOFError:
+                reader.join()
+                raise AccelscopeError(f"{path}: the process reading the bundle ended unexpectedly (exit code "
+                                      f"{reader.exitcode}: killed, or out of memory?). Nothing was imported.") from None
+            if kind == "invalid":
+                raise InvalidImport(value)
+            if kind == "failed":
+                raise RuntimeError(f"reading {path} failed in the reader process:\n{value}")
+            yield kind, value
+            if kind == "done":
+                return
+    finally:
+        receiving.close()
+        if reader.is_alive():  # this side stopped first (a write failed, an interrupt): the reader is not needed
+            reader.kill()
+        reader.join()
+
+
+def _reader(path: str | Path, batch: int, sending) -> None:
+    """The forked reader: checked_rows' items sent as they come, then its end, whatever it is."""
+    try:
+        for item in checked_rows(path, batch):
+            sending.send(item)
+    except InvalidImport as exc:
+        sending.send(("invalid", str(exc)))
+    except BaseException:  # a bug: its traceback goes to the writer, which raises it
+        sending.send(("failed", traceback.format_exc()))
+    finally:
+        sending.close()
+
+
+def _stored_as_is(record: dict, text: str) -> bool:
+    """Whether a valid record's text can be the store's payload as it is: one line with the step times
+    packed, as bundle_json writes it. It reads back as the same result (the record is that text's JSON);
+    an indented record, or step times as a list of numbers (version 1), is written again compactly."""
+    return PACKED_STEP_TIMES in record and "\n" not in text
 
 
 @contextlib.contextmanager

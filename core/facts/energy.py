@@ -10,7 +10,6 @@ imported record and raises ValueError naming the field.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -18,6 +17,24 @@ from typing import Any, Mapping, Sequence
 from core.units import FLOP_PER_TFLOP
 
 MEASURED, ESTIMATED, UNAVAILABLE = "measured", "estimated", "unavailable"
+
+
+class computed_once:  # noqa: N801 (a decorator, named like functools.cached_property, which it stands for)
+    """A figure of a frozen object, computed on first read and kept in the object's __dict__:
+    functools.cached_property without the lock that Python 3.11 takes on each first read (gone in
+    3.12). An import reads 13 figures of each energy record; the locks cost about a microsecond each."""
+
+    def __init__(self, compute) -> None:
+        self.compute, self.__doc__ = compute, compute.__doc__
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.compute(instance)  # read from __dict__ from now on
+        return value
 READING_KINDS = (MEASURED, ESTIMATED, UNAVAILABLE)
 
 
@@ -92,29 +109,29 @@ class EnergyRecord:
 
     # --- derived figures ---------------------------------------------------------------------
 
-    @functools.cached_property  # frozen fields: computed once
+    @computed_once
     def read(self) -> tuple[ComponentEnergy, ...]:
         return tuple(c for c in self.components if c.energy_j is not None)
 
-    @functools.cached_property  # frozen fields: computed once
+    @computed_once
     def missing(self) -> tuple[ComponentEnergy, ...]:
         return tuple(c for c in self.components if c.energy_j is None)
 
-    @functools.cached_property  # frozen fields: computed once
+    @computed_once
     def total_j(self) -> float | None:
         return sum(c.energy_j for c in self.read) if self.read else None
 
-    @functools.cached_property  # frozen fields: computed once
+    @computed_once
     def kind(self) -> str | None:
         if not self.read:
             return None
         return MEASURED if {c.kind for c in self.read} == {MEASURED} else ESTIMATED
 
-    @functools.cached_property  # frozen fields: computed once
+    @computed_once
     def methods(self) -> tuple[str, ...]:
         return tuple(sorted({c.method for c in self.read if c.method}))
 
-    @functools.cached_property  # frozen fields: computed once
+    @computed_once
     def uncertainty(self) -> float | None:
         """Relative uncertainty of the total: the components' errors added (worst case)."""
         total = self.total_j
@@ -122,38 +139,38 @@ class EnergyRecord:
             return None
         return sum(c.energy_j * c.uncertainty for c in self.read) / total
 
-    @functools.cached_property  # frozen fields: computed once
+    @computed_once
     def idle_w(self) -> float | None:
         """Idle power of the counted components (the baseline), None if any was not measured."""
         idles = [c.idle_w for c in self.read]
         return sum(idles) if idles and all(i is not None for i in idles) else None
 
-    @functools.cached_property  # frozen fields: computed once
+    @computed_once
     def total_above_idle_j(self) -> float | None:
         above = [c.energy_above_idle_j for c in self.read]
         return sum(above) if above and all(a is not None for a in above) else None
 
-    @functools.cached_property  # frozen fields: computed once
+    @computed_once
     def avg_power_w(self) -> float | None:
         total = self.total_j
         return total / self.window_s if total is not None and self.window_s > 0 else None
 
-    @functools.cached_property  # frozen fields: computed once
+    @computed_once
     def j_per_sample(self) -> float | None:
         total = self.total_j
         return total / self.samples if total is not None and self.samples else None
 
-    @functools.cached_property  # frozen fields: computed once
+    @computed_once
     def samples_per_kj(self) -> float | None:
         total = self.total_j
         return self.samples / total * 1000 if total else None
 
-    @functools.cached_property  # frozen fields: computed once
+    @computed_once
     def j_per_tflop(self) -> float | None:
         total = self.total_j
         return total / (self.flops / FLOP_PER_TFLOP) if total is not None and self.flops else None
 
-    @functools.cached_property  # frozen fields: computed once
+    @computed_once
     def reason(self) -> str | None:
         """Why components (or the whole total) are missing; None when everything was read."""
         if not self.components:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import functools
 import math
 import struct
 import uuid
@@ -13,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from core.facts.energy import EnergyRecord
+from core.facts.energy import EnergyRecord, computed_once
 
 STATUSES = ("ok", "failed", "oom", "timeout")
 MODES = ("train", "infer", "converge")  # training steps/s; inference latency/throughput; time to a target loss
@@ -214,7 +213,7 @@ class ProbeResult:
         state.update(values)
         return result
 
-    @functools.cached_property  # frozen fields: packed once (or kept from the packed text it was read from)
+    @computed_once  # frozen fields: packed once (or kept from the packed text it was read from)
     def packed_step_times(self) -> str:
         """The step times as PACKED_STEP_TIMES text: base64 of little-endian float64."""
         return pack_step_times(self.step_times_s)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import operator
 import os
 import re
 from datetime import datetime, timezone
@@ -22,31 +23,25 @@ from core.facts.rows import flat_row
 from core.facts.validation import result_problems
 from core.paths import DEFAULT_DB_PATH
 
-SCHEMA_VERSION = 5  # 2: the `summary` column; 3: summaries are core.facts.rows.flat_row; 4: the typed
-# `result_rows` table; 5: its indexes and `host_summaries` (each migrated in place, in one transaction)
+SCHEMA_VERSION = 6  # 2: the `summary` column; 3: summaries are core.facts.rows.flat_row; 4: the typed
+# `result_rows` table; 5: its indexes and `host_summaries`; 6: `results` narrowed to id and payload (the JSON
+# summary and the columns result_rows types were written twice). Each migrated in place, in one transaction.
 DB_ENV_VAR = "ACCELSCOPE_DB"
 
 _metadata = sa.MetaData()
+# Each result whole, as its JSON (payload_of): what export, re-analysis and the Results page's downloads
+# read. Everything a query selects or filters by is in `result_rows`.
 results_table = sa.Table(
     "results", _metadata,
     sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("run_id", sa.String(64), nullable=False, index=True),
-    sa.Column("created_at", sa.String(40), nullable=False, index=True),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("workload", sa.String(200), nullable=False),
-    sa.Column("size", sa.String(64), nullable=False),
-    sa.Column("device", sa.String(64), nullable=False),
-    sa.Column("precision", sa.String(16), nullable=False),
-    sa.Column("host", sa.String(64)),
     sa.Column("payload", sa.Text, nullable=False),
-    sa.Column("summary", sa.Text, nullable=False),  # flat fields for fast dashboards (no step times)
 )
 # Every flat-row column (core.facts.rows.flat_row) typed, one row per result, in a narrow table of its own:
-# what the dashboard loads with one SELECT instead of parsing a JSON summary per result. Not columns of
+# what the dashboard loads with one SELECT instead of parsing a result's JSON. Not columns of
 # `results`: there they would sit behind each row's payload (kilobytes of step times), so that reading them
 # walks the payload's overflow pages; here a scan reads ~0.3 kB a result. Without rowid, keyed on
 # (created_at, id): a table scan is already in the order the dashboard wants. Written in the same
-# transaction as `results`; a flat-row column not typed here is read from the JSON summary instead.
+# transaction as `results`.
 TEXT, REAL, INT, BOOL = "text", "real", "int", "bool"
 ROW_KINDS = {
     "id": TEXT, "run_id": TEXT, "created_at": TEXT, "status": TEXT, "error": TEXT, "workload": TEXT, "size": TEXT,
@@ -96,6 +91,7 @@ _SQLITE_INSERT = {table.name: f"INSERT INTO {table.name} ({', '.join(c.name for 
                             f"({', '.join('?' for _ in table.columns)}) ON CONFLICT DO NOTHING"
                   for table in (results_table, rows_table)}
 WRITE_BATCH = 5_000  # rows per executemany: bounded memory for a million-result import, few round trips
+BULK_CACHE_KIB = 128 * 1024  # SQLite's page cache during a bulk write (see Store._bulk_cache)
 
 meta_table = sa.Table(
     "accelscope_meta", _metadata,
@@ -260,20 +256,9 @@ def result_of(payload: str) -> ProbeResult:
     return ProbeResult.from_dict(json.loads(payload))
 
 
-def _summary_json(flat: dict) -> str:
-    return json.dumps(flat, separators=(",", ":"))
-
-
-def _typed(flat: dict) -> dict:
-    """The `result_rows` row of a flat row (a summary written before a key existed: None; `mode`: train)."""
-    row = {name: flat.get(name) for name in ROW_KINDS}
-    row["mode"] = row["mode"] or "train"
-    return row
-
-
-def _reorder(row: tuple, typed: list[str], untyped: list[str], columns: Sequence[str]):
-    where = {name: index for index, name in enumerate([*typed, *untyped])}
-    return (row[where[name]] for name in columns)
+ROW_COLUMNS = tuple(c.name for c in rows_table.columns)
+_row_values = operator.itemgetter(*ROW_COLUMNS)  # a flat row's values in result_rows' column order (one C call)
+_HOST = ROW_COLUMNS.index("host")
 
 
 class ValidatedResults(list):
@@ -426,31 +411,32 @@ class Store:
                 "at another store. Nothing was changed.")
 
     def _migrate(self, found: int) -> None:
-        """Upgrade an older store in one transaction: add the summary column (1 -> 2), (re)compute every
-        summary as today's flat row (-> 3: older summaries gain the newer keys, `mode` among them) and
-        fill the typed rows from the payloads (-> 4), index them and mark every host's summary stale (-> 5:
-        the first reader recomputes them). Read and written a batch at a time, in id order."""
+        """Upgrade an older store in one transaction: fill the typed rows from the payloads (1-3 -> 4),
+        index them and mark every host's summary stale (-> 5: the first reader recomputes them), narrow
+        `results` to id and payload (-> 6). Read and written a batch at a time, in id order."""
         with self._engine.begin() as conn:
+            if self._engine.dialect.name == "sqlite":
+                # the driver begins a transaction only before a DML statement: begun here, the migration's
+                # CREATE, DROP and RENAME are in it too (a crash between them leaves the store as it was)
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             if found < 4:
                 self._fill_rows(conn)
-            for index in rows_table.indexes:
-                index.create(conn, checkfirst=True)
-            conn.execute(summaries_table.delete())
-            hosts = conn.execute(sa.select(rows_table.c.host).distinct()).scalars().all()
-            if hosts:
-                conn.execute(summaries_table.insert(), [{"host_key": _host_key(h), "seq": 1, "body": None} for h in hosts])
+            if found < 5:
+                for index in rows_table.indexes:
+                    index.create(conn, checkfirst=True)
+                conn.execute(summaries_table.delete())
+                hosts = conn.execute(sa.select(rows_table.c.host).distinct()).scalars().all()
+                if hosts:
+                    conn.execute(summaries_table.insert(),
+                                 [{"host_key": _host_key(h), "seq": 1, "body": None} for h in hosts])
+            self._narrow_results(conn)
             conn.execute(meta_table.update().where(meta_table.c.key == "schema_version")
                          .values(value=str(SCHEMA_VERSION)))
 
     @staticmethod
     def _fill_rows(conn) -> None:
-        """Schema 1-3 to 4: the summary column, every summary recomputed, the typed rows filled."""
-        columns = {c["name"] for c in sa.inspect(conn).get_columns("results")}
-        if "summary" not in columns:
-            conn.exec_driver_sql("ALTER TABLE results ADD COLUMN summary TEXT")
+        """Schema 1-3 to 4: a typed row of every result, from its payload."""
         conn.execute(rows_table.delete())  # an interrupted earlier try left nothing half-done, but be sure
-        update = (results_table.update().where(results_table.c.id == sa.bindparam("result_id"))
-                  .values(summary=sa.bindparam("new_summary")))
         last = ""
         while True:
             batch = conn.execute(sa.select(results_table.c.id, results_table.c.payload)
@@ -458,30 +444,41 @@ class Store:
                                  .limit(WRITE_BATCH)).all()
             if not batch:
                 break
-            summaries, typed = [], []
+            typed = []
             for result_id, payload in batch:
                 flat = flat_row(result_of(payload))
                 flat["id"] = result_id  # the row is keyed as stored
-                summaries.append({"result_id": result_id, "new_summary": _summary_json(flat)})
-                typed.append(_typed(flat))
-            conn.execute(update, summaries)
+                typed.append(dict(zip(ROW_COLUMNS, _row_values(flat))))
             conn.execute(rows_table.insert(), typed)
             last = batch[-1][0]
 
-    @staticmethod
-    def _rows(result: ProbeResult) -> tuple[dict, dict]:
-        """(the `results` row, the `result_rows` row) of one result: its flat row computed once."""
-        flat = flat_row(result)
-        return ({"id": result.id, "run_id": result.run_id, "created_at": result.created_at,
-                 "status": result.status, "workload": result.workload, "size": result.size,
-                 "device": result.device, "precision": result.precision, "host": flat["host"],
-                 "payload": payload_of(result), "summary": _summary_json(flat)},
-                _typed(flat))
+    def _narrow_results(self, conn) -> None:
+        """Schema 5 to 6: `results` keeps id and payload; its other columns (the JSON summary, and
+        status, workload, … that result_rows types) and their indexes go. PostgreSQL drops a column
+        at once; SQLite copies the table (a minute or two for a million results, once)."""
+        extra = [c["name"] for c in sa.inspect(conn).get_columns(results_table.name)
+                 if c["name"] not in results_table.c]
+        if not extra:
+            return
+        if self._engine.dialect.name != "sqlite":
+            quote = conn.dialect.identifier_preparer.quote
+            for name in extra:
+                conn.exec_driver_sql(f"ALTER TABLE {results_table.name} DROP COLUMN {quote(name)}")
+            return
+        narrow = results_table.to_metadata(sa.MetaData(), name="results_narrow")
+        narrow.create(conn)
+        conn.execute(narrow.insert().from_select(["id", "payload"],
+                                                 sa.select(results_table.c.id, results_table.c.payload)))
+        conn.exec_driver_sql(f"DROP TABLE {results_table.name}")
+        conn.exec_driver_sql(f"ALTER TABLE results_narrow RENAME TO {results_table.name}")
 
     @staticmethod
-    def _row(result: ProbeResult) -> dict:
-        """The `results` row alone (older tests write rows by hand with it)."""
-        return Store._rows(result)[0]
+    def rows_of(result: ProbeResult, payload: str | None = None) -> tuple[tuple, tuple]:
+        """(the `results` row, the `result_rows` row) of one result, as values in their tables' column
+        order: what :meth:`bulk_writer` writes (plain tuples: another process can make them). ``payload``:
+        its JSON as a bundle carried it, when that is already the store's form (core.facts.bundle.import_file):
+        not made again."""
+        return (result.id, payload or payload_of(result)), _row_values(flat_row(result))
 
     @staticmethod
     def _checked(results: Sequence[ProbeResult]) -> None:
@@ -493,41 +490,39 @@ class Store:
         if problems:
             raise InvalidResult(f"{len(problems)} result(s) refused, nothing was written: " + " | ".join(problems[:10]))
 
-    def _insert_new(self, conn, rows: list[tuple[dict, dict]]) -> int:
+    def _insert_new(self, conn, rows: Sequence[tuple[tuple, tuple]]) -> int:
         """INSERT … ON CONFLICT DO NOTHING into both tables: an id already stored (by this or a parallel
         import) is skipped, never an error. Returns how many results were new."""
         if not rows:
             return 0
         added = self._insert_rows(conn, rows)
         if added:  # an import of results already stored changes nothing, and leaves the summaries as they are
-            self._mark_stale(conn, {typed["host"] for _, typed in rows})
+            self._mark_stale(conn, {typed[_HOST] for _, typed in rows})
         return added
 
-    def _insert_rows(self, conn, rows: list[tuple[dict, dict]]) -> int:
+    def _insert_rows(self, conn, rows: Sequence[tuple[tuple, tuple]]) -> int:
         dialect = self._engine.dialect.name
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        elif dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:  # another database: check first (not safe against a parallel writer of the same ids)
-            existing = set(conn.execute(sa.select(results_table.c.id).where(
-                results_table.c.id.in_([r["id"] for r, _ in rows]))).scalars())
-            fresh = [(r, typed) for r, typed in rows if r["id"] not in existing]
-            if fresh:
-                conn.execute(results_table.insert(), [r for r, _ in fresh])
-                conn.execute(rows_table.insert(), [typed for _, typed in fresh])
-            return len(fresh)
-        # both tables hold the same ids (written together), so both skip the same ones
         if dialect == "sqlite":  # the driver's executemany of plain tuples: a third of the time of Core's binding
-            added = conn.exec_driver_sql(_SQLITE_INSERT[results_table.name],
-                                         [tuple(r[c.name] for c in results_table.columns) for r, _ in rows]).rowcount
-            conn.exec_driver_sql(_SQLITE_INSERT[rows_table.name],
-                                 [tuple(typed[c.name] for c in rows_table.columns) for _, typed in rows])
+            added = conn.exec_driver_sql(_SQLITE_INSERT[results_table.name], [r for r, _ in rows]).rowcount
+            conn.exec_driver_sql(_SQLITE_INSERT[rows_table.name], [typed for _, typed in rows])
+            return added  # both tables hold the same ids (written together), so both skip the same ones
+        results = [{"id": r[0], "payload": r[1]} for r, _ in rows]
+        typed = [dict(zip(ROW_COLUMNS, t)) for _, t in rows]
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+
+            added = conn.execute(insert(results_table).on_conflict_do_nothing(index_elements=["id"]),
+                                 results).rowcount  # psycopg2 counts an executemany
+            conn.execute(insert(rows_table).on_conflict_do_nothing(), typed)
             return added
-        added = conn.execute(insert(results_table).on_conflict_do_nothing(index_elements=["id"]),
-                             [r for r, _ in rows]).rowcount  # sqlite3 and psycopg2 count an executemany
-        conn.execute(insert(rows_table).on_conflict_do_nothing(), [typed for _, typed in rows])
-        return added
+        # another database: check first (not safe against a parallel writer of the same ids)
+        existing = set(conn.execute(sa.select(results_table.c.id).where(
+            results_table.c.id.in_([r["id"] for r in results]))).scalars())
+        fresh = [index for index, r in enumerate(results) if r["id"] not in existing]
+        if fresh:
+            conn.execute(results_table.insert(), [results[i] for i in fresh])
+            conn.execute(rows_table.insert(), [typed[i] for i in fresh])
+        return len(fresh)
 
     def _mark_stale(self, conn, hosts) -> None:
         """These hosts' summaries must be recomputed (in the writer's transaction: a reader that
@@ -558,19 +553,35 @@ class Store:
         """Write one result in its own transaction; False if its id was already stored."""
         self._checked([result])
         with self._writing(), self._engine.begin() as conn:
-            return self._insert_new(conn, [self._rows(result)]) == 1
+            return self._insert_new(conn, [self.rows_of(result)]) == 1
 
     @contextlib.contextmanager
     def bulk_writer(self):
-        """One transaction for a stream of batches: yields ``write(results) -> how many were new``
-        (validated unless they are ValidatedResults); committed when the block ends, rolled back,
-        all of it, when it raises."""
+        """One transaction for a stream of batches: yields ``write(rows) -> how many results were new``,
+        ``rows`` being :meth:`rows_of` of results that core.facts.validation has passed (the caller's
+        check: add_many's, or an import's); committed when the block ends, rolled back, all of it, when
+        it raises. A SQLite writer keeps up to BULK_CACHE_KIB of pages in memory meanwhile."""
         with self._writing(), self._engine.begin() as conn:
-            def write(results: Sequence[ProbeResult]) -> int:
-                self._checked(results)
-                return sum(self._insert_new(conn, [self._rows(r) for r in results[start:start + WRITE_BATCH]])
-                           for start in range(0, len(results), WRITE_BATCH))
-            yield write
+            def write(rows: Sequence[tuple[tuple, tuple]]) -> int:
+                return sum(self._insert_new(conn, rows[start:start + WRITE_BATCH])
+                           for start in range(0, len(rows), WRITE_BATCH))
+            with self._bulk_cache(conn):
+                yield write
+
+    @contextlib.contextmanager
+    def _bulk_cache(self, conn):
+        """SQLite's page cache is 2 MB: a bulk write into a store of a million results reads index pages
+        back from the file for every row (an import's inserts ran 2-3x slower at 200,000 results than at
+        20,000). A writer's connection gets BULK_CACHE_KIB while it writes, its own size back after."""
+        if self._engine.dialect.name != "sqlite":
+            yield
+            return
+        before = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+        try:
+            yield
+        finally:
+            conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
 
     def add_many(self, results: Sequence[ProbeResult]) -> int:
         """Write results in one transaction (all or nothing), skipping ids already stored, safe beside a
@@ -578,9 +589,10 @@ class Store:
         Returns how many were new."""
         self._checked(results)
         seen: set[str] = set()
-        unique = ValidatedResults(r for r in results if not (r.id in seen or seen.add(r.id)))  # checked just now
-        with self.bulk_writer() as write:
-            return write(unique)
+        unique = [r for r in results if not (r.id in seen or seen.add(r.id))]
+        with self.bulk_writer() as write:  # rows made a batch at a time: bounded memory
+            return sum(write([self.rows_of(r) for r in unique[start:start + WRITE_BATCH]])
+                       for start in range(0, len(unique), WRITE_BATCH))
 
     def results(self, *, run_id: str | None = None, workload: str | None = None,
                 device: str | None = None, status: str | None = None) -> list[ProbeResult]:
@@ -597,11 +609,12 @@ class Store:
         """(every result that still reads, "id: why" of each that does not): what an export of a
         damaged store can rescue."""
         query = (sa.select(results_table.c.id, results_table.c.payload)
-                 .order_by(results_table.c.created_at, results_table.c.id))
+                 .join(rows_table, rows_table.c.id == results_table.c.id)
+                 .order_by(rows_table.c.created_at, rows_table.c.id))
         for column, value in (("run_id", run_id), ("workload", workload), ("device", device),
                               ("status", status)):
             if value is not None:
-                query = query.where(results_table.c[column] == value)
+                query = query.where(rows_table.c[column] == value)
         with self._reading():
             with self._engine.connect() as conn:
                 rows = conn.execute(query).all()
@@ -614,54 +627,37 @@ class Store:
         return results, unreadable
 
     def summaries(self) -> list[dict]:
-        """Every result's flat summary (see core.facts.rows.flat_row), oldest first: what a
-        dashboard needs, without parsing step-time lists."""
-        query = sa.select(results_table.c.summary).order_by(results_table.c.created_at, results_table.c.id)
-        with self._reading():
-            with self._engine.connect() as conn:
-                rows = conn.execute(query).scalars().all()
-            return [json.loads(row) for row in rows]
+        """Every result's flat row (see core.facts.rows.flat_row), oldest first, from the typed rows:
+        what a small store's callers want; the dashboard reads :meth:`row_chunks` instead."""
+        columns = list(ROW_KINDS)
+        return [dict(zip(columns, row)) for chunk in self.row_chunks(columns) for row in chunk]
 
     def row_chunks(self, columns: Sequence[str], chunk_rows: int = 50_000, *,
                    where: Mapping[str, Sequence] | None = None, scope: str | None = None, ok: bool | None = None,
                    newest: int | None = None):
-        """The typed flat-row columns ``columns`` of every result, oldest first (created_at, id), as lists
-        of tuples of at most ``chunk_rows`` rows: a caller turns each chunk into columns before the next
-        is read, so a million results never sit in memory as Python rows. A column that is not typed
-        (see ROW_KINDS) is read from the JSON summary (slower: one parse per result).
+        """The typed flat-row columns ``columns`` (ROW_KINDS) of every result, oldest first (created_at,
+        id), as lists of tuples of at most ``chunk_rows`` rows: a caller turns each chunk into columns
+        before the next is read, so a million results never sit in memory as Python rows.
 
         Only some results: ``where`` (column -> the values it may have; an empty list: any), ``scope``
         (core.facts.summary.SCOPES), ``ok`` (True: successful only, False: the others), ``newest`` (the
         newest N, newest first)."""
-        typed = [c for c in columns if c in ROW_KINDS]
-        untyped = [c for c in columns if c not in ROW_KINDS]
-        query = sa.select(*(rows_table.c[c] for c in typed))
-        if untyped:
-            query = query.add_columns(results_table.c.summary).join(
-                results_table, results_table.c.id == rows_table.c.id)
-        query = query.where(*_conditions(where, scope, ok))
+        unknown = [c for c in columns if c not in ROW_KINDS]
+        if unknown:
+            raise ValueError(f"not a result column: {', '.join(unknown)} (the columns are core.facts.rows.flat_row's)")
+        query = sa.select(*(rows_table.c[c] for c in columns)).where(*_conditions(where, scope, ok))
         if newest is None:
             query = query.order_by(rows_table.c.created_at, rows_table.c.id)
         else:
             query = query.order_by(rows_table.c.created_at.desc(), rows_table.c.id.desc()).limit(newest)
         with self._reading(), self._engine.connect() as conn:
             result = conn.execution_options(yield_per=chunk_rows).execute(query)
-            for part in result.partitions():
-                if not untyped:
-                    yield part
-                    continue
-                chunk = []
-                for row in part:
-                    summary = json.loads(row[-1])
-                    chunk.append((*row[:-1], *(summary.get(c) for c in untyped)))
-                yield [tuple(_reorder(row, typed, untyped, columns)) for row in chunk]
+            yield from result.partitions()
 
     def count(self, *, where: Mapping[str, Sequence] | None = None, scope: str | None = None,
               ok: bool | None = None) -> int:
         """How many results (those matching, as in :meth:`row_chunks`)."""
-        query = sa.select(sa.func.count()).select_from(results_table)
-        if where or scope or ok is not None:
-            query = sa.select(sa.func.count()).select_from(rows_table).where(*_conditions(where, scope, ok))
+        query = sa.select(sa.func.count()).select_from(rows_table).where(*_conditions(where, scope, ok))
         with self._reading(), self._engine.connect() as conn:
             return conn.execute(query).scalar_one()
 
@@ -704,8 +700,8 @@ class Store:
         the newest results backwards until that many runs are found, at most RUN_SCAN_ROWS results)."""
         if newest is None:
             with self._reading(), self._engine.connect() as conn:
-                return list(conn.execute(sa.select(results_table.c.run_id).distinct()
-                                         .order_by(results_table.c.run_id)).scalars())
+                return list(conn.execute(sa.select(rows_table.c.run_id).distinct()
+                                         .order_by(rows_table.c.run_id)).scalars())
         found: dict[str, None] = {}
         for chunk in self.row_chunks(["run_id"], chunk_rows=5_000, newest=RUN_SCAN_ROWS):
             found.update(dict.fromkeys(row[0] for row in chunk))
@@ -743,15 +739,14 @@ class Store:
                 total, hosts = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(summaries_table.c.seq), 0),
                                                       sa.func.count()).select_from(summaries_table)).one()
                 return "writes", int(total), int(hosts)
-            count = conn.execute(sa.select(sa.func.count()).select_from(results_table)).scalar_one()
-            latest = conn.execute(sa.select(sa.func.max(results_table.c.created_at))).scalar_one()
+            count = conn.execute(sa.select(sa.func.count()).select_from(rows_table)).scalar_one()
+            latest = conn.execute(sa.select(sa.func.max(rows_table.c.created_at))).scalar_one()
         return count, latest or ""
 
     def runs(self) -> list[dict]:
         """One row per run: id, first timestamp, number of results."""
-        query = (sa.select(results_table.c.run_id, sa.func.min(results_table.c.created_at),
-                           sa.func.count())
-                 .group_by(results_table.c.run_id).order_by(sa.func.min(results_table.c.created_at)))
+        query = (sa.select(rows_table.c.run_id, sa.func.min(rows_table.c.created_at), sa.func.count())
+                 .group_by(rows_table.c.run_id).order_by(sa.func.min(rows_table.c.created_at)))
         with self._reading(), self._engine.connect() as conn:
             return [{"run_id": r[0], "started_at": r[1], "results": r[2]} for r in conn.execute(query)]
 
@@ -759,8 +754,10 @@ class Store:
         with self._writing(), self._engine.begin() as conn:
             self._mark_stale(conn, conn.execute(sa.select(rows_table.c.host).where(rows_table.c.run_id == run_id)
                                                 .distinct()).scalars().all())
+            ids = sa.select(rows_table.c.id).where(rows_table.c.run_id == run_id).scalar_subquery()
+            deleted = conn.execute(results_table.delete().where(results_table.c.id.in_(ids))).rowcount
             conn.execute(rows_table.delete().where(rows_table.c.run_id == run_id))
-            return conn.execute(results_table.delete().where(results_table.c.run_id == run_id)).rowcount
+            return deleted
 
     # --- team price sheets ---------------------------------------------------------------------
 

@@ -112,30 +112,30 @@ def _timestamp_problems(text: str, now: datetime) -> list[str]:
     return []
 
 
+# (fields, the lowest value allowed, whether that value itself is allowed, what they must be)
+RANGES = ((POSITIVE, 0, False, "a finite number above 0"), (NON_NEGATIVE, 0, True, "a finite number, 0 or more"),
+          (AT_LEAST_ONE, 1, True, "a whole number, 1 or more"), (("loss_first", "loss_last"), -math.inf, False,
+                                                                 "a finite number"))
+
+
 def _range_problems(result: ProbeResult) -> list[str]:
     problems = []
-
-    def check(name: str, value, ok, needs: str) -> None:
-        if value is None:
-            return
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not finite(value) or not ok(value):
-            problems.append(f"'{name}' is {value!r}; it must be {needs}")
-
-    for name in POSITIVE:
-        check(name, getattr(result, name), lambda v: v > 0, "a finite number above 0")
-    for name in NON_NEGATIVE:
-        check(name, getattr(result, name), lambda v: v >= 0, "a finite number, 0 or more")
-    for name in AT_LEAST_ONE:
-        check(name, getattr(result, name), lambda v: v >= 1, "a whole number, 1 or more")
-    for name in ("loss_first", "loss_last"):
-        check(name, getattr(result, name), lambda v: True, "a finite number")
+    values = vars(result)
+    for names, lowest, inclusive, needs in RANGES:
+        for name in names:
+            value = values[name]
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not finite(value) or not (
+                    value >= lowest if inclusive else value > lowest):
+                problems.append(f"'{name}' is {value!r}; it must be {needs}")
     times = result.step_times_s
     if times and not (all_finite(times) and min(times) > 0):  # C passes; each value is looked at only if one fails
         bad_steps = [t for t in times if not (finite(t) and t > 0)]
         problems.append(f"'step_times_s' holds {len(bad_steps)} value(s) that are not positive finite numbers "
                         f"(first: {bad_steps[0]!r})")
     for name in ("step_time_s", "step_time_p10_s"):
-        value = getattr(result, name)
+        value = values[name]
         if isinstance(value, (int, float)) and finite(value) and 0 < value < MIN_STEP_S:
             problems.append(f"'{name}' is {value!r} s; no training step takes less than {MIN_STEP_S:g} s")
     return problems

@@ -167,12 +167,12 @@ with right:
         if unreadable:
             st.warning(plain(f"{len(unreadable)} stored result(s) cannot be read and are left out of the bundle: "
                              + "; ".join(unreadable[:3])))
-        st.download_button("Download JSON bundle", bundle_json(stored, indent=None), "accelscope-results.json",
+        st.download_button("Download JSON bundle", bundle_json(stored), "accelscope-results.json",
                            "application/json", disabled=not stored)
         st.download_button("Download CSV", frame_csv(stored_frame(store)), "accelscope-results.csv", "text/csv",
                            disabled=not stored)
     else:  # made when clicked (in the background), not on every rerun of the page
-        st.download_button("Download JSON bundle", lambda: bundle_json(store.results(), indent=None),
+        st.download_button("Download JSON bundle", lambda: bundle_json(store.results()),
                            "accelscope-results.json", "application/json", disabled=not stored_count)
         st.download_button("Download CSV", lambda: frame_csv(stored_frame(store)), "accelscope-results.csv",
                            "text/csv", disabled=not stored_count)

@@ -138,3 +138,16 @@ def test_a_fleet_of_machines_writing_one_store_at_once_loses_nothing(postgres_ur
     assert all(sum(c["results"] for c in summaries[f"host-{k}"]["configs"]) == 100 for k in range(8))
     assert {launch for k in range(8) for launch in summaries[f"host-{k}"]["launches"]} == {
         f"launch-{k}" for k in range(8)}
+
+
+def test_a_schema_5_store_is_narrowed_in_place_on_postgres(postgres_url):
+    """PostgreSQL drops the columns in place (SQLite copies the table): the same migration, checked alike."""
+    import sqlalchemy as sa
+
+    from tests.core.test_scale_store import check_schema_5_migrates
+
+    server = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(sa.text("CREATE DATABASE schema_5"))
+    server.dispose()
+    check_schema_5_migrates(postgres_url.rsplit("/", 1)[0] + "/schema_5")

@@ -6,11 +6,11 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from core.errors import InvalidImport, InvalidResult
+from core.errors import InvalidImport, InvalidResult, StoreError
 from core.facts import store as store_module
 from core.facts.bundle import bundle_json, parse_bundle
 from core.facts.rows import FLAT_COLUMNS, flat_row
-from core.facts.store import ROW_KINDS, SCHEMA_VERSION, Store, ValidatedResults, payload_of
+from core.facts.store import ROW_KINDS, SCHEMA_VERSION, Store, ValidatedResults, payload_of, result_of
 from tests.core.factories import make_energy, make_result
 
 
@@ -49,12 +49,92 @@ def test_a_schema_3_store_is_migrated_in_place_keeping_every_result(db_url, monk
     summaries = store.summaries()
     assert [s["mode"] for s in summaries] == ["train"] * len(results)  # recomputed: the new keys are there
     with store._engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT value FROM accelscope_meta").scalar() == str(SCHEMA_VERSION) == "5"
+        assert conn.exec_driver_sql("SELECT value FROM accelscope_meta").scalar() == str(SCHEMA_VERSION) == "6"
+        assert [c["name"] for c in sa.inspect(conn).get_columns("results")] == ["id", "payload"]
     chunks = list(store.row_chunks(FLAT_COLUMNS, chunk_rows=4))
     assert [len(c) for c in chunks] == [4, 4, 1]
     typed = [dict(zip(FLAT_COLUMNS, row)) for chunk in chunks for row in chunk]
     assert typed == [flat_row(r) for r in results]  # every column, in created_at order
     assert typed[-1]["error"] == "boom" and typed[0]["energy_j"] == 10.0
+
+
+def as_schema_5(url: str) -> None:
+    """Turn a store written now into one as schema 5 wrote it: `results` also holding the columns that
+    result_rows types and a JSON summary of each result, indexed on run and time."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        payloads = conn.execute(sa.text("SELECT payload FROM results")).scalars().all()
+        conn.execute(sa.text("DROP TABLE results"))
+        conn.execute(sa.text(
+            "CREATE TABLE results (id VARCHAR(64) NOT NULL PRIMARY KEY, run_id VARCHAR(64) NOT NULL, created_at "
+            "VARCHAR(40) NOT NULL, status VARCHAR(16) NOT NULL, workload VARCHAR(200) NOT NULL, size VARCHAR(64) NOT "
+            "NULL, device VARCHAR(64) NOT NULL, precision VARCHAR(16) NOT NULL, host VARCHAR(64), payload TEXT NOT "
+            "NULL, summary TEXT NOT NULL)"))
+        conn.execute(sa.text("CREATE INDEX ix_results_run_id ON results (run_id)"))
+        conn.execute(sa.text("CREATE INDEX ix_results_created_at ON results (created_at)"))
+        for payload in payloads:
+            r = result_of(payload)
+            conn.execute(sa.text("INSERT INTO results VALUES (:id, :run_id, :created_at, :status, :workload, :size, "
+                                 ":device, :precision, :host, :payload, :summary)"),
+                         {**{k: getattr(r, k) for k in ("id", "run_id", "created_at", "status", "workload", "size",
+                                                         "device", "precision")},
+                          "host": r.env.get("host"), "payload": payload, "summary": json.dumps(flat_row(r))})
+        conn.execute(sa.text("UPDATE accelscope_meta SET value='5' WHERE key='schema_version'"))
+    engine.dispose()
+
+
+def check_schema_5_migrates(url: str) -> None:
+    """A schema-5 store opened now: `results` narrowed to id and payload in place, every result and every
+    kept summary as it was, and it takes new results."""
+    results = [make_result(run_id=f"r{i % 2}", created_at=f"2026-11-22T10:{i:02d}:00+00:00") for i in range(5)]
+    store = Store(url)
+    store.add_many(results)
+    summaries = store.host_summaries()
+    store.close()
+    as_schema_5(url)
+    store = Store(url)
+    with store._engine.connect() as conn:
+        assert [c["name"] for c in sa.inspect(conn).get_columns("results")] == ["id", "payload"]
+        assert not {i["name"] for i in sa.inspect(conn).get_indexes("results")} & {"ix_results_run_id",
+                                                                                  "ix_results_created_at"}
+        assert conn.execute(sa.text("SELECT value FROM accelscope_meta")).scalar_one() == str(SCHEMA_VERSION)
+        assert conn.execute(sa.text("SELECT count(*) FROM host_summaries WHERE body IS NULL")).scalar_one() == 0
+    assert store.results() == results and store.host_summaries() == summaries
+    assert [r.id for r in store.results(run_id="r1")] == [results[1].id, results[3].id]
+    assert store.delete_run("r1") == 2 and store.add(make_result()) and store.count() == 4
+
+
+def test_a_schema_5_store_is_narrowed_in_place(db_url):
+    check_schema_5_migrates(db_url)
+
+
+def test_a_migration_that_fails_leaves_the_store_as_it_was(db_url, monkeypatch):
+    """SQLite's driver begins a transaction only before a DML statement: the migration begins its own, so
+    its CREATE, DROP and RENAME are undone with the rest."""
+    store = Store(db_url)
+    store.add(make_result())
+    store.close()
+    as_schema_5(db_url)
+
+    def fail(*_args):
+        raise sa.exc.OperationalError("ALTER TABLE", {}, Exception("disk I/O error"))
+
+    original = Store._narrow_results
+
+    def narrow_then_fail(self, conn):
+        original(self, conn)
+        fail()
+
+    monkeypatch.setattr(Store, "_narrow_results", narrow_then_fail)
+    with pytest.raises(StoreError, match="disk I/O error"):
+        Store(db_url)
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        assert len(sa.inspect(conn).get_columns("results")) == 11 and not sa.inspect(conn).has_table("results_narrow")
+        assert conn.execute(sa.text("SELECT value FROM accelscope_meta")).scalar_one() == "5"
+    engine.dispose()
+    monkeypatch.undo()
+    assert Store(db_url).count() == 1
 
 
 def test_typed_rows_follow_adds_and_deletes(db_url):
@@ -65,13 +145,9 @@ def test_typed_rows_follow_adds_and_deletes(db_url):
     assert rows == [("b", "train")]
 
 
-def test_a_column_not_typed_is_read_from_the_summary(db_url, monkeypatch):
-    result = make_result()
-    Store(db_url).add(result)
-    kinds = {k: v for k, v in ROW_KINDS.items() if k != "energy_missing"}
-    monkeypatch.setattr(store_module, "ROW_KINDS", kinds)
-    (chunk,) = Store(db_url).row_chunks(["id", "energy_missing", "workload"])
-    assert chunk == [(result.id, flat_row(result)["energy_missing"], "mlp")]
+def test_a_column_that_is_not_a_results_is_refused(db_url):
+    with pytest.raises(ValueError, match="not a result column: speed"):
+        next(Store(db_url).row_chunks(["id", "speed"]))
 
 
 def test_a_bundle_with_a_duplicate_id_imports_nothing(db_url):
@@ -97,14 +173,14 @@ def test_an_import_that_fails_in_a_later_batch_writes_nothing(db_url, monkeypatc
     monkeypatch.setattr(store_module, "WRITE_BATCH", 2)
     store = Store(db_url)
     results = [make_result() for _ in range(6)]
-    original = Store._rows
+    original = Store.rows_of
 
-    def failing(result):
+    def failing(result, payload=None):
         if result is results[4]:
             raise sa.exc.OperationalError("INSERT", {}, Exception("disk I/O error"))
-        return original(result)
+        return original(result, payload)
 
-    monkeypatch.setattr(Store, "_rows", staticmethod(failing))
+    monkeypatch.setattr(Store, "rows_of", staticmethod(failing))
     with pytest.raises(Exception, match="disk I/O error"):
         store.add_many(results)
     assert store.count() == 0 and [c for c in store.row_chunks(["id"])] == []

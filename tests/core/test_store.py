@@ -103,7 +103,7 @@ def test_a_version_1_store_is_migrated_in_place(db_url):
 def test_step_times_are_packed_exactly_and_old_payloads_still_read(db_url):
     import json
 
-    from core.facts.store import COMPACT_STEP_TIMES, payload_of, result_of, results_table
+    from core.facts.store import COMPACT_STEP_TIMES, payload_of, result_of, results_table, rows_table
 
     result = make_result(step_times_s=(0.1, 1 / 3, 2.5e-5, 0.01))
     payload = payload_of(result)
@@ -113,5 +113,7 @@ def test_step_times_are_packed_exactly_and_old_payloads_still_read(db_url):
     store.add(result)
     old = make_result()
     with store._engine.begin() as conn:  # a row written before the packing: the times as a JSON list
-        conn.execute(results_table.insert().values(**{**Store._row(old), "payload": json.dumps(old.to_dict())}))
+        row, typed = Store.rows_of(old, payload=json.dumps(old.to_dict()))
+        conn.execute(results_table.insert().values(row))
+        conn.execute(rows_table.insert().values(typed))
     assert {r.id: r for r in store.results()} == {result.id: result, old.id: old}

@@ -1,14 +1,19 @@
 """`python -m core import` streams the bundle: a batch at a time inside one transaction, never the whole
 file in memory, with the same checks and the same all-or-nothing as parse_bundle."""
 
+import contextlib
+import dataclasses
 import json
+import multiprocessing
+import os
 
 import pytest
+import sqlalchemy as sa
 
-from core.errors import InvalidImport
+from core.errors import AccelscopeError, InvalidImport, StoreUnavailable
 from core.facts import bundle
 from core.facts.bundle import bundle_json, import_file, parse_bundle
-from core.facts.store import Store
+from core.facts.store import Store, payload_of, results_table
 from tests.core.factories import make_result
 
 
@@ -17,16 +22,50 @@ def tiny_chunks(monkeypatch):
     monkeypatch.setattr(bundle, "READ_CHUNK_CHARS", 7)  # every record, key and number cut across reads
 
 
+@pytest.fixture(autouse=True, params=["reader process", "one process"])
+def reader(request, monkeypatch):
+    """Every import here runs both ways: read in a forked process while this one writes (Linux), and
+    read and written in one process (elsewhere)."""
+    monkeypatch.setattr(bundle, "_CAN_FORK", request.param == "reader process")
+    return request.param
+
+
 def results(count: int = 5):
     return [make_result(created_at=f"2026-11-22T10:0{i}:00+00:00", samples_per_s=100.0 + i) for i in range(count)]
 
 
-def test_a_streamed_bundle_imports_the_same_results_as_a_parsed_one(tmp_path, db_url):
+@pytest.mark.parametrize("indent", [None, 1])
+def test_a_streamed_bundle_imports_the_same_results_as_a_parsed_one(tmp_path, db_url, indent):
     path = tmp_path / "b.json"
-    path.write_text(bundle_json(results(), indent=1))
+    path.write_text(bundle_json(results()) if indent is None else json.dumps(json.loads(bundle_json(results())),
+                                                                              indent=indent))
     assert import_file(path, Store(db_url), batch=2) == (5, 5)
     assert Store(db_url).results() == sorted(parse_bundle(path.read_text()), key=lambda r: r.created_at)
     assert import_file(path, Store(db_url), batch=2) == (0, 5)  # already there: nothing new
+
+
+def test_a_line_of_a_bundle_is_stored_as_it_is_and_any_other_record_compactly(tmp_path, db_url):
+    """bundle_json writes a result a line, as the store keeps it: import stores that text without
+    writing its JSON again. An indented record, or step times as a list (version 1), are written anew."""
+    written = results(2)
+    lines = bundle_json(written).splitlines()
+    assert len(lines) == 4 and lines[1].rstrip(",") == payload_of(written[0]) and lines[2] == payload_of(written[1])
+    spaced = json.dumps(written[0].to_dict(packed_step_times=True))  # one line, default separators: kept as is
+    listed = dict(written[1].to_dict(), id="listed")  # step times as a list of numbers
+    indented = json.dumps(dict(written[1].to_dict(packed_step_times=True), id="indented"), indent=1)
+    path = tmp_path / "mixed.json"
+    path.write_text('{"format": "accelscope-results", "version": 2, "results": [' + ", ".join(
+        [spaced, json.dumps(listed), indented]) + "]}")
+    store = Store(db_url)
+    assert import_file(path, store) == (3, 3)
+    with store._engine.connect() as conn:
+        stored = dict(conn.execute(sa.select(results_table.c.id, results_table.c.payload)).all())
+    assert stored[written[0].id] == spaced
+    assert stored["listed"] == payload_of(dataclasses.replace(written[1], id="listed"))
+    assert stored["indented"] == payload_of(dataclasses.replace(written[1], id="indented"))
+    assert {r.id: r for r in store.results()} == {written[0].id: written[0],
+                                                  "listed": dataclasses.replace(written[1], id="listed"),
+                                                  "indented": dataclasses.replace(written[1], id="indented")}
 
 
 def test_a_bare_list_of_records_streams_too(tmp_path, db_url):
@@ -74,7 +113,7 @@ def test_every_cut_of_the_text_across_reads_parses_the_same(tmp_path, monkeypatc
     for size in range(1, len(text) + 1):
         monkeypatch.setattr(bundle, "READ_CHUNK_CHARS", size)
         header = {}
-        assert list(bundle.iter_records(path, header)) == [{"a": 1.5}, {"b": "c"}], size
+        assert list(bundle.iter_records(path, header)) == [({"a": 1.5}, '{"a": 1.5}'), ({"b": "c"}, '{"b": "c"}')], size
         assert header["x"] == [1500.0, -2, 3.25, 'a\\"b', {"k": [True, None]}] and header["version"] == 2, size
 
 
@@ -103,3 +142,56 @@ def test_a_header_after_the_results_is_still_checked(tmp_path, db_url):
     with pytest.raises(InvalidImport, match="not an Accelscope results bundle"):
         import_file(path, Store(db_url))
     assert Store(db_url).count() == 0
+
+
+def test_a_reader_process_that_dies_fails_the_import_and_writes_nothing(tmp_path, db_url, monkeypatch, reader):
+    if reader != "reader process":
+        pytest.skip("a reader process only")
+    path = tmp_path / "b.json"
+    path.write_text(bundle_json(results(6)))
+
+    def dying(path, batch, sending):
+        for item in bundle.checked_rows(path, batch):
+            sending.send(item)
+            os._exit(9)  # killed after its first batch (the out-of-memory killer, say)
+
+    monkeypatch.setattr(bundle, "_reader", dying)
+    with pytest.raises(AccelscopeError, match=r"ended unexpectedly \(exit code 9.*Nothing was imported"):
+        import_file(path, Store(db_url), batch=2)
+    assert Store(db_url).count() == 0 and multiprocessing.active_children() == []
+
+
+def test_a_bug_in_the_reader_is_raised_with_its_traceback(tmp_path, db_url, monkeypatch):
+    path = tmp_path / "b.json"
+    path.write_text(bundle_json(results(3)))
+
+    def broken(result, payload=None):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(Store, "rows_of", staticmethod(broken))
+    with pytest.raises((RuntimeError, ZeroDivisionError), match="a bug"):
+        import_file(path, Store(db_url))
+    assert Store(db_url).count() == 0
+
+
+def test_a_failed_write_stops_the_reader(tmp_path, db_url, monkeypatch):
+    path = tmp_path / "b.json"
+    path.write_text(bundle_json(results(6)))
+    store = Store(db_url)
+    original = store.bulk_writer
+
+    @contextlib.contextmanager
+    def failing_writer():
+        with original() as write:
+            def write_once(rows):
+                if write_once.done:
+                    raise sa.exc.OperationalError("INSERT", {}, Exception("disk I/O error"))
+                write_once.done = True
+                return write(rows)
+            write_once.done = False
+            yield write_once
+
+    monkeypatch.setattr(store, "bulk_writer", failing_writer)
+    with pytest.raises(StoreUnavailable, match="disk I/O error"):
+        import_file(path, store, batch=2)
+    assert Store(db_url).count() == 0 and multiprocessing.active_children() == []
