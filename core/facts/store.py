@@ -261,6 +261,21 @@ _row_values = operator.itemgetter(*ROW_COLUMNS)  # a flat row's values in result
 _HOST = ROW_COLUMNS.index("host")
 
 
+def _sqlite_results_insert(conn) -> tuple[str, object]:
+    """(the INSERT into `results`, None or a function of a result_rows row giving the values of the columns
+    a SQLite store of schema 5 or older keeps beside id and payload: see Store._narrow_results)."""
+    inspector = sa.inspect(conn)
+    found = [c["name"] for c in inspector.get_columns(results_table.name)] if inspector.has_table(
+        results_table.name) else []  # an empty store opened read-only has no tables
+    kept = [name for name in found if name not in results_table.c]
+    if not kept:
+        return _SQLITE_INSERT[results_table.name], None
+    sql = (f"INSERT INTO {results_table.name} (id, payload, {', '.join(kept)}) VALUES "
+           f"({', '.join('?' for _ in range(2 + len(kept)))}) ON CONFLICT DO NOTHING")
+    places = [ROW_COLUMNS.index(name) if name in ROW_COLUMNS else None for name in kept]  # the summary: ""
+    return sql, lambda typed: tuple("" if place is None else typed[place] for place in places)
+
+
 class ValidatedResults(list):
     """Results that core.facts.validation has passed (core.facts.bundle.parse_bundle returns them):
     Store.add_many does not validate them a second time. Any other sequence is validated there."""
@@ -312,6 +327,8 @@ class Store:
             self._check_schema_version()
             with self._engine.connect() as conn:
                 self._has_summaries = sa.inspect(conn).has_table(summaries_table.name)
+                self._sqlite_results_insert = _sqlite_results_insert(conn) if self._engine.dialect.name == "sqlite" \
+                    else None
         except StoreError:
             self._engine.dispose()
             raise
@@ -454,23 +471,21 @@ class Store:
 
     def _narrow_results(self, conn) -> None:
         """Schema 5 to 6: `results` keeps id and payload; its other columns (the JSON summary, and
-        status, workload, … that result_rows types) and their indexes go. PostgreSQL drops a column
-        at once; SQLite copies the table (a minute or two for a million results, once)."""
-        extra = [c["name"] for c in sa.inspect(conn).get_columns(results_table.name)
-                 if c["name"] not in results_table.c]
+        status, workload, … that result_rows types) and their indexes go. PostgreSQL drops a column at
+        once. SQLite copies the whole table to drop one (for a million results: 5.4 minutes with the
+        store locked, and the file twice its size until a VACUUM), so there only the indexes go: the
+        columns stay, filled on insert as before (the summary left empty; nothing reads them)."""
+        inspector = sa.inspect(conn)
+        extra = [c["name"] for c in inspector.get_columns(results_table.name) if c["name"] not in results_table.c]
         if not extra:
             return
-        if self._engine.dialect.name != "sqlite":
-            quote = conn.dialect.identifier_preparer.quote
-            for name in extra:
-                conn.exec_driver_sql(f"ALTER TABLE {results_table.name} DROP COLUMN {quote(name)}")
-            return
-        narrow = results_table.to_metadata(sa.MetaData(), name="results_narrow")
-        narrow.create(conn)
-        conn.execute(narrow.insert().from_select(["id", "payload"],
-                                                 sa.select(results_table.c.id, results_table.c.payload)))
-        conn.exec_driver_sql(f"DROP TABLE {results_table.name}")
-        conn.exec_driver_sql(f"ALTER TABLE results_narrow RENAME TO {results_table.name}")
+        if self._engine.dialect.name == "sqlite":
+            for index in inspector.get_indexes(results_table.name):
+                conn.exec_driver_sql(f"DROP INDEX {conn.dialect.identifier_preparer.quote(index['name'])}")
+            return  # the columns stay (see the docstring)
+        quote = conn.dialect.identifier_preparer.quote
+        for name in extra:
+            conn.exec_driver_sql(f"ALTER TABLE {results_table.name} DROP COLUMN {quote(name)}")
 
     @staticmethod
     def rows_of(result: ProbeResult, payload: str | None = None) -> tuple[tuple, tuple]:
@@ -503,7 +518,9 @@ class Store:
     def _insert_rows(self, conn, rows: Sequence[tuple[tuple, tuple]]) -> int:
         dialect = self._engine.dialect.name
         if dialect == "sqlite":  # the driver's executemany of plain tuples: a third of the time of Core's binding
-            added = conn.exec_driver_sql(_SQLITE_INSERT[results_table.name], [r for r, _ in rows]).rowcount
+            sql, kept_columns = self._sqlite_results_insert
+            results = [r for r, _ in rows] if kept_columns is None else [(*r, *kept_columns(t)) for r, t in rows]
+            added = conn.exec_driver_sql(sql, results).rowcount
             conn.exec_driver_sql(_SQLITE_INSERT[rows_table.name], [typed for _, typed in rows])
             return added  # both tables hold the same ids (written together), so both skip the same ones
         results = [{"id": r[0], "payload": r[1]} for r, _ in rows]

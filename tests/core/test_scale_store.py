@@ -50,7 +50,6 @@ def test_a_schema_3_store_is_migrated_in_place_keeping_every_result(db_url, monk
     assert [s["mode"] for s in summaries] == ["train"] * len(results)  # recomputed: the new keys are there
     with store._engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT value FROM accelscope_meta").scalar() == str(SCHEMA_VERSION) == "6"
-        assert [c["name"] for c in sa.inspect(conn).get_columns("results")] == ["id", "payload"]
     chunks = list(store.row_chunks(FLAT_COLUMNS, chunk_rows=4))
     assert [len(c) for c in chunks] == [4, 4, 1]
     typed = [dict(zip(FLAT_COLUMNS, row)) for chunk in chunks for row in chunk]
@@ -84,8 +83,9 @@ def as_schema_5(url: str) -> None:
 
 
 def check_schema_5_migrates(url: str) -> None:
-    """A schema-5 store opened now: `results` narrowed to id and payload in place, every result and every
-    kept summary as it was, and it takes new results."""
+    """A schema-5 store opened now: `results` narrowed in place (PostgreSQL drops the other columns; SQLite,
+    which would copy the table to drop one, keeps them and fills them on insert), its indexes gone, every
+    result and every kept summary as it was, and it takes new results."""
     results = [make_result(run_id=f"r{i % 2}", created_at=f"2026-11-22T10:{i:02d}:00+00:00") for i in range(5)]
     store = Store(url)
     store.add_many(results)
@@ -93,15 +93,24 @@ def check_schema_5_migrates(url: str) -> None:
     store.close()
     as_schema_5(url)
     store = Store(url)
+    sqlite = store._engine.dialect.name == "sqlite"
     with store._engine.connect() as conn:
-        assert [c["name"] for c in sa.inspect(conn).get_columns("results")] == ["id", "payload"]
-        assert not {i["name"] for i in sa.inspect(conn).get_indexes("results")} & {"ix_results_run_id",
-                                                                                  "ix_results_created_at"}
+        columns = [c["name"] for c in sa.inspect(conn).get_columns("results")]
+        assert columns == (["id", "run_id", "created_at", "status", "workload", "size", "device", "precision",
+                            "host", "payload", "summary"] if sqlite else ["id", "payload"])
+        assert sa.inspect(conn).get_indexes("results") == []
         assert conn.execute(sa.text("SELECT value FROM accelscope_meta")).scalar_one() == str(SCHEMA_VERSION)
         assert conn.execute(sa.text("SELECT count(*) FROM host_summaries WHERE body IS NULL")).scalar_one() == 0
     assert store.results() == results and store.host_summaries() == summaries
     assert [r.id for r in store.results(run_id="r1")] == [results[1].id, results[3].id]
-    assert store.delete_run("r1") == 2 and store.add(make_result()) and store.count() == 4
+    added = make_result(run_id="new")
+    assert store.delete_run("r1") == 2 and store.add(added) and store.add_many([make_result()]) == 1
+    assert store.count() == 5 and store.results(run_id="new") == [added]
+    if sqlite:  # the kept columns are filled as schema 5 filled them; the summary is left empty
+        with store._engine.connect() as conn:
+            row = conn.execute(sa.text("SELECT run_id, status, host, summary FROM results WHERE id = :id"),
+                               {"id": added.id}).one()
+        assert tuple(row) == ("new", "ok", added.env["host"], "")
 
 
 def test_a_schema_5_store_is_narrowed_in_place(db_url):
@@ -110,27 +119,24 @@ def test_a_schema_5_store_is_narrowed_in_place(db_url):
 
 def test_a_migration_that_fails_leaves_the_store_as_it_was(db_url, monkeypatch):
     """SQLite's driver begins a transaction only before a DML statement: the migration begins its own, so
-    its CREATE, DROP and RENAME are undone with the rest."""
+    its DDL (DROP INDEX here) is undone with the rest."""
     store = Store(db_url)
     store.add(make_result())
     store.close()
     as_schema_5(db_url)
-
-    def fail(*_args):
-        raise sa.exc.OperationalError("ALTER TABLE", {}, Exception("disk I/O error"))
-
     original = Store._narrow_results
 
     def narrow_then_fail(self, conn):
         original(self, conn)
-        fail()
+        raise sa.exc.OperationalError("ALTER TABLE", {}, Exception("disk I/O error"))
 
     monkeypatch.setattr(Store, "_narrow_results", narrow_then_fail)
     with pytest.raises(StoreError, match="disk I/O error"):
         Store(db_url)
     engine = sa.create_engine(db_url)
     with engine.connect() as conn:
-        assert len(sa.inspect(conn).get_columns("results")) == 11 and not sa.inspect(conn).has_table("results_narrow")
+        assert {i["name"] for i in sa.inspect(conn).get_indexes("results")} == {"ix_results_run_id",
+                                                                                "ix_results_created_at"}
         assert conn.execute(sa.text("SELECT value FROM accelscope_meta")).scalar_one() == "5"
     engine.dispose()
     monkeypatch.undo()
