@@ -8,6 +8,7 @@ import json
 import math
 import multiprocessing
 import sys
+import threading
 import traceback
 from pathlib import Path
 from typing import Sequence
@@ -295,11 +296,12 @@ def import_file(path: str | Path, store, batch: int = 5_000) -> tuple[int, int]:
     bundle: a million results import in bounded memory. The records are checked as parse_bundle checks
     them, with every problem listed. Returns (results added, results in the bundle).
 
-    On Linux a forked process reads, checks and turns the records into rows (two thirds of the work)
-    while this one writes the previous batch; elsewhere both happen here, one after the other."""
+    On Linux, from a process with one thread (the CLI), a forked process reads, checks and turns the
+    records into rows (over half the work) while this one writes the previous batch; elsewhere both
+    happen here, one after the other."""
     added = 0
     with store.bulk_writer() as write:
-        for kind, value in (_rows_from_reader(path, batch) if _CAN_FORK else checked_rows(path, batch)):
+        for kind, value in (_rows_from_reader(path, batch) if _can_fork() else checked_rows(path, batch)):
             if kind == "rows":
                 added += write(value)
             else:  # "done": every record was read and checked
@@ -308,6 +310,12 @@ def import_file(path: str | Path, store, batch: int = 5_000) -> tuple[int, int]:
 
 
 _CAN_FORK = sys.platform == "linux"  # fork is the default there and safe for a reader that only reads a file
+
+
+def _can_fork() -> bool:
+    """Fork only a process with one thread (the CLI's): a thread of another (a web server's) may hold a
+    lock that the forked copy would wait on forever."""
+    return _CAN_FORK and threading.active_count() == 1
 
 
 def checked_rows(path: str | Path, batch: int):

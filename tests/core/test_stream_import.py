@@ -6,6 +6,7 @@ import dataclasses
 import json
 import multiprocessing
 import os
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -26,8 +27,22 @@ def tiny_chunks(monkeypatch):
 def reader(request, monkeypatch):
     """Every import here runs both ways: read in a forked process while this one writes (Linux), and
     read and written in one process (elsewhere)."""
-    monkeypatch.setattr(bundle, "_CAN_FORK", request.param == "reader process")
+    monkeypatch.setattr(bundle, "_can_fork", lambda: request.param == "reader process")
     return request.param
+
+
+def test_a_process_with_other_threads_is_not_forked(monkeypatch):
+    monkeypatch.undo()  # the real check
+    monkeypatch.setattr(bundle, "_CAN_FORK", True)
+    assert threading.active_count() > 1 or bundle._can_fork()
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not bundle._can_fork()
+    finally:
+        stop.set()
+        other.join()
 
 
 def results(count: int = 5):
