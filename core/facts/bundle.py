@@ -314,8 +314,8 @@ _CAN_FORK = sys.platform == "linux"  # fork is the default there and safe for a 
 
 def _can_fork() -> bool:
     """Fork only a process with one thread (the CLI's): a thread of another (a web server's) may hold a
-    lock that the forked copy would wait on forever."""
-    return _CAN_FORK and threading.active_count() == 1
+    lock that the forked copy would wait on forever. A daemonic process (a pool's worker) may not fork."""
+    return _CAN_FORK and threading.active_count() == 1 and not multiprocessing.current_process().daemon
 
 
 def checked_rows(path: str | Path, batch: int):
@@ -336,7 +336,7 @@ def checked_rows(path: str | Path, batch: int):
         if result is None or checker.problems:
             pending.clear()  # nothing more is written: the import will be rolled back
             continue
-        pending.append(Store.rows_of(result, text if _stored_as_is(record, text) else None))
+        pending.append(Store.rows_of(result, text if _stored_as_is(record, text, result) else None))
         if len(pending) >= batch:
             yield "rows", pending
             pending = []
@@ -349,18 +349,28 @@ def checked_rows(path: str | Path, batch: int):
 
 def _rows_from_reader(path: str | Path, batch: int):
     """checked_rows run in a forked process, its batches sent back through a pipe (the next batch is
-    read while this process writes the last). Its InvalidImport is raised here; so is its end."""
+    read while this process writes the last). Its InvalidImport is raised here; so is its end. Where
+    the fork fails (no memory for it), the rows are made here instead.
+
+    The messages: ("rows", rows) and ("done", count) as checked_rows gives them; ("invalid", the
+    InvalidImport's text); ("failed", a traceback)."""
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
-    reader = context.Process(target=_reader, args=(path, batch, sending), daemon=True,
+    reader = context.Process(target=_reader, args=(path, batch, receiving, sending), daemon=True,
                              name="accelscope-import-reader")
-    reader.start()
+    try:
+        reader.start()
+    except OSError:
+        receiving.close()
+        sending.close()
+        yield from checked_rows(path, batch)
+        return
     sending.close()  # the reader's end: its exit closes the pipe, and recv says so (EOFError)
     try:
         while True:
             try:
                 kind, value = receiving.recv()
-            except EOFError:
+            except (EOFError, OSError):  # it ended, or was killed in the middle of a message
                 reader.join()
                 raise AccelscopeError(f"{path}: the process reading the bundle ended unexpectedly (exit code "
                                       f"{reader.exitcode}: killed, or out of memory?). Nothing was imported.") from None
@@ -378,24 +388,35 @@ def _rows_from_reader(path: str | Path, batch: int):
         reader.join()
 
 
-def _reader(path: str | Path, batch: int, sending) -> None:
-    """The forked reader: checked_rows' items sent as they come, then its end, whatever it is."""
+def _reader(path: str | Path, batch: int, receiving, sending) -> None:
+    """The forked reader: checked_rows' items sent as they come, then how it ended. It closes its copy of
+    the pipe's reading end first: if the writer dies, a send then fails (EPIPE) instead of waiting
+    forever for a reader. An interrupt ends it without a message."""
+    receiving.close()
     try:
         for item in checked_rows(path, batch):
             sending.send(item)
     except InvalidImport as exc:
-        sending.send(("invalid", str(exc)))
-    except BaseException:  # a bug: its traceback goes to the writer, which raises it
-        sending.send(("failed", traceback.format_exc()))
+        _send_last(sending, ("invalid", str(exc)))
+    except Exception:  # a bug (or the writer gone): its traceback goes to the writer, which raises it
+        _send_last(sending, ("failed", traceback.format_exc()))
     finally:
         sending.close()
 
 
-def _stored_as_is(record: dict, text: str) -> bool:
+def _send_last(sending, message: tuple) -> None:
+    with contextlib.suppress(OSError):  # the writer is gone: nobody to tell
+        sending.send(message)
+
+
+def _stored_as_is(record: dict, text: str, result: ProbeResult) -> bool:
     """Whether a valid record's text can be the store's payload as it is: one line with the step times
-    packed, as bundle_json writes it. It reads back as the same result (the record is that text's JSON);
-    an indented record, or step times as a list of numbers (version 1), is written again compactly."""
-    return PACKED_STEP_TIMES in record and "\n" not in text
+    packed (bundle_json writes every record so), whose energy figures are the ones its components give
+    (from_dict recomputes them and never trusts the file's: a payload that says otherwise would tell a
+    plain JSON reader another total). It reads back as the same result: the record is that text's JSON.
+    Any other record is written again, compactly, as the store writes a result."""
+    return (PACKED_STEP_TIMES in record and "\n" not in text
+            and record.get("energy") == (result.energy.to_dict() if result.energy is not None else None))
 
 
 @contextlib.contextmanager

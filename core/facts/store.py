@@ -23,6 +23,7 @@ from core.facts.rows import flat_row
 from core.facts.validation import result_problems
 from core.paths import DEFAULT_DB_PATH
 
+READABLE_SCHEMA = 5  # the oldest schema a store may have to be read without upgrading it (read-only, damaged)
 SCHEMA_VERSION = 6  # 2: the `summary` column; 3: summaries are core.facts.rows.flat_row; 4: the typed
 # `result_rows` table; 5: its indexes and `host_summaries`; 6: `results` narrowed to id and payload (the JSON
 # summary and the columns result_rows types were written twice). Each migrated in place, in one transaction.
@@ -272,8 +273,8 @@ def _sqlite_results_insert(conn) -> tuple[str, object]:
         return _SQLITE_INSERT[results_table.name], None
     sql = (f"INSERT INTO {results_table.name} (id, payload, {', '.join(kept)}) VALUES "
            f"({', '.join('?' for _ in range(2 + len(kept)))}) ON CONFLICT DO NOTHING")
-    places = [ROW_COLUMNS.index(name) if name in ROW_COLUMNS else None for name in kept]  # the summary: ""
-    return sql, lambda typed: tuple("" if place is None else typed[place] for place in places)
+    places = [ROW_COLUMNS.index(name) if name in ROW_COLUMNS else None for name in kept]  # the summary: "{}"
+    return sql, lambda typed: tuple("{}" if place is None else typed[place] for place in places)
 
 
 class ValidatedResults(list):
@@ -307,6 +308,7 @@ class Store:
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_url()
         self.read_only = False
+        self.read_only_reason = "the file or its folder cannot be written"
         self.damage: str | None = None
         try:
             engine_url = self._engine_url()
@@ -377,7 +379,7 @@ class Store:
             raise StoreError(f"the store {self.safe_url} is damaged (integrity check: {self.damage}); nothing was "
                              f"written. Reading may still work; {RECOVERY_HINT}")
         if self.read_only:
-            raise StoreError(f"the store {self.safe_url} is read-only (the file or its folder cannot be written); "
+            raise StoreError(f"the store {self.safe_url} is read-only ({self.read_only_reason}); "
                              "nothing was written. Give --db a store you can write, or fix the permissions")
 
     @contextlib.contextmanager
@@ -418,8 +420,18 @@ class Store:
             return
         found = int(row[0])
         if found < SCHEMA_VERSION:
+            if found >= READABLE_SCHEMA and (self.read_only or self.damage):
+                return  # read as it is: it cannot be upgraded, and its reads need nothing schema 6 added
             self.check_writable()
-            self._migrate(found)
+            try:
+                self._migrate()
+            except sa.exc.ProgrammingError as exc:
+                if found < READABLE_SCHEMA:
+                    raise
+                # a role that may read but not alter the tables (a viewer of a team store): read it as it is
+                self.read_only = True
+                self.read_only_reason = (f"this database role cannot upgrade it to schema {SCHEMA_VERSION} "
+                                         f"({self._describe(exc)}); open it once with a role that owns its tables")
             return
         if found > SCHEMA_VERSION:
             raise StoreError(
@@ -427,15 +439,21 @@ class Store:
                 f"understands ({SCHEMA_VERSION}). Upgrade Accelscope, or point --db / {DB_ENV_VAR} "
                 "at another store. Nothing was changed.")
 
-    def _migrate(self, found: int) -> None:
+    def _migrate(self) -> None:
         """Upgrade an older store in one transaction: fill the typed rows from the payloads (1-3 -> 4),
         index them and mark every host's summary stale (-> 5: the first reader recomputes them), narrow
-        `results` to id and payload (-> 6). Read and written a batch at a time, in id order."""
+        `results` to id and payload (-> 6). Read and written a batch at a time, in id order. The version
+        is read again inside, locked: of two processes opening the store at once, the second finds it
+        upgraded and does nothing."""
         with self._engine.begin() as conn:
             if self._engine.dialect.name == "sqlite":
                 # the driver begins a transaction only before a DML statement: begun here, the migration's
-                # CREATE, DROP and RENAME are in it too (a crash between them leaves the store as it was)
+                # DDL (CREATE INDEX, DROP INDEX) is in it too, and the file's write lock is taken at once
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
+            found = int(conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+                                     .with_for_update()).scalar_one())
+            if found >= SCHEMA_VERSION:
+                return
             if found < 4:
                 self._fill_rows(conn)
             if found < 5:
@@ -474,7 +492,7 @@ class Store:
         status, workload, … that result_rows types) and their indexes go. PostgreSQL drops a column at
         once. SQLite copies the whole table to drop one (for a million results: 5.4 minutes with the
         store locked, and the file twice its size until a VACUUM), so there only the indexes go: the
-        columns stay, filled on insert as before (the summary left empty; nothing reads them)."""
+        columns stay, filled on insert as before (the summary an empty object; nothing reads them)."""
         inspector = sa.inspect(conn)
         extra = [c["name"] for c in inspector.get_columns(results_table.name) if c["name"] not in results_table.c]
         if not extra:
@@ -518,8 +536,8 @@ class Store:
     def _insert_rows(self, conn, rows: Sequence[tuple[tuple, tuple]]) -> int:
         dialect = self._engine.dialect.name
         if dialect == "sqlite":  # the driver's executemany of plain tuples: a third of the time of Core's binding
-            sql, kept_columns = self._sqlite_results_insert
-            results = [r for r, _ in rows] if kept_columns is None else [(*r, *kept_columns(t)) for r, t in rows]
+            sql, kept_values = self._sqlite_results_insert
+            results = [r for r, _ in rows] if kept_values is None else [(*r, *kept_values(t)) for r, t in rows]
             added = conn.exec_driver_sql(sql, results).rowcount
             conn.exec_driver_sql(_SQLITE_INSERT[rows_table.name], [typed for _, typed in rows])
             return added  # both tables hold the same ids (written together), so both skip the same ones
@@ -598,7 +616,9 @@ class Store:
         try:
             yield
         finally:
-            conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
+            # after an interrupt the connection is invalidated: the restore fails, and must not hide why
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
 
     def add_many(self, results: Sequence[ProbeResult]) -> int:
         """Write results in one transaction (all or nothing), skipping ids already stored, safe beside a
@@ -625,9 +645,9 @@ class Store:
                          device: str | None = None, status: str | None = None) -> tuple[list[ProbeResult], list[str]]:
         """(every result that still reads, "id: why" of each that does not): what an export of a
         damaged store can rescue."""
-        query = (sa.select(results_table.c.id, results_table.c.payload)
-                 .join(rows_table, rows_table.c.id == results_table.c.id)
-                 .order_by(rows_table.c.created_at, rows_table.c.id))
+        query = (sa.select(results_table.c.id, results_table.c.payload)  # outer: a damaged store's payload
+                 .outerjoin(rows_table, rows_table.c.id == results_table.c.id)  # without a typed row is rescued too
+                 .order_by(rows_table.c.created_at, results_table.c.id))
         for column, value in (("run_id", run_id), ("workload", workload), ("device", device),
                               ("status", status)):
             if value is not None:

@@ -18,7 +18,8 @@ from core.facts.results import STATUSES, ProbeResult, all_finite, finite
 from core.facts.spec import PRECISIONS
 from core.measure.workloads import WORKLOADS, is_custom_workload
 
-# The store's column sizes (core.facts.store.results_table): PostgreSQL refuses longer text.
+# Text sizes: id and created_at are keys of the store's tables (PostgreSQL refuses longer text); the others
+# were columns of `results` up to schema 5, which a SQLite store upgraded in place still has.
 TEXT_LIMITS = {"id": 64, "run_id": 64, "created_at": 40, "status": 16, "workload": 200, "size": 64,
                "device": 64, "precision": 16}
 HOST_LIMIT = 64

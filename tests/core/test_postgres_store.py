@@ -151,3 +151,51 @@ def test_a_schema_5_store_is_narrowed_in_place_on_postgres(postgres_url):
         conn.execute(sa.text("CREATE DATABASE schema_5"))
     server.dispose()
     check_schema_5_migrates(postgres_url.rsplit("/", 1)[0] + "/schema_5")
+
+
+def _new_database(postgres_url: str, name: str) -> str:
+    import sqlalchemy as sa
+
+    server = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    server.dispose()
+    return postgres_url.rsplit("/", 1)[0] + "/" + name
+
+
+def test_processes_opening_a_schema_5_store_at_once_all_open_it(postgres_url):
+    """The fleet's machines start together: each opens the team store, and one upgrades it."""
+    from tests.core.test_scale_store import as_schema_5
+
+    url = _new_database(postgres_url, "schema_5_race")
+    Store(url).add_many([make_result() for _ in range(3)])
+    as_schema_5(url)
+    code = ("import sys; from core.facts.store import Store; s = Store(sys.argv[1]); print(s.count())")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    procs = [subprocess.Popen([sys.executable, "-c", code, url], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [err for _, err in outputs]
+    assert [out.strip() for out, _ in outputs] == ["3"] * 4
+
+
+def test_a_role_that_may_only_read_reads_a_schema_5_store(postgres_url):
+    """A viewer's role (SELECT only, as a shared dashboard might use) cannot upgrade the store: it reads
+    it as it is, and a write is refused with the reason."""
+    import sqlalchemy as sa
+
+    from tests.core.test_scale_store import as_schema_5
+
+    url = _new_database(postgres_url, "schema_5_viewer")
+    results = [make_result(created_at=f"2026-11-22T10:0{i}:00+00:00") for i in range(2)]
+    Store(url).add_many(results)
+    as_schema_5(url)
+    owner = sa.create_engine(url)
+    with owner.begin() as conn:
+        conn.execute(sa.text("CREATE ROLE viewer LOGIN"))
+        conn.execute(sa.text("GRANT SELECT ON ALL TABLES IN SCHEMA public TO viewer"))
+    owner.dispose()
+    store = Store(url.replace("accelscope@", "viewer@"))
+    assert store.read_only and store.results() == results
+    with pytest.raises(StoreError, match="cannot upgrade it to schema 6"):
+        store.add(make_result())

@@ -2,6 +2,8 @@
 import (all or nothing, validated once, already-stored results counted)."""
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -106,15 +108,37 @@ def check_schema_5_migrates(url: str) -> None:
     added = make_result(run_id="new")
     assert store.delete_run("r1") == 2 and store.add(added) and store.add_many([make_result()]) == 1
     assert store.count() == 5 and store.results(run_id="new") == [added]
-    if sqlite:  # the kept columns are filled as schema 5 filled them; the summary is left empty
+    if sqlite:  # the kept columns are filled as schema 5 filled them; the summary is an empty object
         with store._engine.connect() as conn:
             row = conn.execute(sa.text("SELECT run_id, status, host, summary FROM results WHERE id = :id"),
                                {"id": added.id}).one()
-        assert tuple(row) == ("new", "ok", added.env["host"], "")
+        assert tuple(row) == ("new", "ok", added.env["host"], "{}")
 
 
 def test_a_schema_5_store_is_narrowed_in_place(db_url):
     check_schema_5_migrates(db_url)
+
+
+def test_a_read_only_schema_5_store_is_read_as_it_is(tmp_path, monkeypatch):
+    """A store this Accelscope may not upgrade (its file read-only, say a mounted snapshot) is read at
+    schema 5: its reads need nothing schema 6 added. Writes are refused, as on any read-only store."""
+    path = tmp_path / "old.db"
+    url = f"sqlite:///{path}"
+    results = [make_result(created_at=f"2026-11-22T10:0{i}:00+00:00") for i in range(3)]
+    Store(url).add_many(results)
+    as_schema_5(url)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if (Path(p) == path and mode == os.W_OK)
+                        else real_access(p, mode, **kw))  # as root, permissions cannot make a file read-only
+    store = Store(url)
+    assert store.read_only and store.results() == results and store.count() == 3
+    assert [c["repeats"] for c in store.host_summaries()[results[0].env["host"]]["configs"]] == [3]
+    with pytest.raises(StoreError, match="read-only"):
+        store.add(make_result())
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT value FROM accelscope_meta")).scalar_one() == "5"
+    engine.dispose()
 
 
 def test_a_migration_that_fails_leaves_the_store_as_it_was(db_url, monkeypatch):
@@ -151,7 +175,7 @@ def test_typed_rows_follow_adds_and_deletes(db_url):
     assert rows == [("b", "train")]
 
 
-def test_a_column_that_is_not_a_results_is_refused(db_url):
+def test_a_column_that_is_not_a_result_column_is_refused(db_url):
     with pytest.raises(ValueError, match="not a result column: speed"):
         next(Store(db_url).row_chunks(["id", "speed"]))
 

@@ -6,7 +6,12 @@ import dataclasses
 import json
 import multiprocessing
 import os
+import struct
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,12 +20,15 @@ from core.errors import AccelscopeError, InvalidImport, StoreUnavailable
 from core.facts import bundle
 from core.facts.bundle import bundle_json, import_file, parse_bundle
 from core.facts.store import Store, payload_of, results_table
-from tests.core.factories import make_result
+from tests.core.factories import make_energy, make_result
 
 
 @pytest.fixture(autouse=True)
 def tiny_chunks(monkeypatch):
     monkeypatch.setattr(bundle, "READ_CHUNK_CHARS", 7)  # every record, key and number cut across reads
+
+
+REAL_CAN_FORK = bundle._can_fork
 
 
 @pytest.fixture(autouse=True, params=["reader process", "one process"])
@@ -31,18 +39,26 @@ def reader(request, monkeypatch):
     return request.param
 
 
-def test_a_process_with_other_threads_is_not_forked(monkeypatch):
-    monkeypatch.undo()  # the real check
+def test_a_process_with_other_threads_or_a_daemon_is_not_forked(monkeypatch, reader):
+    if reader != "one process":
+        pytest.skip("the real check, once")
     monkeypatch.setattr(bundle, "_CAN_FORK", True)
-    assert threading.active_count() > 1 or bundle._can_fork()
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
-        assert not bundle._can_fork()
+        assert not REAL_CAN_FORK()
     finally:
         stop.set()
         other.join()
+
+    class Daemon:
+        daemon = True
+
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert REAL_CAN_FORK()
+    monkeypatch.setattr(multiprocessing, "current_process", Daemon)
+    assert not REAL_CAN_FORK()
 
 
 def results(count: int = 5):
@@ -62,25 +78,27 @@ def test_a_streamed_bundle_imports_the_same_results_as_a_parsed_one(tmp_path, db
 def test_a_line_of_a_bundle_is_stored_as_it_is_and_any_other_record_compactly(tmp_path, db_url):
     """bundle_json writes a result a line, as the store keeps it: import stores that text without
     writing its JSON again. An indented record, or step times as a list (version 1), are written anew."""
-    written = results(2)
+    written = [dataclasses.replace(r, energy=make_energy(10.0 + i)) for i, r in enumerate(results(2))]
     lines = bundle_json(written).splitlines()
     assert len(lines) == 4 and lines[1].rstrip(",") == payload_of(written[0]) and lines[2] == payload_of(written[1])
     spaced = json.dumps(written[0].to_dict(packed_step_times=True))  # one line, default separators: kept as is
     listed = dict(written[1].to_dict(), id="listed")  # step times as a list of numbers
     indented = json.dumps(dict(written[1].to_dict(packed_step_times=True), id="indented"), indent=1)
+    forged = written[1].to_dict(packed_step_times=True)
+    forged = dict(forged, id="forged", energy=dict(forged["energy"], total_j=999999.0))  # from_dict recomputes it
     path = tmp_path / "mixed.json"
     path.write_text('{"format": "accelscope-results", "version": 2, "results": [' + ", ".join(
-        [spaced, json.dumps(listed), indented]) + "]}")
+        [spaced, json.dumps(listed), indented, json.dumps(forged)]) + "]}")
     store = Store(db_url)
-    assert import_file(path, store) == (3, 3)
+    assert import_file(path, store) == (4, 4)
     with store._engine.connect() as conn:
         stored = dict(conn.execute(sa.select(results_table.c.id, results_table.c.payload)).all())
     assert stored[written[0].id] == spaced
     assert stored["listed"] == payload_of(dataclasses.replace(written[1], id="listed"))
     assert stored["indented"] == payload_of(dataclasses.replace(written[1], id="indented"))
-    assert {r.id: r for r in store.results()} == {written[0].id: written[0],
-                                                  "listed": dataclasses.replace(written[1], id="listed"),
-                                                  "indented": dataclasses.replace(written[1], id="indented")}
+    assert stored["forged"] == payload_of(dataclasses.replace(written[1], id="forged"))  # its true total stored
+    assert {r.id: r for r in store.results()} == {written[0].id: written[0], **{
+        name: dataclasses.replace(written[1], id=name) for name in ("listed", "indented", "forged")}}
 
 
 def test_a_bare_list_of_records_streams_too(tmp_path, db_url):
@@ -159,15 +177,18 @@ def test_a_header_after_the_results_is_still_checked(tmp_path, db_url):
     assert Store(db_url).count() == 0
 
 
-def test_a_reader_process_that_dies_fails_the_import_and_writes_nothing(tmp_path, db_url, monkeypatch, reader):
+@pytest.mark.parametrize("where", ["between messages", "in a message"])
+def test_a_reader_process_that_dies_fails_the_import_and_writes_nothing(tmp_path, db_url, monkeypatch, reader, where):
     if reader != "reader process":
         pytest.skip("a reader process only")
     path = tmp_path / "b.json"
     path.write_text(bundle_json(results(6)))
 
-    def dying(path, batch, sending):
+    def dying(path, batch, receiving, sending):
         for item in bundle.checked_rows(path, batch):
             sending.send(item)
+            if where == "in a message":  # a length that promises 100,000 bytes, then 10 of them
+                os.write(sending.fileno(), struct.pack("!i", 100_000) + b"x" * 10)
             os._exit(9)  # killed after its first batch (the out-of-memory killer, say)
 
     monkeypatch.setattr(bundle, "_reader", dying)
@@ -176,7 +197,7 @@ def test_a_reader_process_that_dies_fails_the_import_and_writes_nothing(tmp_path
     assert Store(db_url).count() == 0 and multiprocessing.active_children() == []
 
 
-def test_a_bug_in_the_reader_is_raised_with_its_traceback(tmp_path, db_url, monkeypatch):
+def test_a_bug_in_the_reader_is_raised_with_its_traceback(tmp_path, db_url, monkeypatch, reader):
     path = tmp_path / "b.json"
     path.write_text(bundle_json(results(3)))
 
@@ -184,14 +205,21 @@ def test_a_bug_in_the_reader_is_raised_with_its_traceback(tmp_path, db_url, monk
         raise ZeroDivisionError("a bug")
 
     monkeypatch.setattr(Store, "rows_of", staticmethod(broken))
-    with pytest.raises((RuntimeError, ZeroDivisionError), match="a bug"):
+    expected = RuntimeError if reader == "reader process" else ZeroDivisionError
+    with pytest.raises(expected) as raised:
         import_file(path, Store(db_url))
+    if reader == "reader process":
+        assert "Traceback" in str(raised.value) and "ZeroDivisionError: a bug" in str(raised.value)
     assert Store(db_url).count() == 0
 
 
-def test_a_failed_write_stops_the_reader(tmp_path, db_url, monkeypatch):
+def test_a_failed_write_stops_the_reader(tmp_path, db_url, monkeypatch, reader):
     path = tmp_path / "b.json"
-    path.write_text(bundle_json(results(6)))
+    path.write_text(bundle_json(results(200)))  # far more than the pipe holds: the reader waits to send
+    monkeypatch.setattr(bundle, "READ_CHUNK_CHARS", 1 << 20)
+    killed = []
+    kill = multiprocessing.context.ForkProcess.kill
+    monkeypatch.setattr(multiprocessing.context.ForkProcess, "kill", lambda self: killed.append(1) or kill(self))
     store = Store(db_url)
     original = store.bulk_writer
 
@@ -210,3 +238,28 @@ def test_a_failed_write_stops_the_reader(tmp_path, db_url, monkeypatch):
     with pytest.raises(StoreUnavailable, match="disk I/O error"):
         import_file(path, store, batch=2)
     assert Store(db_url).count() == 0 and multiprocessing.active_children() == []
+    assert killed == ([1] if reader == "reader process" else [])
+
+
+def test_a_reader_whose_writer_is_killed_ends_too(tmp_path, reader):
+    """The out-of-memory killer takes the writer: its reader must not wait forever to send a batch."""
+    if reader != "reader process":
+        pytest.skip("a reader process only")
+    import psutil
+
+    path = tmp_path / "big.json"
+    path.write_text(bundle_json([make_result() for _ in range(20_000)]))  # seconds of reading
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    writer = subprocess.Popen([sys.executable, "-m", "core", "import", str(path), "--db",
+                               f"sqlite:///{tmp_path / 'k.db'}"], env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not psutil.Process(writer.pid).children() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (child,) = psutil.Process(writer.pid).children()
+        writer.kill()
+        writer.wait()
+        gone, alive = psutil.wait_procs([child], timeout=30)
+        assert gone and not alive, "the reader outlived its writer"
+    finally:
+        writer.kill()
