@@ -233,3 +233,21 @@ def test_an_invalid_result_in_a_plain_list_writes_nothing(db_url):
     with pytest.raises(InvalidResult):
         Store(db_url).add_many([make_result(), make_result(samples_per_s=-1.0)])
     assert Store(db_url).count() == 0
+
+
+def test_an_interrupt_during_a_bulk_write_is_raised_as_itself(db_url):
+    """Ctrl-C in the middle of an import: SQLAlchemy invalidates the connection, so setting SQLite's page
+    cache back fails; that failure must not replace the interrupt (the CLI says 'interrupted', exit 130)."""
+    store = Store(db_url)
+    rows = [store.rows_of(make_result()) for _ in range(3)]
+
+    def interrupt(conn, cursor, statement, *_):
+        if statement.startswith("INSERT INTO results"):
+            raise KeyboardInterrupt
+
+    sa.event.listen(store._engine, "before_cursor_execute", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        with store.bulk_writer() as write:
+            write(rows)
+    sa.event.remove(store._engine, "before_cursor_execute", interrupt)
+    assert Store(db_url).count() == 0
