@@ -26,7 +26,8 @@ from core.paths import DEFAULT_DB_PATH
 READABLE_SCHEMA = 5  # the oldest schema a store may have to be read without upgrading it (read-only, damaged)
 SCHEMA_VERSION = 6  # 2: the `summary` column; 3: summaries are core.facts.rows.flat_row; 4: the typed
 # `result_rows` table; 5: its indexes and `host_summaries`; 6: `results` narrowed to id and payload (the JSON
-# summary and the columns result_rows types were written twice). Each migrated in place, in one transaction.
+# summary and the columns result_rows types were written twice; an upgraded SQLite store keeps those columns,
+# see Store._narrow_results). Each migrated in place, in one transaction.
 DB_ENV_VAR = "ACCELSCOPE_DB"
 
 _metadata = sa.MetaData()
