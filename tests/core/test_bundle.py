@@ -45,16 +45,20 @@ BAD_FILES = {
 }
 
 
-@pytest.mark.parametrize("name", BAD_FILES)
-def test_bad_files_are_rejected_naming_the_problem(name, db_url, tmp_path):
-    raw, message = BAD_FILES[name]
+def check_refused_and_nothing_written(db_url: str, folder, raw: str | bytes, message: str) -> None:
+    """Reading the file ``raw`` raises InvalidImport matching ``message``; the store keeps only what it held."""
     store = Store(db_url)
     store.add(make_result())
-    path = tmp_path / "bad.json"
+    path = folder / "bad.json"
     path.write_bytes(raw if isinstance(raw, bytes) else raw.encode())
     with pytest.raises(InvalidImport, match=message):
         store.add_many(read_bundle(path))
     assert store.count() == 1
+
+
+@pytest.mark.parametrize("name", BAD_FILES)
+def test_bad_files_are_rejected_naming_the_problem(name, db_url, tmp_path):
+    check_refused_and_nothing_written(db_url, tmp_path, *BAD_FILES[name])
 
 
 def test_a_bare_list_of_results_is_accepted():
@@ -123,14 +127,9 @@ BAD_PACKED = {
 @pytest.mark.parametrize("name", BAD_PACKED)
 def test_bad_packed_step_times_are_refused_naming_the_result_and_field_and_nothing_is_written(name, db_url, tmp_path):
     packed, message = BAD_PACKED[name]
-    store = Store(db_url)
-    store.add(make_result())
-    path = tmp_path / "bad.json"
-    path.write_text(_packed_bundle(packed))
-    with pytest.raises(InvalidImport, match=r"1 of 2 record\(s\) are invalid\. Nothing was imported\.\n"
-                                            r"- record 2 \(id bad-times\): .*" + message):
-        store.add_many(read_bundle(path))
-    assert store.count() == 1
+    check_refused_and_nothing_written(db_url, tmp_path, _packed_bundle(packed),
+                                      r"1 of 2 record\(s\) are invalid\. Nothing was imported\.\n"
+                                      r"- record 2 \(id bad-times\): .*" + message)
 
 
 def test_step_times_given_twice_are_refused():
