@@ -6,6 +6,8 @@ None, never 0. Cost and CO2 columns are added by the view that prices a row
 
 from __future__ import annotations
 
+import json
+
 from core.facts.results import ProbeResult
 
 IDENTITY_SEPARATOR = " · "  # a device identity is "name · detail · detail …" (core.measure.backends.base)
@@ -36,6 +38,16 @@ def device_label(device_id: str, device_name: str | None, identity: str | None) 
     return f"{name} [{device_id}]"
 
 
+def _text(value) -> str | None:
+    """An environment fact as text: the environment is free-form JSON (a hand-made bundle may say
+    ``"gpu": {"count": 2}``), and the row's column is text on every database."""
+    return value if value is None or type(value) is str else json.dumps(value, sort_keys=True)
+
+
+def _count(value) -> int | None:
+    return value if type(value) is int else None  # a count of CPUs, or nothing (not "4", not true)
+
+
 def flat_row(result: ProbeResult) -> dict:
     """Every scalar of a result (no step-time list), with energy and the environment flattened."""
     r = result
@@ -61,9 +73,9 @@ def flat_row(result: ProbeResult) -> dict:
         "world_size": r.world_size, "nodes": r.nodes, "dist_backend": r.dist_backend, "strategy": r.strategy,
         "per_device_samples_per_s": r.per_device_samples_per_s, "scaling_efficiency": r.scaling_efficiency,
         "comm_share": r.comm_share, "interconnect": r.interconnect, "launch_id": r.launch_id,
-        "host": env.get("host"), "torch": env.get("torch"), "cuda": env.get("cuda"), "os": env.get("os"),
-        "cpu": env.get("cpu"), "gpu": env.get("gpu"), "driver": env.get("driver"),
-        "logical_cpus": env.get("logical_cpus") or env.get("threads"),
+        "host": env.get("host"), "torch": _text(env.get("torch")), "cuda": _text(env.get("cuda")),
+        "os": _text(env.get("os")), "cpu": _text(env.get("cpu")), "gpu": _text(env.get("gpu")),
+        "driver": _text(env.get("driver")), "logical_cpus": _count(env.get("logical_cpus") or env.get("threads")),
         "energy_j": energy.total_j if energy else None,
         "energy_kind": energy.kind if energy else None,
         "energy_method": ", ".join(energy.methods) or None if energy else None,

@@ -74,30 +74,45 @@ def summarise(rows: Iterable[Mapping], floors: Mapping[tuple, tuple[float, str]]
     ``floors`` ((host, device kind) -> (floor, basis)): the machines' floors from all their results,
     when ``rows`` are a selection of them (else the floors are of ``rows``). A result that did not
     record its device identity is grouped under NO_IDENTITY."""
-    groups: dict[tuple, _Group] = {}
-    launches = set()
+    summariser = Summariser()
     for row in rows:
+        summariser.add(row)
+    return summariser.summary(floors)
+
+
+class Summariser:
+    """:func:`summarise` a row at a time: what a writer keeps while it writes a new machine's results,
+    so that their summary is ready when they are (core.facts.store.Store.bulk_writer)."""
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple, _Group] = {}
+        self.launches: set = set()
+
+    def add(self, row: Mapping) -> None:
         key = (scope_of(row), *(_value(row.get(k)) for k in CONFIG_KEYS))
         if key[IDENTITY] is None:
             key = (*key[:IDENTITY], NO_IDENTITY, *key[IDENTITY + 1:])
-        group = groups.get(key)
+        group = self.groups.get(key)
         if group is None:
-            group = groups[key] = _Group(key[0] == TRAIN)
+            group = self.groups[key] = _Group(key[0] == TRAIN)
         group.add(row)
         launch = _value(row.get("launch_id"))
         if launch is not None:
-            launches.add(launch)
-    machine_cvs: dict[tuple, array] = {}  # each machine's CVs: its training configurations' together
-    for group in groups.values():
-        for machine, cvs in group.machines.items():
-            machine_cvs.setdefault(machine, array("d")).extend(cvs)
-    own = {machine: notes.floor_of(statistics.median(cvs), len(cvs)) for machine, cvs in machine_cvs.items()}
-    floors = own if floors is None else {**own, **floors}
-    configs = [group.summary(key, floors) for key, group in sorted(groups.items(), key=_sort_key)]
-    return {"configs": configs,
-            "floors": [{"host": host, "device_kind": kind, "noise_floor_cv": floor, "noise_basis": basis}
-                       for (host, kind), (floor, basis) in sorted(own.items(), key=_sort_key)],
-            "launches": sorted(launches)}
+            self.launches.add(launch)
+
+    def summary(self, floors: Mapping[tuple, tuple[float, str]] | None = None) -> dict:
+        """The summary of the rows added so far (see :func:`summarise`)."""
+        machine_cvs: dict[tuple, array] = {}  # each machine's CVs: its training configurations' together
+        for group in self.groups.values():
+            for machine, cvs in group.machines.items():
+                machine_cvs.setdefault(machine, array("d")).extend(cvs)
+        own = {machine: notes.floor_of(statistics.median(cvs), len(cvs)) for machine, cvs in machine_cvs.items()}
+        floors = own if floors is None else {**own, **floors}
+        configs = [group.summary(key, floors) for key, group in sorted(self.groups.items(), key=_sort_key)]
+        return {"configs": configs,
+                "floors": [{"host": host, "device_kind": kind, "noise_floor_cv": floor, "noise_basis": basis}
+                           for (host, kind), (floor, basis) in sorted(own.items(), key=_sort_key)],
+                "launches": sorted(self.launches)}
 
 
 def _sort_key(item) -> tuple:

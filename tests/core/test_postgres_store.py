@@ -75,7 +75,8 @@ def test_a_too_long_id_is_refused_before_postgres_sees_it(postgres_url):
 
 
 def test_parallel_overlapping_imports_on_postgres_lose_nothing_and_fail_none(postgres_url, tmp_path):
-    results = [make_result(run_id="parallel-pg") for _ in range(40)]
+    # a host no other test writes: the first import to commit stores its summary, the others mark it stale
+    results = [make_result(run_id="parallel-pg", env={"host": "parallel-pg-host"}) for _ in range(40)]
     paths = []
     for index in range(4):  # each bundle overlaps the next by half
         paths.append(tmp_path / f"part{index}.json")
@@ -87,6 +88,7 @@ def test_parallel_overlapping_imports_on_postgres_lose_nothing_and_fail_none(pos
     assert [p.returncode for p in procs] == [0, 0, 0, 0], outputs
     assert len(Store(postgres_url).results(run_id="parallel-pg")) == 40
     assert sum(int(out.split("imported ")[1].split()[0]) for out, _ in outputs) == 40
+    assert sum(c["results"] for c in Store(postgres_url).host_summaries()["parallel-pg-host"]["configs"]) == 40
 
 
 def test_unreachable_server_says_so_without_the_password():

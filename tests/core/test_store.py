@@ -117,3 +117,31 @@ def test_step_times_are_packed_exactly_and_old_payloads_still_read(db_url):
         conn.execute(results_table.insert().values(row))
         conn.execute(rows_table.insert().values(typed))
     assert {r.id: r for r in store.results()} == {result.id: result, old.id: old}
+
+
+NEW_STORE_WRITER = """
+import sys, time
+from core.facts.store import Store
+from tests.core.factories import make_result
+time.sleep(max(float(sys.argv[2]) - time.time(), 0))  # all start at once
+Store(sys.argv[1]).add(make_result())
+"""
+
+
+def test_processes_that_open_a_new_store_at_once_all_write_to_it(db_url):
+    """The nodes of a job open one new SQLite store at the same moment: each may find a table missing,
+    and each may switch the new file to WAL; none fails (a table made meanwhile, a file being written)."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    start = str(time.time() + 1.5)
+    writers = [subprocess.Popen([sys.executable, "-c", NEW_STORE_WRITER, db_url, start], cwd=repo, text=True,
+                                env=dict(os.environ, PYTHONPATH=str(repo)), stderr=subprocess.PIPE)
+               for _ in range(4)]
+    errors = [w.communicate(timeout=120)[1] for w in writers]
+    assert [w.returncode for w in writers] == [0] * 4, errors
+    assert Store(db_url).count() == 4

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from core.facts.rows import NO_IDENTITY, flat_row
 from core.facts.store import SCHEMA_VERSION, Store, rows_table, summaries_table
-from core.facts.summary import CONVERGE, INFER, SCALE, TRAIN, summarise
+from core.facts.summary import CONVERGE, INFER, INPUT_COLUMNS, SCALE, TRAIN, summarise
 from core.views import notes
 from tests.core.factories import make_energy, make_result
 
@@ -83,7 +83,8 @@ def test_the_store_keeps_each_hosts_summary_until_the_host_is_written_again(db_u
 
 
 def test_a_write_while_a_host_is_summarised_is_not_lost(db_url, monkeypatch):
-    Store(db_url).add(make_result(samples_per_s=10.0))
+    Store(db_url).add(make_result(samples_per_s=10.0))  # the host's first result: its summary is stored with it
+    Store(db_url).add(make_result(samples_per_s=20.0))  # a second: the host is stale
     original = Store.row_chunks
 
     def write_meanwhile(self, *args, **kwargs):
@@ -91,11 +92,11 @@ def test_a_write_while_a_host_is_summarised_is_not_lost(db_url, monkeypatch):
         Store(db_url).add(make_result(samples_per_s=99.0))  # after the rows were read, before the summary is kept
 
     monkeypatch.setattr(Store, "row_chunks", write_meanwhile)
-    assert Store(db_url).host_summaries()["abcdef123456"]["configs"][0]["repeats"] == 1
+    assert Store(db_url).host_summaries()["abcdef123456"]["configs"][0]["repeats"] == 2
     monkeypatch.setattr(Store, "row_chunks", original)
     with sa.create_engine(db_url).connect() as conn:
         assert conn.execute(sa.select(summaries_table.c.body)).scalar_one() is None  # still stale
-    assert Store(db_url).host_summaries()["abcdef123456"]["configs"][0]["repeats"] == 2
+    assert Store(db_url).host_summaries()["abcdef123456"]["configs"][0]["repeats"] == 3
 
 
 def test_deleting_a_run_updates_the_summaries(db_url):
@@ -130,13 +131,14 @@ def test_a_schema_4_store_gains_indexes_and_summaries(db_url):
 
 def test_a_read_only_store_summarises_in_memory_and_writes_nothing(tmp_path, monkeypatch):
     path = tmp_path / "r.db"
-    Store(f"sqlite:///{path}").add(make_result())
+    Store(f"sqlite:///{path}").add_many([make_result()])
+    Store(f"sqlite:///{path}").add(make_result())  # the host's second write leaves it stale
     real_access = os.access
     monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if (Path(p) == path and mode == os.W_OK)
                         else real_access(p, mode, **kw))  # as root, permissions cannot make a file read-only
     path.chmod(0o444)
     store = Store(f"sqlite:///{path}")
-    assert store.read_only and store.host_summaries()["abcdef123456"]["configs"][0]["repeats"] == 1
+    assert store.read_only and store.host_summaries()["abcdef123456"]["configs"][0]["repeats"] == 2
     with sa.create_engine(f"sqlite:///{path}").connect() as conn:
         assert conn.execute(sa.select(summaries_table.c.body)).scalar_one() is None
 
@@ -202,3 +204,60 @@ def test_an_empty_host_name_is_refused_not_summarised_apart():
     from core.facts.validation import result_problems
 
     assert any("env.host" in p for p in result_problems(make_result(env={"host": "  "})))
+
+
+def _bodies(db_url) -> dict:
+    with sa.create_engine(db_url).connect() as conn:
+        return dict(conn.execute(sa.select(summaries_table.c.host_key, summaries_table.c.body)).all())
+
+
+def _from_rows(store: Store, host) -> dict:
+    """A host's summary as a reader makes it: from its rows read back from the store."""
+    return summarise(dict(zip(INPUT_COLUMNS, row)) for chunk in store.row_chunks(INPUT_COLUMNS, where={"host": [host]})
+                     for row in chunk)
+
+
+def test_a_write_that_is_a_hosts_first_stores_its_summary_with_its_results(db_url, monkeypatch):
+    """The summary made as the rows are written is the one a reader would make from the store: the same
+    JSON, for every scope, status and kind of value (an int in a REAL column reads back as a float)."""
+    monkeypatch.setattr("core.facts.store.WRITE_BATCH", 3)  # a host's rows arrive in several batches
+    results = [make_result(samples_per_s=float(v), step_time_cv=0.01 * v, created_at=f"2026-11-22T10:0{v}:00+00:00",
+                           seconds_requested=10, warmup_settled=v != 2, energy=make_energy(kind=kind))
+               for v, kind in zip(range(1, 8), ["measured", "estimated"] * 4)]
+    results += [make_result(status="failed", error="boom", samples_per_s=None, step_time_s=None),
+                make_result(mode="infer"), make_result(mode="converge"), make_result(world_size=2, launch_id="l-1"),
+                make_result(env={"host": "other"}, device_identity="GPU-1"), make_result(env={"host": None}),
+                # a hand-made bundle's environment: free-form JSON, stored as text (and a count only if it is one)
+                make_result(env={"host": "odd", "torch": 2.13, "gpu": {"count": 2}, "cpu": True, "logical_cpus": "4"})]
+    store = Store(db_url)
+    assert store.add_many(results) == len(results)
+    bodies = _bodies(db_url)
+    assert None not in bodies.values() and len(bodies) == 4
+    import json
+
+    read = []
+    original = Store.row_chunks
+    monkeypatch.setattr(Store, "row_chunks", lambda self, *a, **k: read.append(k) or original(self, *a, **k))
+    kept = Store(db_url).host_summaries()
+    assert read == []  # nothing summarised again on the first read
+    monkeypatch.setattr(Store, "row_chunks", original)
+    for host in ("abcdef123456", "other", None, "odd"):
+        assert json.dumps(kept[host]) == json.dumps(_from_rows(store, host))
+    (odd,) = kept["odd"]["configs"]
+    assert (odd["torch"], odd["gpu"], odd["cpu"], odd["logical_cpus"]) == ("2.13", '{"count": 2}', "true", None)
+    assert {c["scope"] for c in kept["abcdef123456"]["configs"]} == {TRAIN, INFER, CONVERGE, SCALE}
+
+
+def test_a_write_to_a_host_with_results_or_with_ids_already_stored_leaves_it_stale(db_url):
+    store = Store(db_url)
+    first = make_result(samples_per_s=10.0)
+    store.add_many([first])
+    assert _bodies(db_url)["abcdef123456"] is not None
+    store.add_many([make_result(samples_per_s=30.0)])  # the host had results: summarised from all of them
+    assert _bodies(db_url)["abcdef123456"] is None
+    assert store.host_summaries()["abcdef123456"]["configs"][0]["samples_per_s"] == 20.0
+    # a new host in a batch that also holds an id already stored: which rows were skipped is not known
+    store.add_many([first, make_result(samples_per_s=50.0, env={"host": "new"})])
+    assert _bodies(db_url)["new"] is None
+    assert store.host_summaries()["new"]["configs"][0]["repeats"] == 1
+    assert store.host_summaries()["abcdef123456"]["configs"][0]["repeats"] == 2
