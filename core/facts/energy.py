@@ -182,8 +182,8 @@ class EnergyRecord:
 
     def to_dict(self) -> dict[str, Any]:
         components = []
-        for c in self.components:  # fields by hand: dataclasses.asdict deep-copies (a third of an import's time)
-            row = {f.name: getattr(c, f.name) for f in COMPONENT_FIELDS}
+        for c in self.components:  # its fields (in order) copied: dataclasses.asdict deep-copies (a third of an import)
+            row = dict(vars(c))
             row["avg_power_w"] = c.avg_power_w
             row["energy_above_idle_j"] = c.energy_above_idle_j
             components.append(row)
@@ -223,7 +223,6 @@ class EnergyRecord:
         return cls(window_s=window_s, samples=samples, flops=flops, components=components)
 
 
-COMPONENT_FIELDS = dataclasses.fields(ComponentEnergy)
 DERIVED_NUMBERS = ("total_j", "uncertainty", "idle_w", "total_above_idle_j", "avg_power_w", "j_per_sample",
                    "samples_per_kj", "j_per_tflop")
 
