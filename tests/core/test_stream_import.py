@@ -31,11 +31,16 @@ def tiny_chunks(monkeypatch):
 REAL_CAN_FORK = bundle._can_fork
 
 
-@pytest.fixture(autouse=True, params=["reader process", "one process"])
+PROCESSES = ("reader process", "line readers")
+
+
+@pytest.fixture(autouse=True, params=["reader process", "line readers", "one process"])
 def reader(request, monkeypatch):
-    """Every import here runs both ways: read in a forked process while this one writes (Linux), and
-    read and written in one process (elsewhere)."""
-    monkeypatch.setattr(bundle, "_can_fork", lambda: request.param == "reader process")
+    """Every import here runs each way: read in a forked process while this one writes (Linux); a bundle
+    written a record a line read by two forked processes, each its share of the records; and read and
+    written in one process (elsewhere)."""
+    monkeypatch.setattr(bundle, "_can_fork", lambda: request.param in PROCESSES)
+    monkeypatch.setattr(bundle, "_line_reader_count", lambda: 2 if request.param == "line readers" else 1)
     return request.param
 
 
@@ -179,13 +184,13 @@ def test_a_header_after_the_results_is_still_checked(tmp_path, db_url):
 
 @pytest.mark.parametrize("where", ["between messages", "in a message"])
 def test_a_reader_process_that_dies_fails_the_import_and_writes_nothing(tmp_path, db_url, monkeypatch, reader, where):
-    if reader != "reader process":
-        pytest.skip("a reader process only")
+    if reader not in PROCESSES:
+        pytest.skip("reader processes only")
     path = tmp_path / "b.json"
     path.write_text(bundle_json(results(6)))
 
-    def dying(path, batch, receiving, sending):
-        for item in bundle.checked_rows(path, batch):
+    def dying(function, args, receiving, sending):
+        for item in function(*args):
             sending.send(item)
             if where == "in a message":  # a length that promises 100,000 bytes, then 10 of them
                 os.write(sending.fileno(), struct.pack("!i", 100_000) + b"x" * 10)
@@ -205,17 +210,17 @@ def test_a_bug_in_the_reader_is_raised_with_its_traceback(tmp_path, db_url, monk
         raise ZeroDivisionError("a bug")
 
     monkeypatch.setattr(Store, "rows_of", staticmethod(broken))
-    expected = RuntimeError if reader == "reader process" else ZeroDivisionError
+    expected = RuntimeError if reader in PROCESSES else ZeroDivisionError
     with pytest.raises(expected) as raised:
         import_file(path, Store(db_url))
-    if reader == "reader process":
+    if reader in PROCESSES:
         assert "Traceback" in str(raised.value) and "ZeroDivisionError: a bug" in str(raised.value)
     assert Store(db_url).count() == 0
 
 
 def test_a_failed_write_stops_the_reader(tmp_path, db_url, monkeypatch, reader):
     path = tmp_path / "b.json"
-    path.write_text(bundle_json(results(200)))  # far more than the pipe holds: the reader waits to send
+    path.write_text(bundle_json([make_result() for _ in range(200)]))  # more than the pipe holds: readers wait
     monkeypatch.setattr(bundle, "READ_CHUNK_CHARS", 1 << 20)
     killed = []
     kill = multiprocessing.context.ForkProcess.kill
@@ -238,13 +243,13 @@ def test_a_failed_write_stops_the_reader(tmp_path, db_url, monkeypatch, reader):
     with pytest.raises(StoreUnavailable, match="disk I/O error"):
         import_file(path, store, batch=2)
     assert Store(db_url).count() == 0 and multiprocessing.active_children() == []
-    assert killed == ([1] if reader == "reader process" else [])
+    assert (killed != []) == (reader in PROCESSES)  # each reader still running is stopped
 
 
 def test_a_reader_whose_writer_is_killed_ends_too(tmp_path, reader):
     """The out-of-memory killer takes the writer: its reader must not wait forever to send a batch."""
     if reader != "reader process":
-        pytest.skip("a reader process only")
+        pytest.skip("the CLI's own choice of readers, once")
     import psutil
 
     path = tmp_path / "big.json"
@@ -256,10 +261,108 @@ def test_a_reader_whose_writer_is_killed_ends_too(tmp_path, reader):
         deadline = time.monotonic() + 30
         while not psutil.Process(writer.pid).children() and time.monotonic() < deadline:
             time.sleep(0.05)
-        (child,) = psutil.Process(writer.pid).children()
+        children = psutil.Process(writer.pid).children()  # one reader, or one per CPU (line readers)
+        assert children
         writer.kill()
         writer.wait()
-        gone, alive = psutil.wait_procs([child], timeout=30)
-        assert gone and not alive, "the reader outlived its writer"
+        gone, alive = psutil.wait_procs(children, timeout=30)
+        assert len(gone) == len(children) and not alive, "a reader outlived its writer"
     finally:
         writer.kill()
+
+
+def never_read_as_json(monkeypatch) -> None:
+    """The line readers must not give up on what export writes."""
+    monkeypatch.setattr(bundle, "_rows_from_reader", lambda *args: pytest.fail("read as any JSON"))
+
+
+def test_line_readers_import_an_exported_bundle_each_record_once(tmp_path, db_url, reader, monkeypatch):
+    if reader != "line readers":
+        pytest.skip("line readers only")
+    written = results(9)
+    path = tmp_path / "exported.json"
+    path.write_text(bundle_json(written))
+    never_read_as_json(monkeypatch)
+    assert import_file(path, Store(db_url), batch=2) == (9, 9)
+    assert Store(db_url).results() == written
+    assert import_file(path, Store(db_url), batch=2) == (0, 9)
+    path.write_text(bundle_json([]))
+    assert import_file(path, Store(db_url)) == (0, 0)
+
+
+def _one_process_error(path) -> str:
+    """What the one-process reader says of a bundle (the line readers must say the same)."""
+    with pytest.raises(InvalidImport) as caught:
+        list(bundle.checked_rows(path, 5))
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("bad", [[1, 4, 8], list(range(0, 60, 2))])
+def test_line_readers_list_every_problem_in_record_order_as_one_reader_does(tmp_path, db_url, reader, bad,
+                                                                          monkeypatch):
+    """Each line reader checks its share of the records; their problems are merged in record order (the
+    first 25 listed, the rest counted), word for word what one reader says."""
+    if reader != "line readers":
+        pytest.skip("line readers only")
+    records = [r.to_dict(packed_step_times=True) for r in results(9)] + [
+        make_result(created_at="2026-11-22T11:00:00+00:00").to_dict(packed_step_times=True) for _ in range(51)]
+    for index in bad:
+        records[index]["samples_per_s"] = -1.0
+    path = tmp_path / "bad-lines.json"
+    path.write_text(bundle.BUNDLE_HEADER_LINE.decode() + ",\n".join(json.dumps(r, separators=(",", ":"))
+                                                                    for r in records) + "\n]}\n")
+    never_read_as_json(monkeypatch)
+    with pytest.raises(InvalidImport) as caught:
+        import_file(path, Store(db_url), batch=2)
+    assert str(caught.value) == _one_process_error(path)
+    assert f"{len(bad)} of 60 record(s) are invalid" in str(caught.value)
+    assert Store(db_url).count() == 0
+
+
+def test_line_readers_find_a_duplicate_id_anywhere_in_the_bundle(tmp_path, db_url, reader, monkeypatch):
+    if reader != "line readers":
+        pytest.skip("line readers only")
+    written = results(9)
+    path = tmp_path / "twice.json"
+    path.write_text(bundle_json([*written, dataclasses.replace(written[1], created_at="2026-11-22T12:00:00+00:00")]))
+    never_read_as_json(monkeypatch)
+    with pytest.raises(InvalidImport, match=r"record 10 \(id \w+\): duplicate id") as caught:
+        import_file(path, Store(db_url), batch=2)
+    assert str(caught.value) == _one_process_error(path)
+    assert Store(db_url).count() == 0
+
+
+@pytest.mark.parametrize("edit", ["id not first", "a record over two lines", "broken JSON", "no last line",
+                                  "text after the end", "not UTF-8", "its id twice"])
+def test_a_bundle_edited_by_hand_is_read_as_any_json_after_the_line_readers_give_up(tmp_path, db_url, reader, edit):
+    """Line readers read only what export writes. Anything else (after rows were written) is rolled back
+    and read by the general reader: the same results, or the same error, as if it had been read so first."""
+    written = results(8)
+    lines = bundle_json(written).encode().split(b"\n")  # header, 8 records, "]}", ""
+    record = json.loads(lines[5].rstrip(b","))
+    if edit == "id not first":
+        lines[5] = json.dumps(dict(reversed(list(record.items()))), separators=(",", ":")).encode() + b","
+    elif edit == "a record over two lines":
+        lines[5] = json.dumps(record, indent=1).encode() + b","
+    elif edit == "broken JSON":
+        lines[5] = lines[5].replace(b'"status":"ok"', b'"status":"ok",,')
+    elif edit == "no last line":
+        lines[-2:] = [b"]}"]
+    elif edit == "text after the end":
+        lines[-1] = b"extra"
+    elif edit == "not UTF-8":
+        lines[5] = lines[5].replace(b'"status":"ok"', b'"status":"\xff"')
+    else:  # "id" twice: JSON keeps the last
+        lines[5] = lines[5].replace(b'"run_id"', b'"id":"other","run_id"')
+    path = tmp_path / "edited.json"
+    path.write_bytes(b"\n".join(lines))
+    fails = edit in ("broken JSON", "text after the end", "not UTF-8")
+    if fails:
+        with pytest.raises(InvalidImport) as caught:
+            import_file(path, Store(db_url), batch=2)
+        assert str(caught.value) == _one_process_error(path)
+        assert Store(db_url).count() == 0
+    else:
+        assert import_file(path, Store(db_url), batch=2) == (8, 8)
+        expected = {r.id for r in written} - ({record["id"]} if edit == "its id twice" else set())
+        assert {r.id for r in Store(db_url).results()} == expected | ({"other"} if edit == "its id twice" else set())
