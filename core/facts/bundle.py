@@ -10,6 +10,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import re
+import stat
 import sys
 import threading
 import traceback
@@ -302,9 +303,10 @@ def import_file(path: str | Path, store, batch: int = 5_000) -> tuple[int, int]:
     bundle: a million results import in bounded memory. The records are checked as parse_bundle checks
     them, with every problem listed. Returns (results added, results in the bundle).
 
-    On Linux, from a process with one thread (the CLI), a forked process reads, checks and turns the
-    records into rows (over half the work) while this one writes the previous batch; elsewhere both
-    happen here, one after the other."""
+    On Linux, from a process with one thread (the CLI), forked processes read, check and turn the
+    records into rows (over half the work) while this one writes: a bundle as export writes it (a record a
+    line) is shared among a process per CPU (_rows_from_readers); any other JSON is read by one. Elsewhere
+    both happen here, one after the other."""
     if _can_fork() and (readers := _line_reader_count()) > 1 and _written_a_record_a_line(path):
         try:
             return _write_all(store, _rows_from_readers(path, batch, readers))
@@ -390,8 +392,9 @@ def _from_processes(path: str | Path, readers: list[tuple]):
     try:
         for function, args in readers:
             receiving, sending = context.Pipe(duplex=False)
-            process = context.Process(target=_reader, args=(function, args, receiving, sending), daemon=True,
-                                      name="accelscope-import-reader")
+            earlier = [end for end, _ in running]  # a reader keeps no other reader's pipe open (see _reader)
+            process = context.Process(target=_reader, args=(function, args, receiving, sending, earlier),
+                                      daemon=True, name="accelscope-import-reader")
             try:
                 process.start()
             except OSError:
@@ -429,14 +432,18 @@ def _from_processes(path: str | Path, readers: list[tuple]):
             process.join()
 
 
-def _reader(function, args: tuple, receiving, sending) -> None:
+def _reader(function, args: tuple, receiving, sending, earlier=()) -> None:
     """A forked reader: ``function(*args)``'s messages sent as they come, then how it ended. It closes its
-    copy of the pipe's reading end first: if the writer dies, a send then fails (EPIPE) instead of waiting
-    forever for a reader. An interrupt ends it without a message."""
-    receiving.close()
+    copies of the reading ends (its pipe's, and earlier readers' that the fork gave it) first: if the writer
+    dies, a send then fails (EPIPE) instead of waiting forever for a reader. An interrupt (Ctrl-C reaches
+    every process of the terminal) ends it quietly: the writer says so."""
+    for end in (receiving, *earlier):
+        end.close()
     try:
         for item in function(*args):
             sending.send(item)
+    except KeyboardInterrupt:
+        pass
     except InvalidImport as exc:
         _send_last(sending, ("invalid", str(exc)))
     except Exception:  # a bug (or the writer gone): its traceback goes to the writer, which raises it
@@ -469,8 +476,11 @@ def _line_reader_count() -> int:
 
 
 def _written_a_record_a_line(path: str | Path) -> bool:
-    """Whether the file starts as export writes a bundle (its lines are then read by several processes)."""
+    """Whether the file is a regular file (not a pipe, which only one process can read, once) that starts
+    as export writes a bundle: its lines are then read by several processes."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
         with open(path, "rb") as file:
             return file.readline() == BUNDLE_HEADER_LINE
     except OSError:
@@ -483,13 +493,16 @@ def _rows_from_readers(path: str | Path, batch: int, readers: int):
     every record of an id, and finds a duplicate). Their problems are merged in record order, as one
     reader lists them. Raises _NotARecordALine (after which nothing may be kept) where a line is not one
     whole record with its id first."""
-    finished = []
+    finished, failing = [], False
     for kind, value in _from_processes(path, [(_line_rows, (path, batch, share, readers))
                                               for share in range(readers)]):
         if kind == "fallback":
             raise _NotARecordALine(value)
-        if kind == "rows":
-            yield kind, value
+        if kind == "stop":  # a reader found a problem: nothing more is written (the import fails)
+            failing = True
+        elif kind == "rows":
+            if not failing:
+                yield kind, value
         else:  # "done": (records, problems, the first MAX_LISTED_PROBLEMS as (index, text))
             finished.append(value)
     records = finished[0][0]  # every reader counted every line
@@ -498,6 +511,11 @@ def _rows_from_readers(path: str | Path, batch: int, readers: int):
         listed = sorted(item for _, _, first in finished for item in first)[:MAX_LISTED_PROBLEMS]
         raise _invalid_records(str(path), [text for _, text in listed], problems, records)
     yield "done", records
+
+
+def _line(file) -> bytes:
+    """The next line, or as much of it as a record may hold (then without its end: not a record a line)."""
+    return file.readline(MAX_RECORD_CHARS + 2)
 
 
 def _line_rows(path: str | Path, batch: int, share: int, shares: int):
@@ -510,18 +528,18 @@ def _line_rows(path: str | Path, batch: int, share: int, shares: int):
     index = 0
     with open(path, "rb") as file:
         file.readline()  # the header, checked by the writer before
-        line = file.readline()
-        while line and line != _LAST_LINE:
+        line, after_comma = _line(file), False
+        while line and not (line == _LAST_LINE and not after_comma):
             if line.endswith(b",\n"):
-                text = line[:-2]
-            elif line.endswith(b"\n") and file.readline() == _LAST_LINE:
-                text, line = line[:-1], _LAST_LINE  # the last record
+                text, after_comma = line[:-2], True
+            elif line.endswith(b"\n") and _line(file) == _LAST_LINE:
+                text, line, after_comma = line[:-1], _LAST_LINE, False  # the last record
             else:
                 yield "fallback", f"line {index + 2} is not a record followed by a comma, nor the last one"
                 return
             found = _LEADING_ID.match(text)
-            if found is None:
-                yield "fallback", f"line {index + 2} does not start with its id"
+            if found is None or not text.endswith(b"}"):
+                yield "fallback", f"line {index + 2} is not a record that starts with its id, as export writes it"
                 return
             if zlib.crc32(found.group(1)) % shares == share:
                 try:
@@ -536,10 +554,13 @@ def _line_rows(path: str | Path, batch: int, share: int, shares: int):
                 checker.count = index  # its number in the whole bundle
                 before = len(checker.problems)
                 result = checker.check(record)
-                if len(checker.problems) > before and len(listed) < MAX_LISTED_PROBLEMS:
-                    listed.append((index, checker.problems[-1]))
+                if len(checker.problems) > before:
+                    if not before:
+                        yield "stop", None  # the import will fail: the writer writes nothing more
+                    if len(listed) < MAX_LISTED_PROBLEMS:
+                        listed.append((index, checker.problems[-1]))
                 if result is None or checker.problems:
-                    pending.clear()  # nothing more is written: the import will be rolled back
+                    pending.clear()
                 else:
                     pending.append(Store.rows_of(result, text if _stored_as_is(record, text, result) else None))
                     if len(pending) >= batch:
@@ -547,9 +568,9 @@ def _line_rows(path: str | Path, batch: int, share: int, shares: int):
                         pending = []
             index += 1
             if line != _LAST_LINE:
-                line = file.readline()
-        if line != _LAST_LINE or file.read(1):
-            yield "fallback", "the bundle does not end with ']}' on a line of its own"
+                line = _line(file)
+        if line != _LAST_LINE or after_comma or file.read(1):
+            yield "fallback", "the bundle does not end with ']}' on a line of its own after its last record"
             return
     yield "rows", pending
     yield "done", (index, len(checker.problems), listed)

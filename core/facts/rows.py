@@ -45,7 +45,8 @@ def _text(value) -> str | None:
 
 
 def _count(value) -> int | None:
-    return value if type(value) is int else None  # a count of CPUs, or nothing (not "4", not true)
+    """A count of CPUs, or nothing (not "4", not true, not more than a 64-bit column holds)."""
+    return value if type(value) is int and 0 <= value < 2**63 else None
 
 
 def flat_row(result: ProbeResult) -> dict:

@@ -118,7 +118,7 @@ RECOVERY_HINT = ("to recover: `sqlite3 BROKEN.db \".recover\" | sqlite3 recovere
                  f"--db / {DB_ENV_VAR} at a new store and import it")
 
 
-NO_HOST_KEY = "<no host>"  # the host_summaries key of results that recorded no host (no host name has < >)
+NO_HOST_KEY = "<no host>"  # the host_summaries key of results that recorded no host (validation refuses < > in a host)
 
 
 def _host_key(host: str | None) -> str:
@@ -271,6 +271,16 @@ _row_values = operator.itemgetter(*ROW_COLUMNS)  # a flat row's values in result
 _HOST = ROW_COLUMNS.index("host")
 
 
+def _same(value):
+    return value
+
+
+# Per column kind: the Python types a value may have, and the value as SQLite and PostgreSQL give it back (a
+# REAL column returns a float where an int was written, and 0.0 where -0.0 was).
+_READ_BACK = {REAL: ({float, int}, lambda value: float(value) + 0.0), INT: ({int}, _same), TEXT: ({str}, _same),
+              BOOL: ({bool}, _same)}
+
+
 class _NewHosts:
     """What a bulk write keeps of the hosts it is the first to write (its mark created their
     host_summaries row, so they had no results): each one's summary, made as its rows are written and
@@ -284,11 +294,20 @@ class _NewHosts:
         self.summarisers: dict[str, object] = {}
         self.spoiled: set[str] = set()
         self.columns = INPUT_COLUMNS
-        places = [ROW_COLUMNS.index(c) for c in INPUT_COLUMNS]
-        reals = [ROW_KINDS[c] == REAL for c in INPUT_COLUMNS]
-        # a row as the store gives it back: a REAL column returns a float even where an int was written
-        self.values = lambda typed: [float(typed[p]) if real and typed[p] is not None else typed[p]
-                                     for p, real in zip(places, reals)]
+        self.places = [(ROW_COLUMNS.index(c), _READ_BACK[ROW_KINDS[c]]) for c in INPUT_COLUMNS]
+
+    def row(self, typed: tuple) -> dict | None:
+        """A row's summary input as the store will give it back, or None where that is not known (a value
+        of another type than its column's, from a result made in memory)."""
+        values = []
+        for place, (types, read_back) in self.places:
+            value = typed[place]
+            if value is not None:
+                if type(value) not in types:
+                    return None
+                value = read_back(value)
+            values.append(value)
+        return dict(zip(self.columns, values))
 
     def add(self, rows: Sequence[tuple[tuple, tuple]], created: set[str], complete: bool) -> None:
         from core.facts.summary import Summariser
@@ -303,9 +322,15 @@ class _NewHosts:
         if not self.summarisers:
             return
         for _, typed in rows:
-            summariser = self.summarisers.get(_host_key(typed[_HOST]))
+            key = _host_key(typed[_HOST])
+            summariser = self.summarisers.get(key)
             if summariser is not None:
-                summariser.add(dict(zip(self.columns, self.values(typed))))
+                row = self.row(typed)
+                if row is None:
+                    self.spoiled.add(key)
+                    del self.summarisers[key]
+                else:
+                    summariser.add(row)
 
     def store(self, conn) -> None:
         """Their summaries into host_summaries, in the writer's transaction (their rows are still its own:
@@ -483,8 +508,11 @@ class Store:
         if row is None:
             if self.read_only or self.damage:
                 return
-            with self._engine.begin() as conn:
-                conn.execute(meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+            try:
+                with self._engine.begin() as conn:
+                    conn.execute(meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+            except sa.exc.IntegrityError:  # another process opening the new store wrote it meanwhile
+                self._check_schema_version()
             return
         found = int(row[0])
         if found < SCHEMA_VERSION:

@@ -68,8 +68,10 @@ def result_problems(result: ProbeResult, *, now: datetime | None = None,
             problems.append(f"'{name}' is a {value.bit_length()}-bit integer; at most {INT_LIMIT:,} fits the store"
                             + (" (either sign)" if value < 0 else ""))
     host = (result.env or {}).get("host")
-    if host is not None and (not isinstance(host, str) or not host.strip() or len(host) > HOST_LIMIT):
-        problems.append(f"'env.host' must be non-empty text of at most {HOST_LIMIT} characters (or absent)")
+    if host is not None and (not isinstance(host, str) or not host.strip() or len(host) > HOST_LIMIT
+                             or "<" in host or ">" in host):
+        problems.append(f"'env.host' must be non-empty text of at most {HOST_LIMIT} characters, without < or > "
+                        "(or absent)")
     if result.status not in STATUSES:
         problems.append(f"'status' {result.status!r} is not one of {', '.join(STATUSES)}")
     if result.precision not in PRECISIONS:

@@ -189,7 +189,7 @@ def test_a_reader_process_that_dies_fails_the_import_and_writes_nothing(tmp_path
     path = tmp_path / "b.json"
     path.write_text(bundle_json(results(6)))
 
-    def dying(function, args, receiving, sending):
+    def dying(function, args, receiving, sending, earlier=()):
         for item in function(*args):
             sending.send(item)
             if where == "in a message":  # a length that promises 100,000 bytes, then 10 of them
@@ -333,8 +333,10 @@ def test_line_readers_find_a_duplicate_id_anywhere_in_the_bundle(tmp_path, db_ur
 
 
 @pytest.mark.parametrize("edit", ["id not first", "a record over two lines", "broken JSON", "no last line",
-                                  "text after the end", "not UTF-8", "its id twice"])
-def test_a_bundle_edited_by_hand_is_read_as_any_json_after_the_line_readers_give_up(tmp_path, db_url, reader, edit):
+                                  "text after the end", "not UTF-8", "its id twice", "a comma after the last record",
+                                  "a space after a record", "CRLF line ends", "a record over the size limit"])
+def test_a_bundle_edited_by_hand_is_read_as_any_json_after_the_line_readers_give_up(tmp_path, db_url, reader, edit,
+                                                                                     monkeypatch):
     """Line readers read only what export writes. Anything else (after rows were written) is rolled back
     and read by the general reader: the same results, or the same error, as if it had been read so first."""
     written = results(8)
@@ -352,11 +354,20 @@ def test_a_bundle_edited_by_hand_is_read_as_any_json_after_the_line_readers_give
         lines[-1] = b"extra"
     elif edit == "not UTF-8":
         lines[5] = lines[5].replace(b'"status":"ok"', b'"status":"\xff"')
-    else:  # "id" twice: JSON keeps the last
+    elif edit == "its id twice":  # JSON keeps the last
         lines[5] = lines[5].replace(b'"run_id"', b'"id":"other","run_id"')
+    elif edit == "a comma after the last record":  # not JSON
+        lines[-3] += b","
+    elif edit == "a space after a record":
+        lines[5] = lines[5][:-1] + b" ,"
+    elif edit == "CRLF line ends":
+        lines = [line + b"\r" for line in lines[:-1]] + [b""]
+    else:  # the general reader refuses a record over MAX_RECORD_CHARS, whatever its shape
+        monkeypatch.setattr(bundle, "MAX_RECORD_CHARS", len(lines[5]) - 100)
     path = tmp_path / "edited.json"
     path.write_bytes(b"\n".join(lines))
-    fails = edit in ("broken JSON", "text after the end", "not UTF-8")
+    fails = edit in ("broken JSON", "text after the end", "not UTF-8", "a comma after the last record",
+                     "a record over the size limit")
     if fails:
         with pytest.raises(InvalidImport) as caught:
             import_file(path, Store(db_url), batch=2)
@@ -366,3 +377,17 @@ def test_a_bundle_edited_by_hand_is_read_as_any_json_after_the_line_readers_give
         assert import_file(path, Store(db_url), batch=2) == (8, 8)
         expected = {r.id for r in written} - ({record["id"]} if edit == "its id twice" else set())
         assert {r.id for r in Store(db_url).results()} == expected | ({"other"} if edit == "its id twice" else set())
+        with Store(db_url)._engine.connect() as conn:  # each payload is the record alone, as the general reader cuts it
+            assert all(p.endswith("}") for p in conn.execute(sa.select(results_table.c.payload)).scalars())
+
+
+def test_a_bundle_from_a_pipe_is_read_once_by_one_reader(tmp_path, db_url, reader):
+    """A pipe (``import <(…)``, /dev/stdin) can be read once, by one process: never by line readers."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    feeder = threading.Thread(target=lambda: fifo.write_text(bundle_json(results(4))))
+    feeder.start()
+    try:
+        assert import_file(fifo, Store(db_url), batch=2) == (4, 4)
+    finally:
+        feeder.join()

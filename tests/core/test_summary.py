@@ -228,7 +228,8 @@ def test_a_write_that_is_a_hosts_first_stores_its_summary_with_its_results(db_ur
                 make_result(mode="infer"), make_result(mode="converge"), make_result(world_size=2, launch_id="l-1"),
                 make_result(env={"host": "other"}, device_identity="GPU-1"), make_result(env={"host": None}),
                 # a hand-made bundle's environment: free-form JSON, stored as text (and a count only if it is one)
-                make_result(env={"host": "odd", "torch": 2.13, "gpu": {"count": 2}, "cpu": True, "logical_cpus": "4"})]
+                make_result(env={"host": "odd", "torch": 2.13, "gpu": {"count": 2}, "cpu": True, "logical_cpus": "4"}),
+                make_result(step_time_cv=-0.0, host_other_cpus=-0.0, env={"host": "odd", "logical_cpus": 2**70})]
     store = Store(db_url)
     assert store.add_many(results) == len(results)
     bodies = _bodies(db_url)
@@ -244,8 +245,26 @@ def test_a_write_that_is_a_hosts_first_stores_its_summary_with_its_results(db_ur
     for host in ("abcdef123456", "other", None, "odd"):
         assert json.dumps(kept[host]) == json.dumps(_from_rows(store, host))
     (odd,) = kept["odd"]["configs"]
-    assert (odd["torch"], odd["gpu"], odd["cpu"], odd["logical_cpus"]) == ("2.13", '{"count": 2}', "true", None)
+    assert odd["repeats"] == 2 and odd["logical_cpus"] is None  # not a count, and beyond 64 bits
     assert {c["scope"] for c in kept["abcdef123456"]["configs"]} == {TRAIN, INFER, CONVERGE, SCALE}
+
+
+def test_a_result_made_in_memory_with_a_value_of_another_type_leaves_its_host_stale(db_url):
+    """The summary made while writing is kept only where it is known to be what the store gives back."""
+    store = Store(db_url)
+    store.add_many([make_result(params=1000.0, env={"host": "float-params"}), make_result(launch_id=5)])
+    bodies = _bodies(db_url)
+    assert bodies["float-params"] is None and bodies["abcdef123456"] is None  # summarised from their rows
+    import json
+
+    for host in ("float-params", "abcdef123456"):
+        assert json.dumps(store.host_summaries()[host]) == json.dumps(_from_rows(store, host))
+
+
+def test_a_host_name_that_could_be_the_key_of_no_host_is_refused():
+    from core.facts.validation import result_problems
+
+    assert any("env.host" in p for p in result_problems(make_result(env={"host": "<no host>"})))
 
 
 def test_a_write_to_a_host_with_results_or_with_ids_already_stored_leaves_it_stale(db_url):
