@@ -305,9 +305,11 @@ def import_file(path: str | Path, store, batch: int = 5_000) -> tuple[int, int]:
 
     On Linux, from a process with one thread (the CLI), forked processes read, check and turn the
     records into rows (over half the work) while this one writes: a bundle as export writes it (a record a
-    line) is shared among a process per CPU (_rows_from_readers); any other JSON is read by one. Elsewhere
-    both happen here, one after the other."""
-    if _can_fork() and (readers := _line_reader_count()) > 1 and _written_a_record_a_line(path):
+    line), imported into SQLite, is shared among a process per CPU (_rows_from_readers); any other JSON,
+    and any import into PostgreSQL (which needs the file's order), is read by one. Elsewhere both happen
+    here, one after the other."""
+    if (_can_fork() and store.one_writer_at_a_time and (readers := _line_reader_count()) > 1
+            and _written_a_record_a_line(path)):  # readers' rows come in no set order: see one_writer_at_a_time
         try:
             return _write_all(store, _rows_from_readers(path, batch, readers))
         except _NotARecordALine:

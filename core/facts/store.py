@@ -419,16 +419,17 @@ class Store:
             raise StoreError(f"cannot open results store {self.safe_url}: {self._describe(exc)}") from None
 
     def _create_tables(self) -> None:
-        """The tables a new store needs (those missing). Processes that open a new SQLite store at once (the
-        nodes of a job) may both find a table missing: the one that creates it second is told it exists,
-        and looks again."""
+        """The tables a new store needs (those missing). Processes that open a new store at once (the nodes
+        of a job, parallel imports) may both find a table missing: the one that creates it second is told it
+        exists (PostgreSQL: its row type's name is taken), and looks again."""
         tables = [results_table, rows_table, meta_table, summaries_table]
         for attempt in range(3):
             try:
                 _metadata.create_all(self._engine, tables=tables)
                 return
-            except sa.exc.OperationalError as exc:
-                if "already exists" not in str(exc) or attempt == 2:
+            except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError) as exc:
+                made_meanwhile = "already exists" in str(exc) or "pg_type_typname_nsp_index" in str(exc)
+                if not made_meanwhile or attempt == 2:
                     raise
 
     def _engine_url(self) -> str:
@@ -461,6 +462,13 @@ class Store:
     def _describe(self, exc: BaseException) -> str:
         text = str(getattr(exc, "orig", None) or exc).splitlines()[0] if str(exc) else type(exc).__name__
         return scrub(text, self.url)
+
+    @property
+    def one_writer_at_a_time(self) -> bool:
+        """Whether the database lets one transaction write at a time (SQLite). Elsewhere (PostgreSQL) two
+        imports of overlapping bundles must write their rows in one order (the file's), or each may wait for
+        an id the other holds: a deadlock, and one import fails."""
+        return self._engine.dialect.name == "sqlite"
 
     @property
     def safe_url(self) -> str:

@@ -91,6 +91,18 @@ def test_parallel_overlapping_imports_on_postgres_lose_nothing_and_fail_none(pos
     assert sum(c["results"] for c in Store(postgres_url).host_summaries()["parallel-pg-host"]["configs"]) == 40
 
 
+def test_an_import_into_postgres_writes_in_the_files_order(postgres_url, tmp_path, monkeypatch):
+    """Line readers' rows come in no set order: two such imports of overlapping bundles could each wait for
+    an id the other holds (a deadlock). Into PostgreSQL one reader reads, in the file's order."""
+    from core.facts import bundle
+
+    monkeypatch.setattr(bundle, "_line_reader_count", lambda: 4)
+    monkeypatch.setattr(bundle, "_rows_from_readers", lambda *args: pytest.fail("line readers on PostgreSQL"))
+    path = tmp_path / "ordered.json"
+    path.write_text(bundle_json([make_result(run_id="ordered-pg") for _ in range(3)]))
+    assert bundle.import_file(path, Store(postgres_url)) == (3, 3)
+
+
 def test_unreachable_server_says_so_without_the_password():
     with pytest.raises(StoreError, match="cannot open results store") as refused:
         Store("postgresql+psycopg2://nobody:Pa55word@127.0.0.1:1/none")
