@@ -285,8 +285,9 @@ class _NewHosts:
     """What a bulk write keeps of the hosts it is the first to write (its mark created their
     host_summaries row, so they had no results): each one's summary, made as its rows are written and
     stored with them, so that nobody has to read them all back to summarise them (at a million results,
-    17 s after an import). A host with other results, or one a batch wrote only part of (some of its ids
-    were stored already), is left stale and summarised from its rows when it is read."""
+    17 s after an import). A host with other results, one a batch wrote only part of (some of its ids
+    were stored already), or one with a value of another type than its column's (a result made in memory)
+    is left stale and summarised from its rows when it is read."""
 
     def __init__(self) -> None:
         from core.facts.summary import INPUT_COLUMNS
