@@ -11,6 +11,8 @@ import json
 import operator
 import os
 import re
+import sqlite3
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -238,10 +240,25 @@ def _sqlite_pragmas(read_only: bool):
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms()}")
         if not read_only:
             cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_BYTES}")  # before WAL: it fixes the size of a new file
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
     return apply
+
+
+def _switch_to_wal(cursor) -> None:
+    """PRAGMA journal_mode=WAL, tried again while another process holds the file's lock (SQLite answers a
+    change of journal mode "locked" at once, without waiting busy_timeout): processes that open a new
+    store together all get it."""
+    deadline = time.monotonic() + busy_timeout_ms() / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -449,16 +466,29 @@ class Store:
         return self.url
 
     def _quick_check(self) -> None:
-        try:
-            with self._engine.connect() as conn:
-                found = [row[0] for row in conn.exec_driver_sql("PRAGMA quick_check(5)")]
-        except sa.exc.DatabaseError as exc:
-            if "not a database" in str(exc) or "unable to open" in str(exc):
-                raise StoreError(f"the store {self.safe_url} is not a readable SQLite database "
-                                 f"({self._describe(exc)}); {RECOVERY_HINT}") from None
-            found = [self._describe(exc)]  # malformed pages: what is still readable can be exported
+        deadline = time.monotonic() + busy_timeout_ms() / 1000
+        while True:
+            try:
+                with self._engine.connect() as conn:
+                    found = [row[0] for row in conn.exec_driver_sql("PRAGMA quick_check(5)")]
+                break
+            except sa.exc.DatabaseError as exc:
+                # another process making the new file (its WAL): busy, not damaged; SQLite may say so at once
+                if "database is locked" in str(exc) and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                    continue
+                found = self._check_failed(exc)
+                break
         if found != ["ok"]:
             self.damage = "; ".join(found)
+
+    def _check_failed(self, exc: sa.exc.DatabaseError) -> list[str]:
+        if "database is locked" in str(exc):
+            raise StoreUnavailable(f"the store {self.safe_url} is busy ({self._describe(exc)}); try again") from None
+        if "not a database" in str(exc) or "unable to open" in str(exc):
+            raise StoreError(f"the store {self.safe_url} is not a readable SQLite database "
+                             f"({self._describe(exc)}); {RECOVERY_HINT}") from None
+        return [self._describe(exc)]  # malformed pages: what is still readable can be exported
 
     def _describe(self, exc: BaseException) -> str:
         text = str(getattr(exc, "orig", None) or exc).splitlines()[0] if str(exc) else type(exc).__name__
