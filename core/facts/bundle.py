@@ -353,11 +353,11 @@ def checked_rows(path: str | Path, batch: int):
         if not checked and "format" in header and "version" in header:
             _check_header(header, name)  # before the results in our bundles: a wrong file stops at once
             checked = True
-        result = checker.check(record)
-        if result is None or checker.problems:
-            pending.clear()  # nothing more is written: the import will be rolled back
+        row = _checked_row(checker, record, text)
+        if row is None:
+            pending.clear()
             continue
-        pending.append(Store.rows_of(result, text if _stored_as_is(record, text, result) else None))
+        pending.append(row)
         if len(pending) >= batch:
             yield "rows", pending
             pending = []
@@ -366,6 +366,15 @@ def checked_rows(path: str | Path, batch: int):
     checker.raise_problems()
     yield "rows", pending
     yield "done", checker.count
+
+
+def _checked_row(checker: _RecordChecker, record, text: str) -> tuple | None:
+    """The store's rows of a record, checked in turn by ``checker``; None once any record has failed
+    (nothing more is written: the import will be rolled back)."""
+    result = checker.check(record)
+    if result is None or checker.problems:
+        return None
+    return Store.rows_of(result, text if _stored_as_is(record, text, result) else None)
 
 
 def _rows_from_reader(path: str | Path, batch: int):
@@ -555,16 +564,16 @@ def _line_rows(path: str | Path, batch: int, share: int, shares: int):
                     return
                 checker.count = index  # its number in the whole bundle
                 before = len(checker.problems)
-                result = checker.check(record)
+                row = _checked_row(checker, record, text)
                 if len(checker.problems) > before:
                     if not before:
                         yield "stop", None  # the import will fail: the writer writes nothing more
                     if len(listed) < MAX_LISTED_PROBLEMS:
                         listed.append((index, checker.problems[-1]))
-                if result is None or checker.problems:
+                if row is None:
                     pending.clear()
                 else:
-                    pending.append(Store.rows_of(result, text if _stored_as_is(record, text, result) else None))
+                    pending.append(row)
                     if len(pending) >= batch:
                         yield "rows", pending
                         pending = []
