@@ -247,16 +247,21 @@ def _sqlite_pragmas(read_only: bool):
 
 
 def _switch_to_wal(cursor) -> None:
-    """PRAGMA journal_mode=WAL, tried again while another process holds the file's lock (SQLite answers a
-    change of journal mode "locked" at once, without waiting busy_timeout): processes that open a new
-    store together all get it."""
+    """PRAGMA journal_mode=WAL, tried again while another process holds the file's lock: processes that
+    open a new store together all get it."""
+    _while_locked(lambda: cursor.execute("PRAGMA journal_mode=WAL"), sqlite3.OperationalError)
+
+
+def _while_locked(action, errors):
+    """``action()``, tried again while it fails with "database is locked" (``errors``), up to the busy
+    timeout: SQLite says so at once, without waiting busy_timeout, to a process that opens a file another
+    process is switching to WAL."""
     deadline = time.monotonic() + busy_timeout_ms() / 1000
     while True:
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
+            return action()
+        except errors as exc:
+            if "database is locked" not in str(exc) or time.monotonic() >= deadline:
                 raise
             time.sleep(0.02)
 
@@ -288,14 +293,9 @@ _row_values = operator.itemgetter(*ROW_COLUMNS)  # a flat row's values in result
 _HOST = ROW_COLUMNS.index("host")
 
 
-def _same(value):
-    return value
-
-
-# Per column kind: the Python types a value may have, and the value as SQLite and PostgreSQL give it back (a
-# REAL column returns a float where an int was written, and 0.0 where -0.0 was).
-_READ_BACK = {REAL: ({float, int}, lambda value: float(value) + 0.0), INT: ({int}, _same), TEXT: ({str}, _same),
-              BOOL: ({bool}, _same)}
+# Per column kind, the Python types a value may have to be read back as it was written (but a REAL column
+# returns a float where an int was written, and 0.0 where -0.0 was: _NewHosts.row converts those).
+_TYPES = {REAL: {float, int}, INT: {int}, TEXT: {str}, BOOL: {bool}}
 
 
 class _NewHosts:
@@ -312,18 +312,19 @@ class _NewHosts:
         self.summarisers: dict[str, object] = {}
         self.spoiled: set[str] = set()
         self.columns = INPUT_COLUMNS
-        self.places = [(ROW_COLUMNS.index(c), _READ_BACK[ROW_KINDS[c]]) for c in INPUT_COLUMNS]
+        self.places = [(ROW_COLUMNS.index(c), _TYPES[ROW_KINDS[c]], ROW_KINDS[c] == REAL) for c in INPUT_COLUMNS]
 
     def row(self, typed: tuple) -> dict | None:
         """A row's summary input as the store will give it back, or None where that is not known (a value
         of another type than its column's, from a result made in memory)."""
         values = []
-        for place, (types, read_back) in self.places:
+        for place, types, real in self.places:
             value = typed[place]
             if value is not None:
                 if type(value) not in types:
                     return None
-                value = read_back(value)
+                if real:
+                    value = float(value) + 0.0
             values.append(value)
         return dict(zip(self.columns, values))
 
@@ -466,19 +467,13 @@ class Store:
         return self.url
 
     def _quick_check(self) -> None:
-        deadline = time.monotonic() + busy_timeout_ms() / 1000
-        while True:
-            try:
-                with self._engine.connect() as conn:
-                    found = [row[0] for row in conn.exec_driver_sql("PRAGMA quick_check(5)")]
-                break
-            except sa.exc.DatabaseError as exc:
-                # another process making the new file (its WAL): busy, not damaged; SQLite may say so at once
-                if "database is locked" in str(exc) and time.monotonic() < deadline:
-                    time.sleep(0.02)
-                    continue
-                found = self._check_failed(exc)
-                break
+        def check() -> list[str]:
+            with self._engine.connect() as conn:
+                return [row[0] for row in conn.exec_driver_sql("PRAGMA quick_check(5)")]
+        try:  # another process making the new file (its WAL) holds it: busy, not damaged
+            found = _while_locked(check, sa.exc.DatabaseError)
+        except sa.exc.DatabaseError as exc:
+            found = self._check_failed(exc)
         if found != ["ok"]:
             self.damage = "; ".join(found)
 
