@@ -18,6 +18,8 @@ import zlib
 from pathlib import Path
 from typing import Sequence
 
+import orjson
+
 from core.errors import AccelscopeError, InvalidImport
 from core.facts.results import PACKED_STEP_TIMES, ProbeResult, all_finite
 from core.facts.store import Store, ValidatedResults
@@ -469,6 +471,8 @@ BUNDLE_HEADER_LINE = f'{{"format": "{BUNDLE_FORMAT}", "version": {BUNDLE_VERSION
 _LAST_LINE = b"]}\n"
 _LEADING_ID = re.compile(rb'\{"id":"([^"\\]*)"')  # a record line as export writes it starts with its id
 MAX_LINE_READERS = 4
+LINE_READ_BUFFER_BYTES = 1 << 16  # a line reader's file buffer: a record line (6 kB) read at the default 8 kB
+# took 6.1 µs, a memory copy and a refill or two; at 64 kB, 1.3 µs (each reader reads every line)
 
 
 class _NotARecordALine(Exception):
@@ -537,7 +541,7 @@ def _line_rows(path: str | Path, batch: int, share: int, shares: int):
     checker = _RecordChecker(name)
     pending, listed = [], []
     index = 0
-    with open(path, "rb") as file:
+    with open(path, "rb", buffering=LINE_READ_BUFFER_BYTES) as file:
         file.readline()  # the header, checked by the writer before
         line, after_comma = _line(file), False
         while line and not (line == _LAST_LINE and not after_comma):
@@ -554,8 +558,8 @@ def _line_rows(path: str | Path, batch: int, share: int, shares: int):
                 return
             if zlib.crc32(found.group(1)) % shares == share:
                 try:
+                    record = _record_of_line(text)
                     text = text.decode()
-                    record = json.loads(text)
                 except (ValueError, RecursionError):  # not UTF-8, not JSON: the general reader says where
                     yield "fallback", f"line {index + 2} is not one JSON record"
                     return
@@ -585,6 +589,25 @@ def _line_rows(path: str | Path, batch: int, share: int, shares: int):
             return
     yield "rows", pending
     yield "done", (index, len(checker.problems), listed)
+
+
+_DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * 19  # orjson reads an integer beyond 64 bits (19 digits and more) as a float; json, as an int
+
+
+def _record_of_line(line: bytes):
+    """A record line's JSON, as json.loads reads it. orjson reads it 4× faster (6 µs instead of 25: the
+    largest cost of a line reader) and reads the same values wherever it reads the text at all, but for
+    two things: it refuses what standard JSON has no words for (NaN, 1e400, a lone surrogate), and it
+    reads an integer too large for 64 bits as a float. Those lines are read by json, as before: a line
+    orjson refuses, and a line with a run of 19 digits or more (a long integer, rarely a run of digits in
+    a text or in the packed step times)."""
+    if _LONG_NUMBER not in line.translate(_DIGITS_AS_ZEROS):
+        try:
+            return orjson.loads(line)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(line.decode())
 
 
 def _send_last(sending, message: tuple) -> None:

@@ -332,6 +332,31 @@ def test_line_readers_find_a_duplicate_id_anywhere_in_the_bundle(tmp_path, db_ur
     assert Store(db_url).count() == 0
 
 
+@pytest.mark.parametrize("line", [
+    b'{"id":"a","n":18446744073709551616,"m":-9223372036854775809,"k":123456789012345678901234567890}',
+    b'{"id":"a","x":NaN,"y":Infinity,"z":1e400}', b'{"id":"a","s":"\\ud800"}', b'{"id":"a","a":1,"a":2.5}',
+    b'{"id":"a","f":-0.0,"g":0.1,"h":1.7976931348623157e308,"i":5e-324,"j":9223372036854775807,"t":"1234567890"}',
+])
+def test_a_record_line_reads_as_json_reads_it(line, reader):
+    """The line readers parse with orjson where it reads a line as json does, and with json elsewhere: the
+    same values of the same types (an integer past 64 bits stays an integer, not a float)."""
+    if reader != "line readers":
+        pytest.skip("line readers only")
+    assert repr(bundle._record_of_line(line)) == repr(json.loads(line))
+
+
+def test_a_record_with_an_integer_past_64_bits_is_stored_as_one_reader_stores_it(tmp_path, db_url, reader,
+                                                                                  monkeypatch):
+    if reader != "line readers":
+        pytest.skip("line readers only")
+    written = [dataclasses.replace(r, env={**r.env, "cpu": 10**25, "gpu": -(2**70)}) for r in results(4)]
+    path = tmp_path / "long-integer.json"
+    path.write_text(bundle_json(written))
+    never_read_as_json(monkeypatch)
+    assert import_file(path, Store(db_url), batch=2) == (4, 4)
+    assert [(row["cpu"], row["gpu"]) for row in Store(db_url).summaries()] == [(str(10**25), str(-(2**70)))] * 4
+
+
 @pytest.mark.parametrize("edit", ["id not first", "a record over two lines", "broken JSON", "no last line",
                                   "text after the end", "not UTF-8", "its id twice", "a comma after the last record",
                                   "a space after a record", "CRLF line ends", "a record over the size limit"])
