@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from core.units import FLOP_PER_TFLOP
+
+FLOAT_MAX = sys.float_info.max  # a float in [0, FLOAT_MAX] is finite and non-negative (a NaN compares false)
 
 MEASURED, ESTIMATED, UNAVAILABLE = "measured", "estimated", "unavailable"
 
@@ -229,6 +232,8 @@ DERIVED_NUMBERS = ("total_j", "uncertainty", "idle_w", "total_above_idle_j", "av
 
 def _number(data: Mapping, name: str, *, required: bool = False) -> float | None:
     value = data.get(name)
+    if type(value) is float and 0.0 <= value <= FLOAT_MAX:  # most values: a finite, non-negative float
+        return value
     if value is None and not required:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:

@@ -6,6 +6,7 @@ import base64
 import dataclasses
 import math
 import struct
+import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ _OPTIONAL_STRINGS = ("error", "device_name", "peak_memory_method", "flops_method
 # them so: exact, about half the size of JSON numbers, and decoded in C instead of number by number).
 PACKED_STEP_TIMES = "step_times_f64_b64"
 FLOAT64_BYTES = 8
+FLOAT_MAX = sys.float_info.max  # a float within ±FLOAT_MAX is finite (a NaN compares false)
 
 
 def new_id() -> str:
@@ -154,8 +156,9 @@ class ProbeResult:
         _check_timestamp(data["created_at"])
         for name in _OPTIONAL_NUMBERS:
             value = data.get(name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                      or not finite(value)):
+            if value is None or type(value) is float and -FLOAT_MAX <= value <= FLOAT_MAX:  # most: at once
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not finite(value):
                 raise ValueError(f"field '{name}' must be a finite number or null, got {value!r}")
         for name in _OPTIONAL_INTS:
             value = data.get(name)

@@ -14,7 +14,7 @@ import functools
 import math
 from datetime import datetime, timedelta, timezone
 
-from core.facts.results import STATUSES, ProbeResult, all_finite, finite
+from core.facts.results import FLOAT_MAX, STATUSES, ProbeResult, all_finite, finite
 from core.facts.spec import PRECISIONS
 from core.measure.workloads import WORKLOADS, is_custom_workload
 
@@ -127,7 +127,8 @@ def _range_problems(result: ProbeResult) -> list[str]:
     for names, lowest, inclusive, needs in RANGES:
         for name in names:
             value = values[name]
-            if value is None:
+            if value is None or type(value) is float and value <= FLOAT_MAX and (
+                    value >= lowest if inclusive else value > lowest):  # most: a float in range (a NaN is not)
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not finite(value) or not (
                     value >= lowest if inclusive else value > lowest):
