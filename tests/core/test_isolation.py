@@ -28,16 +28,16 @@ def test_a_plan_survives_raise_hang_oom_and_kill(db_url):
         good,
     ]
     events = []
-    # The hang costs the whole timeout; 10 s is over twice the slowest other probe here (about 4 s, cold start).
-    results = run_plan(plan, store, run_id="plan", timeout_s=10, memory_limit_bytes=3 * 2**30,
+    # The hang costs the whole timeout: 12 s is 2.5 times the slowest other probe's 4.7 s on this machine under load.
+    results = run_plan(plan, store, run_id="plan", timeout_s=12, memory_limit_bytes=3 * 2**30,
                        meters="none", on_event=events.append)
     statuses = [r.status for r in results]
     assert statuses == ["failed", "timeout", "oom", "failed", "ok"]
     assert "planted failure" in results[0].error
-    assert "10 s" in results[1].error and "killed" in results[1].error
+    assert "12 s" in results[1].error and "killed" in results[1].error
     assert "out of memory" in results[2].error and "batch-size" in results[2].error
     assert "SIGKILL" in results[3].error
-    assert results[1].wall_time_s < 20
+    assert results[1].wall_time_s < 24
     stored = store.results()
     assert len(stored) == 6
     assert {r.status for r in store.results(run_id="earlier")} == {"ok"}
