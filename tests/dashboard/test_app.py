@@ -14,6 +14,9 @@ from tests.dashboard.helpers import as_shown
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 PAGES = ["explore", "model", "run", "hardware", "results", "present"]
+# A two-layer GPT-2: the Your model page renders in full, from a quicker analysis subprocess.
+SMALL_MODEL = {"model": "gpt2-small", "model_config": "n_layer=2,n_embd=128,n_head=2", "model_seq": 128,
+               "model_batch": 2}
 
 
 @pytest.fixture
@@ -190,6 +193,9 @@ os.environ["ACCELSCOPE_DB"] = "sqlite:///{tmp_path / 'ui.db'}"
 from streamlit.testing.v1 import AppTest
 for page in {PAGES!r}:
     at = AppTest.from_file({APP!r}, default_timeout=90)
+    if page == "model":
+        for key, value in {SMALL_MODEL!r}.items():
+            at.session_state[key] = value
     at.run()
     if page != "explore":
         at.switch_page(f"views/{{page}}.py").run()
@@ -206,10 +212,8 @@ def test_your_model_page_analyses_a_model_without_importing_torch_here(store_url
     """A two-layer GPT-2 (fast): parameters, the memory breakdown chart and a row per accelerator;
     a bad override shows the analysis's own error, not a traceback."""
     at = AppTest.from_file(APP, default_timeout=240)
-    at.session_state["model"] = "gpt2-small"
-    at.session_state["model_config"] = "n_layer=2,n_embd=128,n_head=2"
-    at.session_state["model_seq"] = 128
-    at.session_state["model_batch"] = 2
+    for key, value in SMALL_MODEL.items():
+        at.session_state[key] = value
     at.run()
     at.switch_page("views/model.py").run()
     assert not at.exception, [e.value for e in at.exception]
