@@ -310,20 +310,34 @@ def import_file(path: str | Path, store, batch: int = 5_000) -> tuple[int, int]:
     line), imported into SQLite, is shared among a process per CPU (_rows_from_readers); any other JSON,
     and any import into PostgreSQL (which needs the file's order), is read by one. Elsewhere both happen
     here, one after the other."""
+    pages_once = _file_bytes(path) >= PAGES_ONCE_BYTES
     if (_can_fork() and store.one_writer_at_a_time and (readers := _line_reader_count()) > 1
             and _written_a_record_a_line(path)):  # readers' rows come in no set order: see one_writer_at_a_time
         try:
-            return _write_all(store, _rows_from_readers(path, batch, readers))
+            return _write_all(store, _rows_from_readers(path, batch, readers), pages_once)
         except _NotARecordALine:
             pass  # rolled back, nothing written: read the way any JSON is read
-    return _write_all(store, _rows_from_reader(path, batch) if _can_fork() else checked_rows(path, batch))
+    return _write_all(store, _rows_from_reader(path, batch) if _can_fork() else checked_rows(path, batch), pages_once)
 
 
-def _write_all(store, batches) -> tuple[int, int]:
+# A bundle this big (about 40,000 results) is written with SQLite's rollback journal when nobody else has the
+# store open (Store._rollback_journal_if_alone): its pages written once, the store closed to readers meanwhile.
+# A smaller one goes through the WAL, whose second write costs it a second or less.
+PAGES_ONCE_BYTES = 256 << 20
+
+
+def _file_bytes(path: str | Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0  # the reader says why it cannot read it
+
+
+def _write_all(store, batches, pages_once: bool = False) -> tuple[int, int]:
     """Write the batches (a reader's messages) in one transaction. The reader is closed as this ends, however
     it ends: its processes are stopped before the error is raised (a traceback keeps this frame)."""
     added = 0
-    with contextlib.closing(batches), store.bulk_writer() as write:
+    with contextlib.closing(batches), store.bulk_writer(pages_once=pages_once) as write:
         for kind, value in batches:
             if kind == "rows":
                 added += write(value)

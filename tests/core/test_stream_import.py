@@ -6,6 +6,7 @@ import dataclasses
 import json
 import multiprocessing
 import os
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -229,8 +230,8 @@ def test_a_failed_write_stops_the_reader(tmp_path, db_url, monkeypatch, reader):
     original = store.bulk_writer
 
     @contextlib.contextmanager
-    def failing_writer():
-        with original() as write:
+    def failing_writer(**options):
+        with original(**options) as write:
             def write_once(rows):
                 if write_once.done:
                     raise sa.exc.OperationalError("INSERT", {}, Exception("disk I/O error"))
@@ -416,3 +417,119 @@ def test_a_bundle_from_a_pipe_is_read_once_by_one_reader(tmp_path, db_url, reade
         assert import_file(fifo, Store(db_url), batch=2) == (4, 4)
     finally:
         feeder.join()
+
+
+def journal_mode(db_path: Path) -> str:
+    with contextlib.closing(sqlite3.connect(db_path)) as conn:
+        return conn.execute("PRAGMA journal_mode").fetchone()[0]
+
+
+def watch_the_write(monkeypatch, store: Store, db_path: Path, seen: list) -> None:
+    """Record, at each batch written, which journal files the store has and what another Store reads."""
+    insert = store._insert_new
+
+    def watched(conn, rows, new_hosts):
+        added = insert(conn, rows, new_hosts)
+        seen.append({"journal": Path(f"{db_path}-journal").exists(), "wal": Path(f"{db_path}-wal").exists()})
+        return added
+
+    monkeypatch.setattr(store, "_insert_new", watched)
+
+
+def test_a_big_import_into_a_store_nobody_has_open_writes_its_pages_once(tmp_path, reader, monkeypatch):
+    """A bundle over PAGES_ONCE_BYTES, into a SQLite store no other connection has open: written with a
+    rollback journal (no WAL, whose checkpoint would write every page a second time), and the store is in
+    WAL mode again after it."""
+    if reader != "line readers":
+        pytest.skip("line readers only")
+    monkeypatch.setattr(bundle, "PAGES_ONCE_BYTES", 1)
+    db_path = tmp_path / "once.db"
+    store = Store(f"sqlite:///{db_path}")
+    path = tmp_path / "big.json"
+    written = results(9)
+    path.write_text(bundle_json(written))
+    seen: list = []
+    watch_the_write(monkeypatch, store, db_path, seen)
+    assert import_file(path, store, batch=2) == (9, 9)
+    assert seen and all(s == {"journal": True, "wal": False} for s in seen)
+    assert journal_mode(db_path) == "wal" and not Path(f"{db_path}-journal").exists()
+    assert Store(f"sqlite:///{db_path}").results() == written
+
+
+def test_a_big_import_into_a_store_open_elsewhere_goes_through_the_wal(tmp_path, reader, monkeypatch):
+    """Another connection (a dashboard's) has the store open: the import keeps WAL, and that connection
+    reads the store as it was throughout."""
+    if reader != "line readers":
+        pytest.skip("line readers only")
+    monkeypatch.setattr(bundle, "PAGES_ONCE_BYTES", 1)
+    db_path = tmp_path / "shared.db"
+    url = f"sqlite:///{db_path}"
+    Store(url).add_many(results(2))
+    dashboard = Store(url)
+    assert dashboard.count() == 2  # its connection stays open in the pool
+    store = Store(url)
+    path = tmp_path / "big.json"
+    path.write_text(bundle_json([make_result(created_at="2026-11-22T11:00:00+00:00") for _ in range(8)]))
+    seen: list = []
+    watch_the_write(monkeypatch, store, db_path, seen)
+    insert = store._insert_new
+    monkeypatch.setattr(store, "_insert_new", lambda *args: (insert(*args), seen.append(dashboard.count()))[0])
+    assert import_file(path, store, batch=2) == (8, 8)
+    assert [s for s in seen if isinstance(s, dict)] and all(s == {"journal": False, "wal": True}
+                                                              for s in seen if isinstance(s, dict))
+    read_meanwhile = [s for s in seen if isinstance(s, int)]
+    assert read_meanwhile and set(read_meanwhile) == {2}
+    assert dashboard.count() == 10 and journal_mode(db_path) == "wal"
+
+
+def test_a_big_import_that_fails_writes_nothing_and_leaves_the_store_in_wal(tmp_path, reader, monkeypatch):
+    monkeypatch.setattr(bundle, "PAGES_ONCE_BYTES", 1)
+    db_path = tmp_path / "failed.db"
+    records = [r.to_dict(packed_step_times=True) for r in results(6)]
+    records[5]["samples_per_s"] = -1.0
+    path = tmp_path / "bad.json"
+    path.write_text(bundle.BUNDLE_HEADER_LINE.decode() + ",\n".join(json.dumps(r, separators=(",", ":"))
+                                                                    for r in records) + "\n]}\n")
+    with pytest.raises(InvalidImport, match="1 of 6 record"):
+        import_file(path, Store(f"sqlite:///{db_path}"), batch=2)
+    assert Store(f"sqlite:///{db_path}").count() == 0
+    assert journal_mode(db_path) == "wal" and not Path(f"{db_path}-journal").exists()
+
+
+def test_a_big_import_killed_midway_is_rolled_back_by_the_next_opener(tmp_path, reader):
+    """kill -9 of the importer while it writes with a rollback journal: the journal it leaves is rolled
+    back when the store is next opened, which is in WAL mode again."""
+    if reader != "line readers":
+        pytest.skip("the CLI's own choice of readers, once")
+    db_path = tmp_path / "killed.db"
+    url = f"sqlite:///{db_path}"
+    with Store(url) as before:  # closed: no connection of this process keeps the store in WAL
+        before.add_many(results(2))
+    file_before = db_path.read_bytes()
+    path = tmp_path / "big.json"
+    path.write_text(bundle_json([make_result(created_at="2026-11-22T11:00:00+00:00") for _ in range(40)]))
+    script = f"""
+import os, sys
+from core.facts import bundle
+from core.facts.store import Store
+bundle.PAGES_ONCE_BYTES = 1
+store = Store({url!r})
+insert = store._insert_new
+def insert_then_die(conn, rows, new_hosts):
+    added = insert(conn, rows, new_hosts)
+    if os.path.exists({str(db_path)!r} + "-journal"):
+        conn.exec_driver_sql("PRAGMA cache_size=1")  # its pages written to the file, uncommitted
+        conn.exec_driver_sql("PRAGMA shrink_memory")
+        os._exit(9)
+    return added
+store._insert_new = insert_then_die
+bundle.import_file({str(path)!r}, store, batch=4)
+sys.exit(3)
+"""
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    finished = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 9, finished.stderr
+    assert Path(f"{db_path}-journal").exists()  # what the killed import left, its pages in the file
+    assert db_path.read_bytes() != file_before
+    assert Store(url).count() == 2
+    assert journal_mode(db_path) == "wal" and not Path(f"{db_path}-journal").exists()
