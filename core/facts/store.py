@@ -327,21 +327,36 @@ class _NewHosts:
         self.summarisers: dict[str, object] = {}
         self.spoiled: set[str] = set()
         self.columns = INPUT_COLUMNS
-        self.places = [(ROW_COLUMNS.index(c), _TYPES[ROW_KINDS[c]], ROW_KINDS[c] == REAL) for c in INPUT_COLUMNS]
+        self.inputs_of = operator.itemgetter(*(ROW_COLUMNS.index(c) for c in INPUT_COLUMNS))  # one C call
+        self.kinds = [ROW_KINDS[c] for c in INPUT_COLUMNS]
+        self.reals = [index for index, kind in enumerate(self.kinds) if kind == REAL]
+        self.reals_of = operator.itemgetter(*self.reals)
+        self.signatures: dict[tuple, bool | None] = {}  # the types of a row's inputs -> _signature's answer
 
     def row(self, typed: tuple) -> dict | None:
         """A row's summary input as the store will give it back, or None where that is not known (a value
-        of another type than its column's, from a result made in memory)."""
-        values = []
-        for place, types, real in self.places:
-            value = typed[place]
-            if value is not None:
-                if type(value) not in types:
-                    return None
-                if real:
-                    value = float(value) + 0.0
-            values.append(value)
+        of another type than its column's, from a result made in memory). A bundle's rows have a few type
+        signatures (where a value is None, where a REAL is an int): each is checked once."""
+        values = self.inputs_of(typed)
+        signature = tuple(map(type, values))
+        converted = self.signatures.get(signature, ...)
+        if converted is ...:
+            converted = self.signatures[signature] = self._signature(signature)
+        if converted is None:
+            return None
+        if converted or 0.0 in self.reals_of(values):  # an int, or a zero that may be -0.0, in a REAL column
+            values = list(values)
+            for index in self.reals:
+                if values[index] is not None:
+                    values[index] = float(values[index]) + 0.0
         return dict(zip(self.columns, values))
+
+    def _signature(self, signature: tuple) -> bool | None:
+        """None: a value of a type its column does not give back; else whether a REAL column holds an int."""
+        if any(kind is not type(None) and kind not in _TYPES[column_kind]
+               for kind, column_kind in zip(signature, self.kinds)):
+            return None
+        return any(signature[index] is int for index in self.reals)
 
     def add(self, rows: Sequence[tuple[tuple, tuple]], created: set[str], complete: bool) -> None:
         from core.facts.summary import Summariser

@@ -14,9 +14,9 @@ their successful repeats; every scope carries its counts (what the filters offer
 
 from __future__ import annotations
 
-import math
 import statistics
 from array import array
+from itertools import repeat
 from typing import Iterable, Mapping
 
 from core.facts.rows import NO_IDENTITY
@@ -48,9 +48,7 @@ def scope_of(row: Mapping) -> str:
 
 def _value(value):
     """A missing value as None (SQL NULL, a DataFrame's NaN or None)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return value
+    return None if isinstance(value, float) and value != value else value  # only a NaN is not equal to itself
 
 
 def summarise(rows: Iterable[Mapping], floors: Mapping[tuple, tuple[float, str]] | None = None) -> dict:
@@ -89,7 +87,10 @@ class Summariser:
         self.launches: set = set()
 
     def add(self, row: Mapping) -> None:
-        key = (scope_of(row), *(_value(row.get(k)) for k in CONFIG_KEYS))
+        values = tuple(map(row.get, CONFIG_KEYS))
+        if any(map(isinstance, values, repeat(float))):  # a DataFrame's NaN may stand for a missing one
+            values = tuple(map(_value, values))
+        key = (scope_of(row), *values)
         if key[IDENTITY] is None:
             key = (*key[:IDENTITY], NO_IDENTITY, *key[IDENTITY + 1:])
         group = self.groups.get(key)
@@ -127,7 +128,7 @@ class _Group:
         self.results = self.ok = self.unsettled = 0
         self.values = {column: array("d") for column in MEDIAN_COLUMNS} if train else {}
         self.energy_kinds: set = set()
-        self.latest: tuple | None = None  # (created_at, id, the row's LAST_COLUMNS)
+        self.latest: tuple | None = None  # (created_at, id, the row) of the newest repeat
         self.machines: dict[tuple, array] = {}  # each machine's step-time CVs of these repeats
 
     def add(self, row: Mapping) -> None:
@@ -138,14 +139,14 @@ class _Group:
         if not self.train:
             return
         for column, values in self.values.items():
-            value = _value(row.get(column))
-            if value is not None:
+            value = row.get(column)
+            if value is not None and value == value:  # not missing (None, a NaN)
                 values.append(value)
         self.energy_kinds.add(row.get("energy_kind"))
         self.unsettled += row.get("warmup_settled") is False
         order = (str(row.get("created_at") or ""), str(row.get("id") or ""))
         if self.latest is None or order > self.latest[:2]:
-            self.latest = (*order, {c: _value(row.get(c)) for c in LAST_COLUMNS})
+            self.latest = (*order, row)  # its LAST_COLUMNS are read when the summary is made
         cv = _value(row.get("step_time_cv"))
         if cv is not None:
             machine = (_value(row.get("host")), _value(row.get("device_kind")))
@@ -161,7 +162,8 @@ class _Group:
         kinds = self.energy_kinds
         out["energy_kind"] = "estimated" if "estimated" in kinds else "measured" if "measured" in kinds else None
         out["unsettled_repeats"] = self.unsettled
-        out.update({("latest_id" if c == "id" else c): v for c, v in self.latest[2].items()})
+        latest = self.latest[2]
+        out.update({("latest_id" if c == "id" else c): _value(latest.get(c)) for c in LAST_COLUMNS})
         noisy, worst = 0, None
         for machine, cvs in self.machines.items():
             floor, basis = floors.get(machine, (notes.NOISY_CV, ""))
