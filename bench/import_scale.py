@@ -82,6 +82,7 @@ def run(sizes=(100_000,), rounds: int = 1, baseline: str | None = None) -> None:
         with tempfile.TemporaryDirectory(prefix="accelscope-import-") as folder:
             bundle = Path(folder) / "bundle.json"
             write_bundle_file(bundle, size)
+            os.sync()  # the bundle on disk before the clock starts: an import does not wait on its writeback
             bundle_mb = bundle.stat().st_size / 1e6
             for round_index in range(rounds):
                 for name, checkout in checkouts:
