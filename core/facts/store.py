@@ -517,6 +517,9 @@ class Store:
 
     def _describe(self, exc: BaseException) -> str:
         text = str(getattr(exc, "orig", None) or exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if text == "database is locked":
+            text += (f" (another process kept it longer than the busy timeout, {busy_timeout_ms() / 1000:g} s: a "
+                     "write, or a big import, which holds it until it ends; try again then)")
         return scrub(text, self.url)
 
     @property

@@ -78,14 +78,16 @@ def result_problems(result: ProbeResult, *, now: datetime | None = None,
         problems.append(f"'precision' {result.precision!r} is not one of {', '.join(PRECISIONS)}")
     problems += _workload_problems(result.workload, result.size)
     problems += _timestamp_problems(result.created_at, now or datetime.now(timezone.utc))
-    problems += _range_problems(result)
+    fastest_step_s = min(result.step_times_s, default=None)  # one C pass, for both checks below
+    problems += _range_problems(result, fastest_step_s)
     if result.ok:
         missing = [name for name in REQUIRED_WHEN_OK if getattr(result, name) is None]
         if missing:
             problems.append(f"an ok result must carry its measurements; missing {', '.join(missing)}")
         if not result.step_times_s:
             problems.append("an ok result must carry its step times ('step_times_s' is empty)")
-        problems += _plausibility_problems(result, max_tflops if max_tflops is not None else max_catalog_tflops())
+        problems += _plausibility_problems(result, max_tflops if max_tflops is not None else max_catalog_tflops(),
+                                           fastest_step_s)
     total_j = result.energy.total_j if result.energy is not None else None  # None: no meter could be read
     if total_j is not None and not math.isfinite(total_j):
         problems.append("'energy' totals are not finite")
@@ -121,7 +123,7 @@ RANGES = ((POSITIVE, 0, False, "a finite number above 0"), (NON_NEGATIVE, 0, Tru
                                                                  "a finite number"))
 
 
-def _range_problems(result: ProbeResult) -> list[str]:
+def _range_problems(result: ProbeResult, fastest_step_s: float | None) -> list[str]:
     problems = []
     values = vars(result)
     for names, lowest, inclusive, needs in RANGES:
@@ -134,7 +136,7 @@ def _range_problems(result: ProbeResult) -> list[str]:
                     value >= lowest if inclusive else value > lowest):
                 problems.append(f"'{name}' is {value!r}; it must be {needs}")
     times = result.step_times_s
-    if times and not (all_finite(times) and min(times) > 0):  # C passes; each value is looked at only if one fails
+    if times and not (all_finite(times) and fastest_step_s > 0):  # C passes; each value is looked at only if one fails
         bad_steps = [t for t in times if not (finite(t) and t > 0)]
         problems.append(f"'step_times_s' holds {len(bad_steps)} value(s) that are not positive finite numbers "
                         f"(first: {bad_steps[0]!r})")
@@ -145,13 +147,13 @@ def _range_problems(result: ProbeResult) -> list[str]:
     return problems
 
 
-def _plausibility_problems(result: ProbeResult, max_tflops: float) -> list[str]:
+def _plausibility_problems(result: ProbeResult, max_tflops: float, fastest_step_s: float | None) -> list[str]:
     problems = []
     ceiling = max_tflops * PEAK_MARGIN
     if result.achieved_tflops and result.achieved_tflops > ceiling:
         problems.append(f"'achieved_tflops' is {result.achieved_tflops:,.4g}; no catalogued device exceeds "
                         f"{max_tflops:,.0f} TFLOP/s (× {PEAK_MARGIN:g} margin)")
-    fastest = min(result.step_times_s, default=None) or result.step_time_p10_s or result.step_time_s
+    fastest = fastest_step_s or result.step_time_p10_s or result.step_time_s
     # built-in workloads train batch_size samples a step; a custom one may count samples its own way
     # (gradient accumulation, tokens as samples), so only the FLOP/s ceiling bounds it
     if result.samples_per_s and result.batch_size and fastest and fastest > 0 and not is_custom_workload(result.workload):

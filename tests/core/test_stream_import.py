@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from core.errors import AccelscopeError, InvalidImport, StoreUnavailable
+from core.errors import AccelscopeError, InvalidImport, StoreError, StoreUnavailable
 from core.facts import bundle
 from core.facts.bundle import bundle_json, import_file, parse_bundle
 from core.facts.store import Store, payload_of, results_table
@@ -533,3 +533,36 @@ sys.exit(3)
     assert db_path.read_bytes() != file_before
     assert Store(url).count() == 2
     assert journal_mode(db_path) == "wal" and not Path(f"{db_path}-journal").exists()
+
+
+def test_a_store_opened_during_a_big_import_says_it_is_locked_and_why(tmp_path, reader, monkeypatch):
+    """Written with a rollback journal, the store is closed to others until the import ends: one that
+    opens it meanwhile waits the busy timeout, then is told so (never a traceback, never damage)."""
+    if reader != "line readers":
+        pytest.skip("line readers only")
+    monkeypatch.setattr(bundle, "PAGES_ONCE_BYTES", 1)
+    monkeypatch.setenv("ACCELSCOPE_BUSY_TIMEOUT_S", "0.2")
+    db_path = tmp_path / "busy.db"
+    url = f"sqlite:///{db_path}"
+    with Store(url) as before:
+        before.add_many(results(2))
+    store = Store(url)
+    path = tmp_path / "big.json"
+    path.write_text(bundle_json([make_result(created_at="2026-11-22T11:00:00+00:00") for _ in range(8)]))
+    told = []
+    insert = store._insert_new
+
+    def insert_then_look(conn, rows, new_hosts):
+        added = insert(conn, rows, new_hosts)
+        conn.exec_driver_sql("PRAGMA cache_size=1")  # its pages go to the file now: the store is locked
+        conn.exec_driver_sql("PRAGMA shrink_memory")
+        with pytest.raises(StoreError) as caught:
+            Store(url).count()
+        told.append(str(caught.value))
+        return added
+
+    monkeypatch.setattr(store, "_insert_new", insert_then_look)
+    assert import_file(path, store, batch=2) == (8, 8)
+    assert told and all("database is locked (another process kept it longer than the busy timeout, 0.2 s: a "
+                        "write, or a big import" in text for text in told), told
+    assert Store(url).count() == 10 and journal_mode(db_path) == "wal"
