@@ -63,3 +63,26 @@ def test_a_busy_device_is_refused_with_a_clear_message(db_url):
         with pytest.raises(DeviceBusy, match="cpu is being measured by another probe run"):
             run_plan([spec("mlp")], Store(db_url))
     assert Store(db_url).count() == 0
+
+
+@pytest.mark.parametrize("workload", [f"{FAULTY}:tiny_mlp", f"{FAULTY}:raises"])
+def test_a_probe_process_ends_as_soon_as_its_result_is_out(workload):
+    """The runner waits for the probe process to end before the next probe starts: the child ends right
+    after its result line (ok or failed), without the interpreter's teardown (about a second of freeing
+    torch before)."""
+    import subprocess
+    import time
+
+    from core.measure import backends, child
+    from core.measure.runner import _child_env
+
+    device = backends.find("cpu", backends.discover())
+    command = child.probe_command(spec(workload, batch_size=32), device, "ends", meters="none")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_child_env(), text=True)
+    result_at = None
+    for line in process.stdout:
+        if child.parse_line(line).type == child.RESULT:
+            result_at = time.monotonic()
+    code = process.wait()
+    assert result_at is not None and time.monotonic() - result_at < 0.6
+    assert code == (0 if workload.endswith("tiny_mlp") else 1)
