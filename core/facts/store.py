@@ -260,11 +260,14 @@ def _try_rollback_journal(driver) -> bool:
     timeout_ms = driver.execute("PRAGMA busy_timeout").fetchone()[0]
     driver.execute("PRAGMA busy_timeout=0")
     try:
-        return driver.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
+        switched = driver.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
     except sqlite3.OperationalError:  # "database is locked": another connection has it open
-        return False
+        switched = False
     finally:
         driver.execute(f"PRAGMA busy_timeout={int(timeout_ms)}")
+    if switched:
+        driver.execute("PRAGMA synchronous=FULL")
+    return switched
 
 
 def _while_locked(action, errors):
@@ -470,15 +473,17 @@ class Store:
     def _create_tables(self) -> None:
         """The tables a new store needs (those missing). Processes that open a new store at once (the nodes
         of a job, parallel imports) may both find a table missing: the one that creates it second is told it
-        exists (PostgreSQL: its row type's name is taken), and looks again."""
+        exists (PostgreSQL: its row type's name is taken), and looks again. Each time that happens another
+        process made one of the tables, so once per table is enough (three tries were not: four processes
+        failed one in twelve runs, the last told "table accelscope_meta already exists")."""
         tables = [results_table, rows_table, meta_table, summaries_table]
-        for attempt in range(3):
+        for attempt in range(len(tables) + 1):
             try:
                 _metadata.create_all(self._engine, tables=tables)
                 return
             except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError) as exc:
                 made_meanwhile = "already exists" in str(exc) or "pg_type_typname_nsp_index" in str(exc)
-                if not made_meanwhile or attempt == 2:
+                if not made_meanwhile or attempt == len(tables):
                     raise
 
     def _engine_url(self) -> str:
@@ -509,7 +514,7 @@ class Store:
 
     def _check_failed(self, exc: sa.exc.DatabaseError) -> list[str]:
         if "database is locked" in str(exc):
-            raise StoreUnavailable(f"the store {self.safe_url} is busy ({self._describe(exc)}); try again") from None
+            raise StoreUnavailable(f"the store {self.safe_url} is busy: {self._describe(exc)}. Try again") from None
         if "not a database" in str(exc) or "unable to open" in str(exc):
             raise StoreError(f"the store {self.safe_url} is not a readable SQLite database "
                              f"({self._describe(exc)}); {RECOVERY_HINT}") from None
@@ -518,8 +523,8 @@ class Store:
     def _describe(self, exc: BaseException) -> str:
         text = str(getattr(exc, "orig", None) or exc).splitlines()[0] if str(exc) else type(exc).__name__
         if text == "database is locked":
-            text += (f" (another process kept it longer than the busy timeout, {busy_timeout_ms() / 1000:g} s: a "
-                     "write, or a big import, which holds it until it ends; try again then)")
+            text += (f": another process held it past the busy timeout of {busy_timeout_ms() / 1000:g} s (a write "
+                     "holds it while it writes; a big import, until it ends)")
         return scrub(text, self.url)
 
     @property
@@ -558,7 +563,7 @@ class Store:
         self.check_writable()
         try:
             yield
-        except sa.exc.OperationalError as exc:
+        except (sa.exc.OperationalError, sqlite3.OperationalError) as exc:  # the latter: a PRAGMA on the driver
             raise StoreUnavailable(f"cannot write to the store {self.safe_url}: {self._describe(exc)}. Nothing "
                                    "was written.") from None
         except sa.exc.SQLAlchemyError as exc:
@@ -768,8 +773,10 @@ class Store:
         is the first to write are summarised as they are written, and their summaries stored with them
         (_NewHosts); the others are marked stale. ``pages_once``: a write of hundreds of MB (a big import),
         whose pages a SQLite store nobody else has open writes once (_rollback_journal_if_alone)."""
-        with self._writing(), self._engine.connect() as conn, self._rollback_journal_if_alone(conn, pages_once), \
-                conn.begin():
+        with self._writing(), self._engine.connect() as conn, \
+                self._rollback_journal_if_alone(conn, pages_once) as alone, conn.begin():
+            if alone:  # the write lock now, not at the commit: a reader that came meanwhile cannot fail the import
+                conn.exec_driver_sql("BEGIN EXCLUSIVE")
             new_hosts = _NewHosts()
 
             def write(rows: Sequence[tuple[tuple, tuple]]) -> int:
@@ -782,24 +789,27 @@ class Store:
     @contextlib.contextmanager
     def _rollback_journal_if_alone(self, conn, wanted: bool):
         """In WAL mode SQLite writes a transaction's pages twice: into the WAL as it goes, then into the
-        database file (the checkpoint after the commit). For a big import that is a fifth of its time: a
-        million results (7.8 GB) took 153 s, 29 s of it after the last row was written, and 115 s with a
-        rollback journal, which writes a page once (a new page needs no journal entry). So when ``wanted``,
-        and no other connection has the store open, the transaction runs with a rollback journal, and the
-        store goes back to WAL after it, however it ended. It is as safe (a crash leaves a journal that
-        the next opener rolls back) but not as open: meanwhile another process waits to read the store, up
-        to the busy timeout. A process that has it open already (a dashboard) keeps WAL: the switch is
-        refused at once, and the import writes through the WAL as any other write."""
+        database file (the checkpoint after the commit). For a big import into a new store that was most of
+        what came after its last row: a million results (7.8 GB) spent 29.5 s after it in WAL mode, 0.9 s
+        with a rollback journal, which writes a new page once (it needs no journal entry); 153 s against
+        115 s in all, one run each. So when ``wanted``, and no other connection has the store open, the
+        transaction runs with a rollback journal, synced FULL (NORMAL is safe from corruption only in WAL
+        mode), and the store goes back to WAL and NORMAL after it, however it ended. Yields whether it
+        switched: the caller then takes the write lock at once (BEGIN EXCLUSIVE). A crash leaves a journal
+        that the next opener rolls back. The store is closed meanwhile: another process that opens it waits,
+        up to the busy timeout. One that has it open already (a dashboard) keeps WAL: the switch is refused
+        at once, and the import writes through the WAL as any other write."""
         if not wanted or self._engine.dialect.name != "sqlite":
-            yield
+            yield False
             return
         driver = conn.connection.dbapi_connection  # PRAGMAs outside SQLAlchemy's transaction: none is open yet
         switched = _try_rollback_journal(driver)
         try:
-            yield
+            yield switched
         finally:
             if switched:
                 with contextlib.suppress(sqlite3.Error):  # else the next Store to open it switches it back
+                    driver.execute("PRAGMA synchronous=NORMAL")
                     _switch_to_wal(driver)
 
     @contextlib.contextmanager

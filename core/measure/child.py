@@ -168,9 +168,13 @@ def main(argv: Sequence[str]) -> int:
 
 
 def end_now(code: int) -> NoReturn:
-    """End the child once its last protocol line is out (flushed as it was written), its output flushed,
-    without the interpreter's teardown: after a probe, freeing torch's modules and objects took about a
-    second that the runner waited for before the next probe could start (see BENCHMARKS.md)."""
+    """End the child once its last protocol line is out (flushed as it was written), its output and log
+    handlers flushed, without the interpreter's teardown: after a probe, freeing torch's modules and
+    objects took about a second that the runner waited for before the next probe could start (see
+    BENCHMARKS.md). Other exit hooks do not run (a custom workload's own atexit functions); whatever the
+    probe started and left running (torch's compile workers) the runner ends with the child's session."""
+    if "logging" in sys.modules:
+        sys.modules["logging"].shutdown()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):  # closed, or its reader gone: nothing more to tell
             stream.flush()

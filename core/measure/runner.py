@@ -106,6 +106,7 @@ def run_isolated(spec: ProbeSpec, run_id: str, *, device: Device | None = None, 
         except BaseException:
             _kill_group(process)  # cancelled (Ctrl-C, SIGTERM): leave no probe running
             raise
+        _kill_group(process)  # what the probe started and left (torch's compile workers) ends with it
         reader.join(timeout=10)
         wall_s = time.monotonic() - started
         results = [m.body.get("result") for m in messages if m.type == child.RESULT]

@@ -71,6 +71,7 @@ def test_a_probe_process_ends_as_soon_as_its_result_is_out(workload):
     after its result line (ok or failed), without the interpreter's teardown (about a second of freeing
     torch before)."""
     import subprocess
+    import threading
     import time
 
     from core.measure import backends, child
@@ -78,11 +79,18 @@ def test_a_probe_process_ends_as_soon_as_its_result_is_out(workload):
 
     device = backends.find("cpu", backends.discover())
     command = child.probe_command(spec(workload, batch_size=32), device, "ends", meters="none")
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_child_env(), text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_child_env(), text=True)
+    errors = []
+    reading = threading.Thread(target=lambda: errors.append(process.stderr.read()))
+    reading.start()
     result_at = None
     for line in process.stdout:
         if child.parse_line(line).type == child.RESULT:
             result_at = time.monotonic()
     code = process.wait()
     assert result_at is not None and time.monotonic() - result_at < 0.6
-    assert code == (0 if workload.endswith("tiny_mlp") else 1)
+    reading.join()
+    if workload.endswith("tiny_mlp"):
+        assert code == 0
+    else:  # what it printed before its result (the traceback) still arrives
+        assert code == 1 and "planted failure" in errors[0]

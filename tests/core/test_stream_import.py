@@ -490,8 +490,12 @@ def test_a_big_import_that_fails_writes_nothing_and_leaves_the_store_in_wal(tmp_
     path = tmp_path / "bad.json"
     path.write_text(bundle.BUNDLE_HEADER_LINE.decode() + ",\n".join(json.dumps(r, separators=(",", ":"))
                                                                     for r in records) + "\n]}\n")
+    store = Store(f"sqlite:///{db_path}")
+    seen: list = []
+    watch_the_write(monkeypatch, store, db_path, seen)
     with pytest.raises(InvalidImport, match="1 of 6 record"):
-        import_file(path, Store(f"sqlite:///{db_path}"), batch=2)
+        import_file(path, store, batch=2)
+    assert seen and all(s == {"journal": True, "wal": False} for s in seen)  # written with the rollback journal
     assert Store(f"sqlite:///{db_path}").count() == 0
     assert journal_mode(db_path) == "wal" and not Path(f"{db_path}-journal").exists()
 
@@ -563,6 +567,6 @@ def test_a_store_opened_during_a_big_import_says_it_is_locked_and_why(tmp_path, 
 
     monkeypatch.setattr(store, "_insert_new", insert_then_look)
     assert import_file(path, store, batch=2) == (8, 8)
-    assert told and all("database is locked (another process kept it longer than the busy timeout, 0.2 s: a "
-                        "write, or a big import" in text for text in told), told
+    assert told and all("database is locked: another process held it past the busy timeout of 0.2 s (a write "
+                        "holds it while it writes; a big import, until it ends)" in text for text in told), told
     assert Store(url).count() == 10 and journal_mode(db_path) == "wal"
