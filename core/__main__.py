@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] in CHILD_COMMANDS:
         from core.measure import child
 
-        child.end_now(child.main(argv))
+        child.end_now(child.main(argv))  # the child process ends here (os._exit): never call this in-process
     from core.cli.parser import build_parser
 
     args = build_parser().parse_args(argv)
