@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 
 from core.units import FLOP_PER_TFLOP
 
-FLOAT_MAX = sys.float_info.max  # a float in [0, FLOAT_MAX] is finite and non-negative (a NaN compares false)
+FLOAT_MAX = sys.float_info.max  # a float within ±FLOAT_MAX is finite (a NaN compares false)
 
 MEASURED, ESTIMATED, UNAVAILABLE = "measured", "estimated", "unavailable"
 

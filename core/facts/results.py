@@ -6,14 +6,13 @@ import base64
 import dataclasses
 import math
 import struct
-import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from core.facts.energy import EnergyRecord, computed_once
+from core.facts.energy import FLOAT_MAX, EnergyRecord, computed_once
 
 STATUSES = ("ok", "failed", "oom", "timeout")
 MODES = ("train", "infer", "converge")  # training steps/s; inference latency/throughput; time to a target loss
@@ -38,7 +37,7 @@ _OPTIONAL_STRINGS = ("error", "device_name", "peak_memory_method", "flops_method
 # them so: exact, about half the size of JSON numbers, and decoded in C instead of number by number).
 PACKED_STEP_TIMES = "step_times_f64_b64"
 FLOAT64_BYTES = 8
-FLOAT_MAX = sys.float_info.max  # a float within ±FLOAT_MAX is finite (a NaN compares false)
+INT_LIMIT = 2**63 - 1  # the store's integer columns are 64-bit (SQLite INTEGER, PostgreSQL BIGINT)
 
 
 def new_id() -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from core.facts.results import ProbeResult
+from core.facts.results import INT_LIMIT, ProbeResult
 
 IDENTITY_SEPARATOR = " · "  # a device identity is "name · detail · detail …" (core.measure.backends.base)
 NO_IDENTITY = "identity not recorded"
@@ -46,7 +46,7 @@ def _text(value) -> str | None:
 
 def _count(value) -> int | None:
     """A count of CPUs, or nothing (not "4", not true, not more than a 64-bit column holds)."""
-    return value if type(value) is int and 0 <= value < 2**63 else None
+    return value if type(value) is int and 0 <= value <= INT_LIMIT else None
 
 
 def flat_row(result: ProbeResult) -> dict:

@@ -14,7 +14,7 @@ import functools
 import math
 from datetime import datetime, timedelta, timezone
 
-from core.facts.results import FLOAT_MAX, STATUSES, ProbeResult, all_finite, finite
+from core.facts.results import FLOAT_MAX, INT_LIMIT, STATUSES, ProbeResult, all_finite, finite
 from core.facts.spec import PRECISIONS
 from core.measure.workloads import WORKLOADS, is_custom_workload
 
@@ -23,7 +23,6 @@ from core.measure.workloads import WORKLOADS, is_custom_workload
 TEXT_LIMITS = {"id": 64, "run_id": 64, "created_at": 40, "status": 16, "workload": 200, "size": 64,
                "device": 64, "precision": 16}
 HOST_LIMIT = 64
-INT_LIMIT = 2**63 - 1  # the store's integer columns are 64-bit (SQLite INTEGER, PostgreSQL BIGINT)
 PEAK_MARGIN = 2.0  # achieved FLOP/s may exceed the highest catalogued dense peak by this factor (sparsity), no more
 FALLBACK_MAX_TFLOPS = 10_000.0  # if the catalog cannot be read: no device today does 10 PFLOP/s dense
 MIN_STEP_S = 1e-6  # no training step (forward, backward, optimizer) takes less than a microsecond
