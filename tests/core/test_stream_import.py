@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from core.errors import AccelscopeError, InvalidImport, StoreError, StoreUnavailable
 from core.facts import bundle
+from core.facts import store as store_module
 from core.facts.bundle import bundle_json, import_file, parse_bundle
 from core.facts.store import Store, payload_of, results_table
 from tests.core.factories import make_energy, make_result
@@ -491,11 +492,15 @@ def test_a_big_import_that_fails_writes_nothing_and_leaves_the_store_in_wal(tmp_
     path.write_text(bundle.BUNDLE_HEADER_LINE.decode() + ",\n".join(json.dumps(r, separators=(",", ":"))
                                                                     for r in records) + "\n]}\n")
     store = Store(f"sqlite:///{db_path}")
-    seen: list = []
+    switched: list = []
+    try_rollback_journal = store_module._try_rollback_journal
+    monkeypatch.setattr(store_module, "_try_rollback_journal",
+                        lambda driver: switched.append(try_rollback_journal(driver)) or switched[-1])
+    seen: list = []  # empty when a reader reports the bad record before the first batch is written
     watch_the_write(monkeypatch, store, db_path, seen)
     with pytest.raises(InvalidImport, match="1 of 6 record"):
         import_file(path, store, batch=2)
-    assert seen and all(s == {"journal": True, "wal": False} for s in seen)  # written with the rollback journal
+    assert switched == [True] and all(s == {"journal": True, "wal": False} for s in seen)  # the rollback journal
     assert Store(f"sqlite:///{db_path}").count() == 0
     assert journal_mode(db_path) == "wal" and not Path(f"{db_path}-journal").exists()
 
