@@ -36,19 +36,34 @@ REAL_CAN_FORK = bundle._can_fork
 PROCESSES = ("reader process", "line readers")
 
 
-@pytest.fixture(autouse=True, params=["reader process", "line readers", "one process"])
+READERS = ("reader process", "line readers", "one process")
+
+
+def only(*readers: str):
+    """Run the test with these readers alone: what it checks is theirs (the others would test nothing more)."""
+    def mark(test):
+        test.readers = readers
+        return test
+    return mark
+
+
+def pytest_generate_tests(metafunc):
+    if "reader" in metafunc.fixturenames:
+        metafunc.parametrize("reader", getattr(metafunc.function, "readers", READERS), indirect=True)
+
+
+@pytest.fixture(autouse=True)
 def reader(request, monkeypatch):
-    """Every import here runs each way: read in a forked process while this one writes (Linux); a bundle
-    written a record a line read by two forked processes, each its share of the records; and read and
-    written in one process (elsewhere)."""
+    """Every import here runs each way (but a test marked @only): read in a forked process while this one
+    writes (Linux); a bundle written a record a line read by two forked processes, each its share of the
+    records; and read and written in one process (elsewhere)."""
     monkeypatch.setattr(bundle, "_can_fork", lambda: request.param in PROCESSES)
     monkeypatch.setattr(bundle, "_line_reader_count", lambda: 2 if request.param == "line readers" else 1)
     return request.param
 
 
+@only("one process")
 def test_a_process_with_other_threads_or_a_daemon_is_not_forked(monkeypatch, reader):
-    if reader != "one process":
-        pytest.skip("the real check, once")
     monkeypatch.setattr(bundle, "_CAN_FORK", True)
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
@@ -185,9 +200,8 @@ def test_a_header_after_the_results_is_still_checked(tmp_path, db_url):
 
 
 @pytest.mark.parametrize("where", ["between messages", "in a message"])
+@only(*PROCESSES)
 def test_a_reader_process_that_dies_fails_the_import_and_writes_nothing(tmp_path, db_url, monkeypatch, reader, where):
-    if reader not in PROCESSES:
-        pytest.skip("reader processes only")
     path = tmp_path / "b.json"
     path.write_text(bundle_json(results(6)))
 
@@ -248,10 +262,9 @@ def test_a_failed_write_stops_the_reader(tmp_path, db_url, monkeypatch, reader):
     assert (killed != []) == (reader in PROCESSES)  # each reader still running is stopped
 
 
+@only("reader process")
 def test_a_reader_whose_writer_is_killed_ends_too(tmp_path, reader):
     """The out-of-memory killer takes the writer: its reader must not wait forever to send a batch."""
-    if reader != "reader process":
-        pytest.skip("the CLI's own choice of readers, once")
     import psutil
 
     path = tmp_path / "big.json"
@@ -278,9 +291,8 @@ def never_read_as_json(monkeypatch) -> None:
     monkeypatch.setattr(bundle, "_rows_from_reader", lambda *args: pytest.fail("read as any JSON"))
 
 
+@only("line readers")
 def test_line_readers_import_an_exported_bundle_each_record_once(tmp_path, db_url, reader, monkeypatch):
-    if reader != "line readers":
-        pytest.skip("line readers only")
     written = results(9)
     path = tmp_path / "exported.json"
     path.write_text(bundle_json(written))
@@ -300,12 +312,11 @@ def _one_process_error(path) -> str:
 
 
 @pytest.mark.parametrize("bad", [[1, 4, 8], list(range(0, 60, 2))])
+@only("line readers")
 def test_line_readers_list_every_problem_in_record_order_as_one_reader_does(tmp_path, db_url, reader, bad,
                                                                           monkeypatch):
     """Each line reader checks its share of the records; their problems are merged in record order (the
     first 25 listed, the rest counted), word for word what one reader says."""
-    if reader != "line readers":
-        pytest.skip("line readers only")
     records = [r.to_dict(packed_step_times=True) for r in results(9)] + [
         make_result(created_at="2026-11-22T11:00:00+00:00").to_dict(packed_step_times=True) for _ in range(51)]
     for index in bad:
@@ -321,9 +332,8 @@ def test_line_readers_list_every_problem_in_record_order_as_one_reader_does(tmp_
     assert Store(db_url).count() == 0
 
 
+@only("line readers")
 def test_line_readers_find_a_duplicate_id_anywhere_in_the_bundle(tmp_path, db_url, reader, monkeypatch):
-    if reader != "line readers":
-        pytest.skip("line readers only")
     written = results(9)
     path = tmp_path / "twice.json"
     path.write_text(bundle_json([*written, dataclasses.replace(written[1], created_at="2026-11-22T12:00:00+00:00")]))
@@ -339,18 +349,16 @@ def test_line_readers_find_a_duplicate_id_anywhere_in_the_bundle(tmp_path, db_ur
     b'{"id":"a","x":NaN,"y":Infinity,"z":1e400}', b'{"id":"a","s":"\\ud800"}', b'{"id":"a","a":1,"a":2.5}',
     b'{"id":"a","f":-0.0,"g":0.1,"h":1.7976931348623157e308,"i":5e-324,"j":9223372036854775807,"t":"1234567890"}',
 ])
+@only("line readers")
 def test_a_record_line_reads_as_json_reads_it(line, reader):
     """The line readers parse with orjson where it reads a line as json does, and with json elsewhere: the
     same values of the same types (an integer past 64 bits stays an integer, not a float)."""
-    if reader != "line readers":
-        pytest.skip("line readers only")
     assert repr(bundle._record_of_line(line)) == repr(json.loads(line))
 
 
+@only("line readers")
 def test_a_record_with_an_integer_past_64_bits_is_stored_as_one_reader_stores_it(tmp_path, db_url, reader,
                                                                                   monkeypatch):
-    if reader != "line readers":
-        pytest.skip("line readers only")
     written = [dataclasses.replace(r, env={**r.env, "cpu": 10**25, "gpu": -(2**70)}) for r in results(4)]
     path = tmp_path / "long-integer.json"
     path.write_text(bundle_json(written))
@@ -437,12 +445,11 @@ def watch_the_write(monkeypatch, store: Store, db_path: Path, seen: list) -> Non
     monkeypatch.setattr(store, "_insert_new", watched)
 
 
+@only("line readers")
 def test_a_big_import_into_a_store_nobody_has_open_writes_its_pages_once(tmp_path, reader, monkeypatch):
     """A bundle over PAGES_ONCE_BYTES, into a SQLite store no other connection has open: written with a
     rollback journal (no WAL, whose checkpoint would write every page a second time), and the store is in
     WAL mode again after it."""
-    if reader != "line readers":
-        pytest.skip("line readers only")
     monkeypatch.setattr(bundle, "PAGES_ONCE_BYTES", 1)
     db_path = tmp_path / "once.db"
     store = Store(f"sqlite:///{db_path}")
@@ -457,11 +464,10 @@ def test_a_big_import_into_a_store_nobody_has_open_writes_its_pages_once(tmp_pat
     assert Store(f"sqlite:///{db_path}").results() == written
 
 
+@only("line readers")
 def test_a_big_import_into_a_store_open_elsewhere_goes_through_the_wal(tmp_path, reader, monkeypatch):
     """Another connection (a dashboard's) has the store open: the import keeps WAL, and that connection
     reads the store as it was throughout."""
-    if reader != "line readers":
-        pytest.skip("line readers only")
     monkeypatch.setattr(bundle, "PAGES_ONCE_BYTES", 1)
     db_path = tmp_path / "shared.db"
     url = f"sqlite:///{db_path}"
@@ -505,11 +511,10 @@ def test_a_big_import_that_fails_writes_nothing_and_leaves_the_store_in_wal(tmp_
     assert journal_mode(db_path) == "wal" and not Path(f"{db_path}-journal").exists()
 
 
+@only("line readers")
 def test_a_big_import_killed_midway_is_rolled_back_by_the_next_opener(tmp_path, reader):
     """kill -9 of the importer while it writes with a rollback journal: the journal it leaves is rolled
     back when the store is next opened, which is in WAL mode again."""
-    if reader != "line readers":
-        pytest.skip("the CLI's own choice of readers, once")
     db_path = tmp_path / "killed.db"
     url = f"sqlite:///{db_path}"
     with Store(url) as before:  # closed: no connection of this process keeps the store in WAL
@@ -544,11 +549,10 @@ sys.exit(3)
     assert journal_mode(db_path) == "wal" and not Path(f"{db_path}-journal").exists()
 
 
+@only("line readers")
 def test_a_store_opened_during_a_big_import_says_it_is_locked_and_why(tmp_path, reader, monkeypatch):
     """Written with a rollback journal, the store is closed to others until the import ends: one that
     opens it meanwhile waits the busy timeout, then is told so (never a traceback, never damage)."""
-    if reader != "line readers":
-        pytest.skip("line readers only")
     monkeypatch.setattr(bundle, "PAGES_ONCE_BYTES", 1)
     monkeypatch.setenv("ACCELSCOPE_BUSY_TIMEOUT_S", "0.2")
     db_path = tmp_path / "busy.db"
