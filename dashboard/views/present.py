@@ -107,11 +107,11 @@ chosen_filters = [f"{widgets.FILTER_LABELS[key].lower()} {', '.join(map(str, val
 provenance = (f"Prices: {st.session_state[state.SHEET]} sheet, "
               f"{'spot' if st.session_state.get(state.SPOT) else 'on-demand'} · grid {st.session_state[state.REGION]}"
               + (f" · filters: {'; '.join(chosen_filters)}" if chosen_filters else ""))
-with st.container(key=room.FOOTER_KEY):
-    left, right = st.columns([8, 2], vertical_alignment="center")
-    left.markdown(plain(" · ".join(part for part in (f"Slide {slide + 1} of {len(slides.HEADINGS)}", "← → to move",
-                                                        shown.note, provenance) if part)))
-    right.page_link("views/explore.py", label="Leave Present", icon=":material/close:")
+# One row that wraps: on a narrow window the link goes under the text instead of being cut to "Leave Prese"
+with st.container(key=room.FOOTER_KEY, horizontal=True, horizontal_alignment="distribute", vertical_alignment="center"):
+    st.markdown(plain(" · ".join(part for part in (f"Slide {slide + 1} of {len(slides.HEADINGS)}", "← → to move",
+                                                   shown.note, provenance) if part)), width="content")
+    st.page_link("views/explore.py", label="Leave Present", icon=":material/close:")
 
 with st.expander("Export"):
     left, middle, right = st.columns(3)

@@ -85,7 +85,10 @@ with st.container(border=True, key="plan"):  # not a form: the plan's duration f
         seconds = left.slider("Cap per probe (s): stop there if the target is not reached", 5.0, 600.0, 60.0, 5.0)
     else:
         seconds = left.slider("Timed window per probe (s)", 0.5, 30.0, 2.0, 0.5)
-    meters = left.toggle("Measure energy (NVML, RAPL, CodeCarbon)", value=True)
+    meters = left.toggle("Measure energy", value=True,  # a toggle's label is one line: the meters go in its help
+                         help="With the meters this machine has: NVML for NVIDIA GPUs; RAPL for the CPU and its "
+                              "memory, else CodeCarbon's estimate. Off: the results carry no energy, so no "
+                              "efficiency or CO2 figures for them")
     sizes = {}
     for name, info in WORKLOADS.items():
         default = ["S"] if "S" in info.sizes and name != "gemm" else []  # zoo models are opt-in

@@ -1,5 +1,5 @@
 """Every page at 800 and 1920 px in Chromium: nothing runs off the right edge of the window
-(cards, charts, tables, buttons), nothing throws. Screenshots of Explore, Present and Results at 800
+(cards, charts, tables, buttons), no text is cut short in its box, nothing throws. Screenshots of Explore, Present and Results at 800
 and 1920 px land in ``artifacts/browser/`` for a person to look at.
 """
 
@@ -23,6 +23,7 @@ SHOTS = {"/", "/present", "/results"}
 # Elements a person reads that must lie inside the window; a wide table scrolls inside its own frame
 # (Streamlit's data grid), which is fine: its frame must still fit.
 _OVERFLOW_JS = """(width) => {
+    const _LAYOUT = '[data-testid="stVerticalBlock"], [data-testid="stHorizontalBlock"], [data-testid="stElementContainer"]';
     const selectors = ['[data-testid="stMetric"]', '.js-plotly-plot', '[data-testid="stDataFrame"]',
                        '[data-testid="stButton"]', '[data-testid="stAlert"]', 'h1', 'h2', 'h3',
                        '[data-testid="stMarkdownContainer"] p'];
@@ -35,6 +36,17 @@ _OVERFLOW_JS = """(width) => {
                 out.push(`${selector} "${(element.innerText || '').slice(0, 40)}" spans ${Math.round(box.left)}` +
                          `..${Math.round(box.right)} px`);
             }
+        }
+    }
+    // Text cut short inside its own box (a label that does not fit its column, clipped by overflow: hidden)
+    for (const element of document.querySelectorAll('[data-testid="stMain"] *')) {
+        if (!(element.innerText || '').trim() || element.querySelector(_LAYOUT)) continue;  // a box of text, not of blocks
+        if (element.closest('[data-testid="stDataFrame"], .js-plotly-plot')) continue;  // they scroll, or draw
+        const style = getComputedStyle(element);
+        if (![style.overflowX, style.overflow].some(v => v === 'hidden' || v === 'clip')) continue;
+        if (element.scrollWidth > element.clientWidth + 1 && element.getBoundingClientRect().width > 0) {
+            out.push(`"${element.innerText.slice(0, 40)}" is cut: ${element.scrollWidth} px of text in ` +
+                     `${element.clientWidth} px`);
         }
     }
     const scroller = document.querySelector('[data-testid="stMain"]');
