@@ -86,7 +86,8 @@ def _serving_cost(rows: pd.DataFrame, target: ServingTarget, config: str) -> Non
     if options:
         best = options[0]
         cards = st.columns(3)
-        cards[0].metric("Cheapest per 1M inferences", usd(best.usd_per_1m_inferences))
+        cards[0].metric("Cheapest per 1M", usd(best.usd_per_1m_inferences),  # a label is one line: 3 fit at 800 px
+                        help="US dollars per million inferences, on the cheapest option that meets the target")
         cards[0].caption(plain(f"{best.option} · {best.configuration}"
                                + ("" if best.evidence == "published" else " · measured")))
         cards[1].metric("Replicas", f"{best.replicas}")

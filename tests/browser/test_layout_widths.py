@@ -1,6 +1,6 @@
 """Every page at 800 and 1920 px in Chromium: nothing runs off the right edge of the window
-(cards, charts, tables, buttons), no text is cut short in its box, nothing throws. Screenshots of Explore, Present and Results at 800
-and 1920 px land in ``artifacts/browser/`` for a person to look at.
+(cards, charts, tables, buttons), no text is cut short in its box, nothing throws. Screenshots of
+Explore, Present and Results at 800 and 1920 px land in ``artifacts/browser/`` for a person to look at.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ SHOTS = {"/", "/present", "/results"}
 # Elements a person reads that must lie inside the window; a wide table scrolls inside its own frame
 # (Streamlit's data grid), which is fine: its frame must still fit.
 _OVERFLOW_JS = """(width) => {
-    const _LAYOUT = '[data-testid="stVerticalBlock"], [data-testid="stHorizontalBlock"], [data-testid="stElementContainer"]';
+    const layout = ['stVerticalBlock', 'stHorizontalBlock', 'stElementContainer'].map(id => `[data-testid="${id}"]`)
+        .join(', ');
     const selectors = ['[data-testid="stMetric"]', '.js-plotly-plot', '[data-testid="stDataFrame"]',
                        '[data-testid="stButton"]', '[data-testid="stAlert"]', 'h1', 'h2', 'h3',
                        '[data-testid="stMarkdownContainer"] p'];
@@ -40,7 +41,7 @@ _OVERFLOW_JS = """(width) => {
     }
     // Text cut short inside its own box (a label that does not fit its column, clipped by overflow: hidden)
     for (const element of document.querySelectorAll('[data-testid="stMain"] *')) {
-        if (!(element.innerText || '').trim() || element.querySelector(_LAYOUT)) continue;  // a box of text, not of blocks
+        if (!(element.innerText || '').trim() || element.querySelector(layout)) continue;  // text, not blocks
         if (element.closest('[data-testid="stDataFrame"], .js-plotly-plot')) continue;  // they scroll, or draw
         const style = getComputedStyle(element);
         if (![style.overflowX, style.overflow].some(v => v === 'hidden' || v === 'clip')) continue;
