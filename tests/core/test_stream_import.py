@@ -317,13 +317,11 @@ def test_line_readers_list_every_problem_in_record_order_as_one_reader_does(tmp_
                                                                           monkeypatch):
     """Each line reader checks its share of the records; their problems are merged in record order (the
     first 25 listed, the rest counted), word for word what one reader says."""
-    records = [r.to_dict(packed_step_times=True) for r in results(9)] + [
-        make_result(created_at="2026-11-22T11:00:00+00:00").to_dict(packed_step_times=True) for _ in range(51)]
+    written = results(9) + [make_result(created_at="2026-11-22T11:00:00+00:00") for _ in range(51)]
     for index in bad:
-        records[index]["samples_per_s"] = -1.0
+        written[index] = dataclasses.replace(written[index], samples_per_s=-1.0)
     path = tmp_path / "bad-lines.json"
-    path.write_text(bundle.BUNDLE_HEADER_LINE.decode() + ",\n".join(json.dumps(r, separators=(",", ":"))
-                                                                    for r in records) + "\n]}\n")
+    path.write_text(bundle_json(written))  # export refuses only what JSON cannot say: the check is the import's
     never_read_as_json(monkeypatch)
     with pytest.raises(InvalidImport) as caught:
         import_file(path, Store(db_url), batch=2)
@@ -434,7 +432,7 @@ def journal_mode(db_path: Path) -> str:
 
 
 def watch_the_write(monkeypatch, store: Store, db_path: Path, seen: list) -> None:
-    """Record, at each batch written, which journal files the store has and what another Store reads."""
+    """Record, at each batch written, which journal files the store has."""
     insert = store._insert_new
 
     def watched(conn, rows, new_hosts):
@@ -492,11 +490,10 @@ def test_a_big_import_into_a_store_open_elsewhere_goes_through_the_wal(tmp_path,
 def test_a_big_import_that_fails_writes_nothing_and_leaves_the_store_in_wal(tmp_path, reader, monkeypatch):
     monkeypatch.setattr(bundle, "PAGES_ONCE_BYTES", 1)
     db_path = tmp_path / "failed.db"
-    records = [r.to_dict(packed_step_times=True) for r in results(6)]
-    records[5]["samples_per_s"] = -1.0
+    written = results(6)
+    written[5] = dataclasses.replace(written[5], samples_per_s=-1.0)
     path = tmp_path / "bad.json"
-    path.write_text(bundle.BUNDLE_HEADER_LINE.decode() + ",\n".join(json.dumps(r, separators=(",", ":"))
-                                                                    for r in records) + "\n]}\n")
+    path.write_text(bundle_json(written))
     store = Store(f"sqlite:///{db_path}")
     switched: list = []
     try_rollback_journal = store_module._try_rollback_journal
